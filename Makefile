@@ -1,0 +1,35 @@
+# jaas.firewall — developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+BIN       := $(CURDIR)/$(VENV)/bin
+COLL_LINK := .collections/ansible_collections/jaas/firewall
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help setup venv link unit integration molecule test harness images clean
+
+help: ## list targets
+	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: requirements.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip >/dev/null
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.stamp ## create the virtualenv with pinned tools
+
+link: ## put this checkout on the collections path as jaas.firewall
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn ../../.. $(COLL_LINK)
+
+setup: venv link ## venv + collection link: after this, FQCNs work from the repo root
+
+unit: setup ## pytest: model, plugins, contracts (no containers)
+	$(BIN)/pytest -q tests/unit tests/integration
+
+test: unit ## everything CI runs

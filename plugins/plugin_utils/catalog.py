@@ -1,0 +1,483 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load, validate and normalise the JaaS catalog (vars/jaas_catalog.yml).
+
+Pure Python + netaddr + PyYAML; no Ansible imports, so the unit tests and the
+command-line tools use exactly the code the plugins use.
+
+Every problem becomes one line ``<file>: <path>: <problem>``; all problems found in
+one pass are reported together in a single CatalogError.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import os
+import re
+
+import yaml
+
+try:
+    import netaddr
+except ImportError:  # pragma: no cover - reported by the plugins
+    netaddr = None
+
+SCHEMA_VERSION = 1
+PROTOCOLS = ('tcp', 'udp')
+DIRECTIONS = ('out', 'in')
+# The one non-numeric port value: the user's webhook receiver port (inbound blocks only).
+RECEIVER_PORT = 'receiver'
+# Networks broader than these prefixes are refused unless allow_broad_networks is set.
+BROADEST_PREFIX = {4: 8, 6: 16}
+
+DEFAULT_CATALOG = os.path.normpath(
+    os.path.join(os.path.dirname(__file__), '..', '..', 'vars', 'jaas_catalog.yml'))
+
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}$')
+_PORT_RANGE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+_DOMAIN = re.compile(r'^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$')
+
+# Allowed keys per level: {key: required}
+_TOP_KEYS = {'schema_version': True, 'provenance': True, 'domains': False, 'blocks': True}
+_PROVENANCE_KEYS = {'title': True, 'url': True, 'retrieved': True, 'publisher': False, 'note': False}
+_CATEGORY_KEYS = {'description': True, 'impact': False, 'rules': True, 'names': True}
+_BLOCK_KEYS = {'description': True, 'direction': True, 'rules': True, 'networks': False,
+               'regions': False, 'source_url': False, 'note': False}
+_REGION_KEYS = {'name': True, 'networks': True, 'note': False}
+_RULE_KEYS = {'protocol': True, 'ports': False}
+_ENTRY_KEYS = {'network': True, 'added': False, 'expires': False, 'note': False}
+
+
+class CatalogError(ValueError):
+    """The catalog is unusable. ``str()`` is one readable line per problem."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__('\n'.join(self.problems))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, 'duplicate key %r' % (key,), key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_catalog_file(path):
+    """Parse a catalog file into plain data. Raises CatalogError (never a traceback)."""
+    try:
+        with open(path, 'rb') as handle:
+            text = handle.read().decode('utf-8')
+    except FileNotFoundError:
+        raise CatalogError(['%s: catalog file not found' % path])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(['%s: cannot read catalog: %s' % (path, exc)])
+    return parse_catalog_text(text, path)
+
+
+def parse_catalog_text(text, source):
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = ' (line %d, column %d)' % (mark.line + 1, mark.column + 1) if mark else ''
+        problem = getattr(exc, 'problem', None) or str(exc).splitlines()[0]
+        raise CatalogError(['%s: YAML syntax error%s: %s' % (source, where, problem)])
+    return data
+
+
+def load_catalog(path=None, allow_broad_networks=False, drop_expired=False, today=None,
+                 warn=None):
+    """Read, validate and normalise a catalog file; the default is the bundled one."""
+    path = path or DEFAULT_CATALOG
+    data = read_catalog_file(path)
+    return validate_catalog(data, source=path, allow_broad_networks=allow_broad_networks,
+                            drop_expired=drop_expired, today=today, warn=warn)
+
+
+class _Checker(object):
+    """Collects problems and warnings while walking the catalog."""
+
+    def __init__(self, source, warn):
+        self.source = source
+        self.problems = []
+        self.warnings = []
+        self._warn = warn
+
+    def error(self, path, message):
+        self.problems.append('%s: %s: %s' % (self.source, path, message))
+
+    def warning(self, path, message):
+        line = '%s: %s: %s' % (self.source, path, message)
+        self.warnings.append(line)
+        if self._warn:
+            self._warn(line)
+
+    def mapping(self, value, path, allowed):
+        """Check type, unknown (or misspelt) and missing keys. Returns True if a mapping."""
+        if not isinstance(value, dict):
+            self.error(path, 'must be a mapping, got %s' % _type_name(value))
+            return False
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), list(allowed), n=1)
+                hint = ' (did you mean %r?)' % close[0] if close else ''
+                self.error(path, 'unknown key %r%s; allowed: %s'
+                           % (key, hint, ', '.join(sorted(allowed))))
+        for key, required in allowed.items():
+            if required and key not in value:
+                self.error(path, 'missing required key %r' % key)
+        return True
+
+    def text(self, value, path, required=True):
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(path, 'must be a non-empty string, got %s' % _type_name(value))
+            return None
+        return value.strip()
+
+
+def _type_name(value):
+    if value is None:
+        return 'null'
+    return {bool: 'a boolean', int: 'an integer', float: 'a number', str: 'a string',
+            list: 'a list', dict: 'a mapping'}.get(type(value), type(value).__name__)
+
+
+def _join(path, key):
+    return '%s.%s' % (path, key) if path else str(key)
+
+
+def parse_ports(value):
+    """Return the canonical port string ("443", "49152-65535") or None for every port.
+
+    Raises ValueError with a short reason for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError('ports must be a port number or "low-high", got %s' % _type_name(value))
+    text = str(value).strip()
+    match = _PORT_RANGE.match(text)
+    if not match:
+        raise ValueError('ports %r is not a port number or "low-high" range' % (value,))
+    low = int(match.group(1))
+    high = int(match.group(2)) if match.group(2) is not None else low
+    for port in (low, high):
+        if not 1 <= port <= 65535:
+            raise ValueError('port %d is out of range 1-65535' % port)
+    if low > high:
+        raise ValueError('port range %r is reversed (low > high)' % text)
+    return str(low) if low == high else '%d-%d' % (low, high)
+
+
+def parse_network(value):
+    """Return a netaddr.IPNetwork for a strict address or CIDR string, or raise ValueError.
+
+    Strict means: dotted quad / RFC 4291 text only, prefix within range, no host bits.
+    A bare address becomes a /32 or /128.
+    """
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError('must be an address or CIDR string, got %s' % _type_name(value))
+    text = value.strip()
+    address, _sep, prefix = text.partition('/')
+    try:
+        ip = netaddr.IPAddress(address, flags=netaddr.INET_PTON)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise ValueError('%r is not an IPv4/IPv6 address or network' % text)
+    width = 32 if ip.version == 4 else 128
+    if _sep:
+        if not prefix.isdigit():
+            raise ValueError('%r has an invalid prefix length %r' % (text, prefix))
+        length = int(prefix)
+        if length > width:
+            raise ValueError('%r: prefix /%d is out of range for IPv%d (0-%d)'
+                             % (text, length, ip.version, width))
+    else:
+        length = width
+    network = netaddr.IPNetwork('%s/%d' % (ip, length))
+    if network.ip != network.network:
+        raise ValueError('%r has host bits set (did you mean %s?)' % (text, network.cidr))
+    return network.cidr
+
+
+def _parse_date(value, path, check):
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        check.error(path, 'date %r is not YYYY-MM-DD' % (value,))
+        return None
+
+
+def validate_catalog(data, source='<catalog>', allow_broad_networks=False,
+                     drop_expired=False, today=None, warn=None):
+    """Validate plain catalog data and return the normalised catalog.
+
+    Raises CatalogError listing every problem. Duplicate networks and names are
+    warned about (through ``warn``) and removed.
+    """
+    if netaddr is None:
+        raise CatalogError(['%s: the Python library netaddr is required on the controller '
+                            '(pip install netaddr)' % source])
+    check = _Checker(source, warn)
+    today = today or datetime.date.today()
+    if not check.mapping(data, '(top level)', _TOP_KEYS):
+        raise CatalogError(check.problems)
+
+    version = data.get('schema_version')
+    if isinstance(version, bool) or version != SCHEMA_VERSION:
+        check.error('schema_version', 'must be %d, got %r' % (SCHEMA_VERSION, version))
+
+    provenance = {}
+    if 'provenance' in data and check.mapping(data['provenance'], 'provenance', _PROVENANCE_KEYS):
+        for key, value in data['provenance'].items():
+            if key == 'retrieved' and isinstance(value, datetime.date):
+                value = value.isoformat()
+            provenance[key] = check.text(value, _join('provenance', key))
+
+    domains = {}
+    raw_domains = data.get('domains') or {}
+    if check.mapping(raw_domains, 'domains', dict((k, False) for k in raw_domains)):
+        for name, category in raw_domains.items():
+            domains[name] = _validate_category(category, 'domains.%s' % name, check)
+
+    blocks = {}
+    raw_blocks = data.get('blocks')
+    if 'blocks' in data:
+        if not isinstance(raw_blocks, dict) or not raw_blocks:
+            check.error('blocks', 'must be a non-empty mapping of blocks')
+        else:
+            for name, block in raw_blocks.items():
+                path = 'blocks.%s' % name
+                if not isinstance(name, str) or not _SLUG.match(name):
+                    check.error(path, 'block key %r must match %s' % (name, _SLUG.pattern))
+                    continue
+                blocks[name] = _validate_block(block, path, check, allow_broad_networks,
+                                               drop_expired, today)
+
+    if check.problems:
+        raise CatalogError(check.problems)
+    return {
+        'schema_version': SCHEMA_VERSION,
+        'source': source,
+        'provenance': provenance,
+        'domains': domains,
+        'blocks': blocks,
+        'warnings': check.warnings,
+    }
+
+
+def _validate_rules(raw, path, check, direction):
+    rules = []
+    if not isinstance(raw, list):
+        check.error(path, 'must be a list of {protocol, ports}, got %s' % _type_name(raw))
+        return rules
+    for index, rule in enumerate(raw):
+        rpath = '%s[%d]' % (path, index)
+        if not check.mapping(rule, rpath, _RULE_KEYS):
+            continue
+        protocol = rule.get('protocol')
+        if protocol not in PROTOCOLS:
+            check.error(rpath, 'unknown protocol %r; allowed: %s' % (protocol, ', '.join(PROTOCOLS)))
+            continue
+        ports = rule.get('ports')
+        if ports == RECEIVER_PORT:
+            if direction != 'in':
+                check.error(rpath, 'ports %r is only allowed in inbound (direction: in) blocks'
+                            % RECEIVER_PORT)
+                continue
+        else:
+            try:
+                ports = parse_ports(ports)
+            except ValueError as exc:
+                check.error(rpath, str(exc))
+                continue
+        entry = {'protocol': protocol, 'ports': ports}
+        if entry in rules:
+            check.warning(rpath, 'duplicate rule %s/%s ignored' % (protocol, ports or 'any'))
+            continue
+        rules.append(entry)
+    return rules
+
+
+def _validate_category(category, path, check):
+    if not check.mapping(category, path, _CATEGORY_KEYS):
+        return None
+    names = []
+    raw_names = category.get('names')
+    if not isinstance(raw_names, list) or not raw_names:
+        check.error(path + '.names', 'must be a non-empty list of domain names')
+        raw_names = []
+    for index, name in enumerate(raw_names):
+        npath = '%s.names[%d]' % (path, index)
+        if not isinstance(name, str):
+            check.error(npath, 'domain must be a string, got %s' % _type_name(name))
+            continue
+        canonical = name.strip().lower().rstrip('.')
+        if canonical.startswith('https://'):
+            canonical = canonical[len('https://'):]
+        if not _DOMAIN.match(canonical):
+            check.error(npath, '%r is not a domain name or *.domain wildcard' % name)
+            continue
+        if canonical in names:
+            check.warning(npath, 'duplicate domain %r ignored' % canonical)
+            continue
+        names.append(canonical)
+    return {
+        'description': check.text(category.get('description'), path + '.description'),
+        'impact': check.text(category.get('impact'), path + '.impact', required=False),
+        'rules': _validate_rules(category.get('rules'), path + '.rules', check, 'out'),
+        'names': names,
+    }
+
+
+def _validate_block(block, path, check, allow_broad, drop_expired, today):
+    if not check.mapping(block, path, _BLOCK_KEYS):
+        return None
+    direction = block.get('direction')
+    if direction not in DIRECTIONS:
+        check.error(path + '.direction', 'must be one of %s, got %r'
+                    % (', '.join(DIRECTIONS), direction))
+    has_networks, has_regions = 'networks' in block, 'regions' in block
+    if has_networks == has_regions:
+        check.error(path, 'needs exactly one of "networks" (no regions) or "regions"')
+    seen = {}
+    normal = {
+        'description': check.text(block.get('description'), path + '.description'),
+        'direction': direction,
+        'rules': _validate_rules(block.get('rules'), path + '.rules', check, direction),
+        'source_url': check.text(block.get('source_url'), path + '.source_url', required=False),
+        'note': check.text(block.get('note'), path + '.note', required=False),
+        'networks': None,
+        'regions': None,
+    }
+    if has_networks and not has_regions:
+        normal['networks'] = _validate_networks(block['networks'], path + '.networks', check,
+                                                seen, allow_broad, drop_expired, today)
+    elif has_regions and not has_networks:
+        regions = block['regions']
+        if not isinstance(regions, dict) or not regions:
+            check.error(path + '.regions', 'must be a non-empty mapping of regions, got %s'
+                        % _type_name(regions))
+            return normal
+        normal['regions'] = {}
+        for key, region in regions.items():
+            rpath = '%s.regions.%s' % (path, key)
+            if not isinstance(key, str) or not _SLUG.match(key):
+                check.error(rpath, 'region key %r must match %s' % (key, _SLUG.pattern))
+                continue
+            if not check.mapping(region, rpath, _REGION_KEYS):
+                continue
+            normal['regions'][key] = {
+                'name': check.text(region.get('name'), rpath + '.name'),
+                'note': check.text(region.get('note'), rpath + '.note', required=False),
+                'networks': _validate_networks(region.get('networks'), rpath + '.networks',
+                                               check, seen, allow_broad, drop_expired, today),
+            }
+    return normal
+
+
+def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today):
+    """Validate a list of networks; ``seen`` spans the whole block to catch duplicates."""
+    if not isinstance(raw, list) or not raw:
+        check.error(path, 'must be a non-empty list of addresses/networks, got %s'
+                    % ('an empty list' if raw == [] else _type_name(raw)))
+        return []
+    networks = []
+    for index, entry in enumerate(raw):
+        epath = '%s[%d]' % (path, index)
+        value = entry
+        if isinstance(entry, dict):
+            if not check.mapping(entry, epath, _ENTRY_KEYS):
+                continue
+            value = entry.get('network')
+            added = _parse_date(entry.get('added'), epath + '.added', check)
+            expires = _parse_date(entry.get('expires'), epath + '.expires', check)
+            if added and expires and expires < added:
+                check.error(epath, 'expires %s is before added %s' % (expires, added))
+            if expires and expires < today:
+                verb = 'dropped' if drop_expired else 'still allowed (set drop_expired to drop it)'
+                check.warning(epath, '%s expired on %s; %s' % (value, expires, verb))
+                if drop_expired:
+                    continue
+        try:
+            network = parse_network(value)
+        except ValueError as exc:
+            check.error(epath, str(exc))
+            continue
+        if not allow_broad and network.prefixlen < BROADEST_PREFIX[network.version]:
+            check.error(epath, '%s is broader than /%d; set allow_broad_networks to allow it'
+                        % (network, BROADEST_PREFIX[network.version]))
+            continue
+        cidr = str(network)
+        if cidr in seen:
+            check.warning(epath, 'duplicate network %s (first at %s) ignored' % (cidr, seen[cidr]))
+            continue
+        seen[cidr] = epath
+        networks.append(cidr)
+    return networks
+
+
+def select(catalog, blocks=None, regions=None, families=None):
+    """Return a copy of a normalised catalog reduced to the given blocks/regions/families.
+
+    Unknown block or region names are errors (a typo must not silently open nothing).
+    Regions only filter blocks that have regions.
+    """
+    problems = []
+    source = catalog.get('source', '<catalog>')
+    all_blocks = catalog['blocks']
+    if blocks is not None:
+        for name in blocks:
+            if name not in all_blocks:
+                problems.append('%s: blocks: unknown block %r; known: %s'
+                                % (source, name, ', '.join(sorted(all_blocks))))
+    if regions is not None:
+        known = set()
+        for block in all_blocks.values():
+            known.update(block['regions'] or {})
+        for name in regions:
+            if name not in known:
+                problems.append('%s: regions: unknown region %r; known: %s'
+                                % (source, name, ', '.join(sorted(known))))
+    families = list(families) if families is not None else [4, 6]
+    for family in families:
+        if family not in (4, 6):
+            problems.append('%s: families: %r is not 4 or 6' % (source, family))
+    if problems:
+        raise CatalogError(problems)
+
+    def keep(networks):
+        return [n for n in networks if (6 if ':' in n else 4) in families]
+
+    chosen = {}
+    for name, block in all_blocks.items():
+        if blocks is not None and name not in blocks:
+            continue
+        block = dict(block)
+        if block['regions'] is not None:
+            block['regions'] = dict(
+                (key, dict(region, networks=keep(region['networks'])))
+                for key, region in block['regions'].items()
+                if regions is None or key in regions)
+            block['regions'] = dict((k, r) for k, r in block['regions'].items() if r['networks'])
+        else:
+            block['networks'] = keep(block['networks'])
+        chosen[name] = block
+    result = dict(catalog)
+    result['blocks'] = chosen
+    return result

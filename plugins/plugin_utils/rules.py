@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Flatten a normalised catalog into firewall rules, the one interface every backend reads.
+
+A rule is a dict with exactly these keys::
+
+    direction  'out' | 'in'
+    family     4 | 6
+    network    CIDR string, e.g. '129.148.18.0/25' or '168.138.110.244/32'
+    protocol   'tcp' | 'udp'
+    ports      '443' | '49152-65535' | None (every port)
+    block      catalog block key, e.g. 'turn'
+    region     catalog region key, e.g. 'uk-london', or None for blocks without regions
+"""
+
+from __future__ import annotations
+
+import netaddr
+
+from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
+    RECEIVER_PORT, CatalogError, parse_network, parse_ports)
+
+RULE_KEYS = ('direction', 'family', 'network', 'protocol', 'ports', 'block', 'region')
+
+
+def _port_sort_key(ports):
+    if ports is None:
+        return (0, 0)
+    low, _sep, high = ports.partition('-')
+    return (int(low), int(high or low))
+
+
+def rule_sort_key(rule):
+    """Deterministic order: direction, block, region, family, protocol, ports, address."""
+    network = netaddr.IPNetwork(rule['network'])
+    return (rule['direction'], rule['block'], rule['region'] or '', rule['family'],
+            rule['protocol'], _port_sort_key(rule['ports']), int(network.network),
+            network.prefixlen)
+
+
+def _check_catalog_shape(catalog):
+    if not isinstance(catalog, dict) or not isinstance(catalog.get('blocks'), dict):
+        raise CatalogError(['input is not a jaas.firewall catalog (a mapping with "blocks"); '
+                            "use lookup('jaas.firewall.catalog')"])
+    return catalog.get('source', '<catalog>')
+
+
+def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
+    """Return the sorted, de-duplicated list of rules for a normalised catalog."""
+    source = _check_catalog_shape(catalog)
+    if isinstance(webhook_port, bool):
+        raise CatalogError(['webhook_port must be an integer 1-65535, got %r' % webhook_port])
+    try:
+        receiver = parse_ports(webhook_port)
+    except ValueError as exc:
+        raise CatalogError(['webhook_port: %s' % exc])
+    if '-' in receiver:
+        raise CatalogError(['webhook_port must be a single port, got %r' % webhook_port])
+
+    problems = []
+    groups = {}  # (direction, block, region, family, protocol, ports) -> [IPNetwork]
+    for block_name, block in catalog['blocks'].items():
+        if block['direction'] == 'in' and not webhooks:
+            continue
+        if block.get('regions') is not None:
+            located = [(key, region['networks']) for key, region in block['regions'].items()]
+        else:
+            located = [(None, block.get('networks') or [])]
+        for region, networks in located:
+            for text in networks:
+                try:
+                    network = parse_network(text)
+                except ValueError as exc:
+                    problems.append('%s: blocks.%s%s: %s' % (
+                        source, block_name, '.regions.%s' % region if region else '', exc))
+                    continue
+                for rule in block['rules']:
+                    ports = receiver if rule['ports'] == RECEIVER_PORT else rule['ports']
+                    key = (block['direction'], block_name, region, network.version,
+                           rule['protocol'], ports)
+                    groups.setdefault(key, []).append(network)
+    if problems:
+        raise CatalogError(problems)
+
+    rules = []
+    for (direction, block_name, region, family, protocol, ports), networks in groups.items():
+        # cidr_merge only joins adjacent/overlapping networks into their exact union:
+        # it never allows an address that was not allowed before.
+        merged = netaddr.cidr_merge(networks) if compact else sorted(set(networks))
+        for network in merged:
+            rules.append({
+                'direction': direction,
+                'family': family,
+                'network': str(network.cidr),
+                'protocol': protocol,
+                'ports': ports,
+                'block': block_name,
+                'region': region,
+            })
+    rules.sort(key=rule_sort_key)
+    return rules
