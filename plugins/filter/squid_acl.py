@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: squid_acl
+author: jaas.firewall contributors
+version_added: "0.1.0"
+short_description: Squid ACL lines for the JaaS domains
+description:
+  - Turns the catalog's domain names into Squid C(acl) lines.
+  - Squid's C(dstdomain .8x8.vc) matches V(8x8.vc) and every subdomain, so it is used only
+    when the catalog lists both the apex and its wildcard. A name listed alone stays exact
+    (C(dstdomain www.gravatar.com)).
+  - A wildcard listed without its apex (V(*.youtube.com)) must not admit the apex, so it
+    goes into a second ACL, C(<acl_name>_subdomains), of type C(dstdom_regex) that matches
+    subdomains only. Allow both ACLs in C(http_access).
+positional: _input
+options:
+  _input:
+    description: A catalog returned by P(jaas.firewall.catalog#lookup).
+    type: dict
+    required: true
+  categories:
+    description: Categories to include; default all.
+    type: list
+    elements: str
+  acl_name:
+    description: Name of the ACL (letters, digits, C(_), C(-)).
+    type: str
+    default: jaas_domains
+"""
+
+EXAMPLES = r"""
+- name: Write a Squid include file
+  ansible.builtin.copy:
+    dest: /etc/squid/conf.d/jaas.conf
+    content: |
+      {{ lookup('jaas.firewall.catalog') | jaas.firewall.squid_acl | join('\n') }}
+      http_access allow jaas_domains
+      http_access allow jaas_domains_subdomains
+    mode: "0644"
+  # Core category alone renders:
+  # acl jaas_domains dstdomain .8x8.com
+  # acl jaas_domains dstdomain .8x8.vc
+  # acl jaas_domains dstdomain .jitsi.net
+  # and with auxiliary, among others:
+  # acl jaas_domains dstdomain www.gravatar.com
+  # acl jaas_domains_subdomains dstdom_regex -i \.youtube\.com$
+"""
+
+RETURN = r"""
+_value:
+  description: Squid configuration lines, exact/apex names first, then subdomain-only regexes.
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import CatalogError
+from ansible_collections.jaas.firewall.plugins.plugin_utils.domains import (
+    domain_names, squid_acl_lines)
+
+
+def squid_acl(catalog, categories=None, acl_name='jaas_domains'):
+    try:
+        return squid_acl_lines(domain_names(catalog, categories), acl_name=acl_name)
+    except CatalogError as exc:
+        raise AnsibleFilterError('jaas.firewall.squid_acl: %s' % exc)
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'squid_acl': squid_acl}
