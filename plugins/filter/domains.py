@@ -12,7 +12,7 @@ short_description: The JaaS domain names as a plain list
 description:
   - Returns the domain names of the chosen categories of a catalog from
     P(jaas.firewall.catalog#lookup), in catalog order, without duplicates.
-  - Wildcards are kept as written: V(*.8x8.vc) means every subdomain of V(8x8.vc) and does
+  - Wildcards are kept as written, so V(*.8x8.vc) means every subdomain of V(8x8.vc) and does
     not include V(8x8.vc) itself, which the vendor lists separately.
   - The vendor asks for HTTPS (TCP 443) to every name; IP firewalls cannot enforce names,
     so use these with a proxy (see P(jaas.firewall.squid_acl#filter),
