@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure logic of jaas.firewall.firewalld_rules: names, grouping, rich rules, diffs.
+
+No firewalld import here: this runs on the managed host inside the module, and in the
+unit tests on the controller. Python stdlib only (``ipaddress``).
+
+Desired and live state share one shape::
+
+    {'ipsets':   {name: {'type': 'hash:net', 'family': 'inet'|'inet6', 'entries': [str]}},
+     'policies': {name: {'target': str, 'ingress_zones': [str], 'egress_zones': [str],
+                         'rich_rules': [str]}}}
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+IPSET_TYPE = 'hash:net'
+FAMILIES = {4: ('ipv4', 'inet'), 6: ('ipv6', 'inet6')}
+# The kernel / nftables set name limit (IPSET_MAXNAMELEN - 1).
+IPSET_NAME_MAX = 31
+# firewalld's max_policy_name_len() with the iptables backend (28 - 11).
+POLICY_NAME_MAX = 17
+EGRESS_TARGETS = ('CONTINUE', 'REJECT', 'DROP')
+_PREFIX = re.compile(r'^[a-z][a-z0-9]{0,7}$')
+_BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
+_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+
+# Outgoing ICMPv6 neighbour discovery is not conntrack "established": without these a
+# REJECT/DROP egress policy would break IPv6 to every neighbour, allowed or not.
+NEIGHBOUR_DISCOVERY = ('neighbour-solicitation', 'neighbour-advertisement', 'router-solicitation')
+
+
+class PlanError(ValueError):
+    """The rules cannot be expressed as firewalld ipsets + rich rules without widening."""
+
+
+def egress_policy_name(prefix):
+    return '%s-egress' % prefix
+
+
+def ingress_policy_name(prefix):
+    return '%s-ingress' % prefix
+
+
+def ipset_name(prefix, block, family):
+    """``jaas-turn-v4``: one hash:net set per (block, family)."""
+    return '%s-%s-v%d' % (prefix, block, family)
+
+
+def owns(prefix, name):
+    """Objects whose name starts with ``<prefix>-`` are ours; nothing else is ever touched."""
+    return name.startswith(prefix + '-')
+
+
+def check_prefix(prefix):
+    if not _PREFIX.match(prefix or ''):
+        raise PlanError('prefix must be 1-8 lowercase letters/digits starting with a letter, '
+                        'got %r' % (prefix,))
+
+
+def _check_ports(ports, where):
+    if ports is None:
+        return None
+    match = _PORTS.match(str(ports))
+    if not match:
+        raise PlanError('%s: ports must be "N" or "N-M", got %r' % (where, ports))
+    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    if not 1 <= low <= high <= 65535:
+        raise PlanError('%s: invalid port range %r' % (where, ports))
+    return str(ports)
+
+
+def rich_rule(direction, protocol, ports=None, family=None, ipset=None, address=None):
+    """Render one accept rich rule in firewalld's canonical spelling.
+
+    ``direction`` 'out' matches the destination, 'in' the source. ``family`` None means
+    both families (only allowed without an address or set).
+    """
+    parts = ['rule']
+    if family is not None:
+        parts.append('family="%s"' % FAMILIES[family][0])
+    side = 'destination' if direction == 'out' else 'source'
+    if ipset is not None:
+        parts.append('%s ipset="%s"' % (side, ipset))
+    elif address is not None:
+        parts.append('%s address="%s"' % (side, address))
+    if ports is None:
+        parts.append('protocol value="%s"' % protocol)
+    else:
+        parts.append('port port="%s" protocol="%s"' % (ports, protocol))
+    parts.append('accept')
+    return ' '.join(parts)
+
+
+def icmp_rule(family, icmp_type):
+    return 'rule family="%s" icmp-type name="%s" accept' % (FAMILIES[family][0], icmp_type)
+
+
+def _without_contained(networks):
+    """Drop networks that lie inside another one of the same set.
+
+    nftables interval sets (and firewalld's own check) refuse overlapping entries; the
+    union of the set is exactly the same, so this never widens anything.
+    """
+    kept = []
+    for network in sorted(networks, key=lambda n: (n.prefixlen, n)):
+        if not any(network.subnet_of(wider) for wider in kept):
+            kept.append(network)
+    return sorted(kept)
+
+
+def group_rules(rules):
+    """Group flat rules into {(direction, block, family): {'networks': set, 'services': set}}.
+
+    Every network of one group must carry the same (protocol, ports) services, otherwise a
+    shared ipset would allow a service to a network that did not ask for it: PlanError.
+    """
+    per_network = {}
+    for index, rule in enumerate(rules):
+        where = 'rules[%d]' % index
+        block = rule.get('block')
+        if not block or not _BLOCK.match(block):
+            raise PlanError('%s: block must be a catalog block key, got %r' % (where, block))
+        family = rule.get('family')
+        if family not in FAMILIES:
+            raise PlanError('%s: family must be 4 or 6, got %r' % (where, family))
+        try:
+            network = ipaddress.ip_network(str(rule['network']), strict=True)
+        except (KeyError, ValueError) as exc:
+            raise PlanError('%s: invalid network: %s' % (where, exc))
+        if network.version != family:
+            raise PlanError('%s: network %s is not IPv%d' % (where, network, family))
+        if rule.get('direction') not in ('in', 'out'):
+            raise PlanError('%s: direction must be in or out' % where)
+        if rule.get('protocol') not in ('tcp', 'udp'):
+            raise PlanError('%s: protocol must be tcp or udp' % where)
+        ports = _check_ports(rule.get('ports'), where)
+        key = (rule['direction'], block, family)
+        per_network.setdefault(key, {}).setdefault(network, set()).add((rule['protocol'], ports))
+
+    directions = {}
+    for direction, block, _family in per_network:
+        if directions.setdefault(block, direction) != direction:
+            raise PlanError('block %r has rules in both directions; one ipset per block '
+                            'cannot express that' % block)
+
+    groups = {}
+    for key, networks in per_network.items():
+        service_sets = {frozenset(services) for services in networks.values()}
+        if len(service_sets) > 1:
+            raise PlanError('block %r (IPv%d): its networks do not all have the same '
+                            'protocols/ports, so one shared ipset would widen access'
+                            % (key[1], key[2]))
+        groups[key] = {'networks': set(networks), 'services': service_sets.pop()}
+    return groups
+
+
+def _port_key(service):
+    protocol, ports = service
+    low = int(ports.split('-')[0]) if ports else 0
+    return (protocol, low, ports or '')
+
+
+def keep_open_rules(keep_open):
+    """[(direction, rich rule)] for the user's keep-open list (no ipset: a handful)."""
+    rendered = []
+    for index, item in enumerate(keep_open or []):
+        where = 'keep_open[%d]' % index
+        direction = item.get('direction', 'out')
+        if direction not in ('in', 'out'):
+            raise PlanError('%s: direction must be in or out' % where)
+        protocol = item.get('protocol')
+        if protocol not in ('tcp', 'udp'):
+            raise PlanError('%s: protocol must be tcp or udp' % where)
+        ports = _check_ports(item.get('port'), where)
+        if ports is None:
+            raise PlanError('%s: port is required' % where)
+        family = address = None
+        if item.get('network'):
+            try:
+                network = ipaddress.ip_network(str(item['network']), strict=True)
+            except ValueError as exc:
+                raise PlanError('%s: invalid network: %s' % (where, exc))
+            family, address = network.version, str(network)
+        rendered.append((direction, rich_rule(direction, protocol, ports, family=family,
+                                              address=address)))
+    return rendered
+
+
+def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'):
+    """The complete firewalld state this module owns for ``rules`` (state=present)."""
+    check_prefix(prefix)
+    if egress_target not in EGRESS_TARGETS:
+        raise PlanError('egress_target must be one of %s' % ', '.join(EGRESS_TARGETS))
+    ipsets = {}
+    by_direction = {'out': [], 'in': []}
+    for (direction, block, family), group in sorted(group_rules(rules).items()):
+        name = ipset_name(prefix, block, family)
+        if len(name) > IPSET_NAME_MAX:
+            raise PlanError('ipset name %r is longer than %d characters; use a shorter '
+                            'prefix or block key' % (name, IPSET_NAME_MAX))
+        ipsets[name] = {'type': IPSET_TYPE, 'family': FAMILIES[family][1],
+                        'entries': [str(n) for n in _without_contained(group['networks'])]}
+        for protocol, ports in sorted(group['services'], key=_port_key):
+            by_direction[direction].append(
+                rich_rule(direction, protocol, ports, family=family, ipset=name))
+    for direction, rule in keep_open_rules(keep_open):
+        by_direction[direction].append(rule)
+    if egress_target != 'CONTINUE':
+        by_direction['out'].extend(icmp_rule(6, kind) for kind in NEIGHBOUR_DISCOVERY)
+
+    policies = {}
+    if by_direction['out'] or egress_target != 'CONTINUE':
+        policies[egress_policy_name(prefix)] = {
+            'target': egress_target, 'ingress_zones': ['HOST'], 'egress_zones': ['ANY'],
+            'rich_rules': sorted(set(by_direction['out']))}
+    if by_direction['in']:
+        policies[ingress_policy_name(prefix)] = {
+            'target': 'CONTINUE', 'ingress_zones': ['ANY'], 'egress_zones': ['HOST'],
+            'rich_rules': sorted(set(by_direction['in']))}
+    return {'ipsets': ipsets, 'policies': policies}
+
+
+def _normal_entries(entries):
+    normal = set()
+    for entry in entries:
+        try:
+            normal.add(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            normal.add(entry)  # not ours to interpret (MAC, port...): compare verbatim
+    return normal
+
+
+def diff_layer(desired, live, prefix):
+    """Changes that turn ``live`` (one layer: permanent or runtime) into ``desired``.
+
+    Only objects named ``<prefix>-*`` are considered; anything else in ``live`` is ignored.
+    Returns {'ipsets': {...}, 'policies': {...}} where each changed object maps to
+    {'action': 'create'|'remove'|'replace'|'update', 'added': [...], 'removed': [...]}
+    ('replace' = wrong type/family or zones, recreate; 'update' also covers 'target').
+    """
+    changes = {'ipsets': {}, 'policies': {}}
+    for name in sorted(n for n in live['ipsets'] if owns(prefix, n) and n not in desired['ipsets']):
+        changes['ipsets'][name] = {'action': 'remove', 'added': [],
+                                   'removed': sorted(_normal_entries(live['ipsets'][name]['entries']))}
+    for name, want in sorted(desired['ipsets'].items()):
+        have = live['ipsets'].get(name)
+        if have is None:
+            changes['ipsets'][name] = {'action': 'create', 'added': list(want['entries']),
+                                       'removed': []}
+            continue
+        have_entries = _normal_entries(have['entries'])
+        want_entries = set(want['entries'])
+        if (have['type'], have['family']) != (want['type'], want['family']):
+            changes['ipsets'][name] = {'action': 'replace', 'added': sorted(want_entries),
+                                       'removed': sorted(have_entries)}
+        elif have_entries != want_entries:
+            changes['ipsets'][name] = {'action': 'update',
+                                       'added': sorted(want_entries - have_entries),
+                                       'removed': sorted(have_entries - want_entries)}
+
+    for name in sorted(n for n in live['policies'] if owns(prefix, n) and n not in desired['policies']):
+        changes['policies'][name] = {'action': 'remove', 'added': [],
+                                     'removed': sorted(live['policies'][name]['rich_rules'])}
+    for name, want in sorted(desired['policies'].items()):
+        have = live['policies'].get(name)
+        if have is None:
+            changes['policies'][name] = {'action': 'create', 'added': list(want['rich_rules']),
+                                         'removed': [], 'target': want['target']}
+            continue
+        have_rules, want_rules = set(have['rich_rules']), set(want['rich_rules'])
+        change = {'action': 'update', 'added': sorted(want_rules - have_rules),
+                  'removed': sorted(have_rules - want_rules)}
+        if (sorted(have['ingress_zones']), sorted(have['egress_zones'])) != \
+                (sorted(want['ingress_zones']), sorted(want['egress_zones'])):
+            change['action'] = 'replace'
+        if have['target'] != want['target']:
+            change['target'] = want['target']
+        if change['added'] or change['removed'] or change['action'] == 'replace' or 'target' in change:
+            changes['policies'][name] = change
+    return changes
+
+
+def has_changes(changes):
+    return bool(changes['ipsets'] or changes['policies'])
+
+
+def needs_reload(runtime_changes):
+    """firewalld cannot create or delete ipsets/policies, nor change a policy's target or
+    zones, in the runtime configuration: those need a (non-complete) reload after the
+    permanent configuration is written. Entries and rich rules are changed live."""
+    for change in list(runtime_changes['ipsets'].values()) + list(runtime_changes['policies'].values()):
+        if change['action'] != 'update' or 'target' in change:
+            return True
+    return False
+
+
+def render_text(state, prefix):
+    """Human-readable listing of our objects, for diff mode (before/after)."""
+    lines = []
+    for name, ipset in sorted(state['ipsets'].items()):
+        if not owns(prefix, name):
+            continue
+        lines.append('ipset %s (%s %s)' % (name, ipset['type'], ipset['family']))
+        entries = sorted(_normal_entries(ipset['entries']),
+                         key=lambda e: (ipaddress.ip_network(e).version, ipaddress.ip_network(e)))
+        lines.extend('  %s' % entry for entry in entries)
+    for name, policy in sorted(state['policies'].items()):
+        if not owns(prefix, name):
+            continue
+        lines.append('policy %s (%s -> %s, target %s)' % (
+            name, ','.join(policy['ingress_zones']), ','.join(policy['egress_zones']),
+            policy['target']))
+        lines.extend('  %s' % rule for rule in sorted(policy['rich_rules']))
+    return '\n'.join(lines) + ('\n' if lines else '')

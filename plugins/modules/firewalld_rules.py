@@ -1,0 +1,433 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: firewalld_rules
+author: jaas.firewall contributors (@jaas-firewall)
+version_added: "0.1.0"
+short_description: Converge firewalld to the JaaS rules with ipsets and policies
+description:
+  - Applies the rule list produced by the P(jaas.firewall.rules#filter) filter to a running
+    firewalld, using firewalld's own D-Bus Python bindings (C(firewall.client)).
+  - Every block and family becomes one C(hash:net) ipset, named C(<prefix>-<block>-v4) or
+    C(<prefix>-<block>-v6), and every (block, family, protocol, ports) one accept rich rule
+    that references the set. The number of rich rules does not grow with the catalog.
+  - Outbound rules go into the policy C(<prefix>-egress) (ingress zone C(HOST), egress zone
+    C(ANY)): firewalld zones only filter inbound traffic. Inbound rules (webhook origins,
+    O(keep_open) entries with C(direction=in)) go into the policy C(<prefix>-ingress)
+    (ingress zone C(ANY), egress zone C(HOST)), so no zone is ever modified and the rules
+    apply whichever zone the interface is in.
+  - Converges both the permanent and the runtime configuration. Missing entries and rich
+    rules are added and stale ones removed live, without a reload. A (non-complete)
+    C(firewall-cmd --reload) equivalent happens only when firewalld cannot change the
+    runtime otherwise, that is when one of our ipsets or policies must be created or
+    removed, or a policy target changes.
+  - Only objects whose name starts with C(<prefix>-) are read or changed. Zones, the default
+    zone, services and other ipsets or policies are never touched.
+options:
+  rules:
+    description:
+      - Rules from P(jaas.firewall.rules#filter), one dict per (network, protocol, ports).
+      - All networks of one block and family must carry the same protocols and ports (as
+        the catalog guarantees); otherwise the module fails instead of widening access.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      direction:
+        description: V(out) for egress, V(in) for inbound (webhook origins).
+        type: str
+        required: true
+        choices: [in, out]
+      family:
+        description: Address family.
+        type: int
+        required: true
+        choices: [4, 6]
+      network:
+        description: CIDR network, e.g. V(168.138.110.244/32).
+        type: str
+        required: true
+      protocol:
+        description: Transport protocol.
+        type: str
+        required: true
+        choices: [tcp, udp]
+      ports:
+        description: V("443"), V("49152-65535"), or V(null) for every port.
+        type: str
+      block:
+        description: Catalog block key; names the ipset.
+        type: str
+        required: true
+      region:
+        description: Catalog region key (informational; regions share their block's set).
+        type: str
+  keep_open:
+    description:
+      - Extra accept rules that must keep working, typically while O(egress_target)
+        restricts egress (DNS, the Ansible connection, a proxy). One plain rich rule each.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      direction:
+        description: V(out) goes into the egress policy, V(in) into the ingress policy.
+        type: str
+        required: true
+        choices: [in, out]
+      protocol:
+        description: Transport protocol.
+        type: str
+        required: true
+        choices: [tcp, udp]
+      port:
+        description: V("53") or V("1000-2000").
+        type: str
+        required: true
+      network:
+        description: Peer network (destination for V(out), source for V(in)); any if omitted.
+        type: str
+  egress_target:
+    description:
+      - Target of the egress policy, applied to traffic no rule accepted.
+      - V(CONTINUE) leaves egress open (the rules document intent, nothing is blocked).
+        V(REJECT) or V(DROP) restrict egress to the rules and O(keep_open); outgoing
+        ICMPv6 neighbour discovery is then allowed too, or IPv6 would stop working.
+    type: str
+    choices: [CONTINUE, REJECT, DROP]
+    default: CONTINUE
+  prefix:
+    description:
+      - Name prefix marking the objects this module owns (C(<prefix>-...)).
+      - 1-8 lowercase letters or digits; policy names are limited to 17 characters.
+    type: str
+    default: jaas
+  state:
+    description: V(absent) removes every ipset and policy named C(<prefix>-*) and nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Lists our ipset entries and rich rules before and after, permanent and runtime.
+requirements:
+  - firewalld >= 0.9 (policy objects), running.
+  - Its Python bindings on the managed host (Debian/Ubuntu C(python3-firewall), Fedora/RHEL
+    C(python3-firewall)).
+notes:
+  - When firewalld is not running the module fails and changes nothing, also in check mode.
+    It does not fall back to C(firewall-offline-cmd): a permanent-only change would report
+    success while nothing is enforced. Start firewalld first (the role does that with
+    C(jaas_firewall_firewalld_enable=true)).
+  - A reload re-applies the permanent configuration, so runtime-only changes made by others
+    are lost at that moment, exactly as with C(firewall-cmd --reload). It only happens when
+    an object of ours is created or removed or a target changes (see RV(reloaded)).
+seealso:
+  - plugin: jaas.firewall.rules
+    plugin_type: filter
+  - module: ansible.posix.firewalld
+"""
+
+EXAMPLES = r"""
+- name: Allow the JaaS egress through firewalld (rules computed on the controller)
+  jaas.firewall.firewalld_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules }}"
+
+- name: Restrict egress to JaaS, DNS and an HTTP proxy; webhooks to port 8443
+  jaas.firewall.firewalld_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules(webhooks=true, webhook_port=8443) }}"
+    egress_target: REJECT
+    keep_open:
+      - {direction: out, protocol: udp, port: "53"}
+      - {direction: out, protocol: tcp, port: "53"}
+      - {direction: out, protocol: tcp, port: "3128", network: 10.0.0.8/32}
+      - {direction: in, protocol: tcp, port: "22"}
+
+- name: Remove everything this module created
+  jaas.firewall.firewalld_rules:
+    state: absent
+"""
+
+RETURN = r"""
+ipsets:
+  description: Names of our ipsets after the run.
+  returned: always
+  type: list
+  elements: str
+  sample: [jaas-cloudflare-v4, jaas-cloudflare-v6, jaas-jvb-v4, jaas-turn-v4]
+policies:
+  description: Names of our policies after the run.
+  returned: always
+  type: list
+  elements: str
+  sample: [jaas-egress]
+rich_rules:
+  description: Number of rich rules in our policies after the run.
+  returned: always
+  type: int
+  sample: 7
+permanent_changes:
+  description:
+    - Per changed object of the permanent configuration, its C(action) (C(create),
+      C(update), C(replace), C(remove)) and the C(added) and C(removed) entries or rich rules.
+  returned: always
+  type: dict
+  sample: {ipsets: {jaas-turn-v4: {action: update, added: [198.18.2.10/32], removed: []}}, policies: {}}
+runtime_changes:
+  description: The same for the runtime configuration.
+  returned: always
+  type: dict
+reloaded:
+  description: Whether firewalld was reloaded (would be, in check mode).
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
+    PlanError, desired_state, diff_layer, has_changes, needs_reload, owns, render_text)
+
+try:
+    from firewall.client import (FirewallClient, FirewallClientIPSetSettings,
+                                 FirewallClientPolicySettings)
+    from firewall.core.rich import Rich_Rule
+    HAS_FIREWALL = True
+except ImportError:  # reported by main()
+    HAS_FIREWALL = False
+
+MARK_SHORT = 'jaas.firewall'
+MARK_DESCRIPTION = 'Managed by the jaas.firewall collection (firewalld_rules); do not edit.'
+
+
+def _dbus_message(exc):
+    getter = getattr(exc, 'get_dbus_message', None)
+    return (getter() if getter else None) or str(exc)
+
+
+class Firewalld(object):
+    """The few firewalld D-Bus calls the module needs, for one layer at a time."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.client = FirewallClient()
+        self.config = self.client.config() if self.client.connected else None
+
+    @property
+    def running(self):
+        return bool(self.client.connected)
+
+    @staticmethod
+    def _ipset_view(settings):
+        return {'type': settings.getType(),
+                'family': settings.getOptions().get('family', 'inet'),
+                'entries': list(settings.getEntries())}
+
+    @staticmethod
+    def _policy_view(settings):
+        values = settings.getSettingsDict()
+        return {'target': values['target'], 'ingress_zones': list(values['ingress_zones']),
+                'egress_zones': list(values['egress_zones']),
+                'rich_rules': list(values['rich_rules'])}
+
+    def read_permanent(self):
+        ipsets = {name: self._ipset_view(self.config.getIPSetByName(name).getSettings())
+                  for name in self.config.getIPSetNames() if owns(self.prefix, name)}
+        policies = {name: self._policy_view(self.config.getPolicyByName(name).getSettings())
+                    for name in self.config.getPolicyNames() if owns(self.prefix, name)}
+        return {'ipsets': ipsets, 'policies': policies}
+
+    def read_runtime(self):
+        ipsets = {}
+        for name in self.client.getIPSets():
+            if owns(self.prefix, name):
+                view = self._ipset_view(self.client.getIPSetSettings(name))
+                view['entries'] = [str(e) for e in self.client.getEntries(name)]
+                ipsets[name] = view
+        policies = {name: self._policy_view(self.client.getPolicySettings(name))
+                    for name in self.client.getPolicies() if owns(self.prefix, name)}
+        return {'ipsets': ipsets, 'policies': policies}
+
+    # permanent configuration ------------------------------------------------------------
+    def _add_ipset(self, name, want):
+        settings = FirewallClientIPSetSettings()
+        settings.setShort(MARK_SHORT)
+        settings.setDescription(MARK_DESCRIPTION)
+        settings.setType(want['type'])
+        settings.setOptions({'family': want['family']})
+        settings.setEntries(list(want['entries']))
+        self.config.addIPSet(name, settings)
+
+    def _add_policy(self, name, want):
+        settings = FirewallClientPolicySettings()
+        settings.setSettingsDict({
+            'short': MARK_SHORT, 'description': MARK_DESCRIPTION, 'target': want['target'],
+            'ingress_zones': list(want['ingress_zones']),
+            'egress_zones': list(want['egress_zones']),
+            'rich_rules': list(want['rich_rules'])})
+        self.config.addPolicy(name, settings)
+
+    def apply_permanent(self, desired, changes):
+        # Order matters for references: sets first, then the policies that use them, and
+        # stale sets only once no rule of ours references them any more.
+        for name, change in sorted(changes['ipsets'].items()):
+            if change['action'] == 'create':
+                self._add_ipset(name, desired['ipsets'][name])
+            elif change['action'] == 'update':
+                self.config.getIPSetByName(name).setEntries(list(desired['ipsets'][name]['entries']))
+        for name, change in sorted(changes['policies'].items()):
+            if change['action'] == 'create':
+                self._add_policy(name, desired['policies'][name])
+            elif change['action'] in ('remove', 'replace'):
+                self.config.getPolicyByName(name).remove()
+                if change['action'] == 'replace':
+                    self._add_policy(name, desired['policies'][name])
+            else:
+                policy = self.config.getPolicyByName(name)
+                settings = policy.getSettings()
+                # rules before target: restrictions never land before their exceptions
+                settings.setSettingsDict({'rich_rules': list(desired['policies'][name]['rich_rules'])})
+                policy.update(settings)
+                if 'target' in change:
+                    settings.setSettingsDict({'target': change['target']})
+                    policy.update(settings)
+        for name, change in sorted(changes['ipsets'].items()):
+            if change['action'] in ('remove', 'replace'):
+                self.config.getIPSetByName(name).remove()
+                if change['action'] == 'replace':
+                    self._add_ipset(name, desired['ipsets'][name])
+
+    # runtime configuration (only called when no reload is needed) ----------------------
+    def apply_runtime(self, desired, changes):
+        for name, change in sorted(changes['ipsets'].items()):
+            if len(change['added']) + len(change['removed']) > 64:
+                self.client.setEntries(name, list(desired['ipsets'][name]['entries']))
+                continue
+            for entry in change['added']:
+                self.client.addEntry(name, entry)
+            for entry in change['removed']:
+                self.client.removeEntry(name, entry)
+        for name in sorted(changes['policies']):
+            settings = self.client.getPolicySettings(name)
+            settings.setSettingsDict({'rich_rules': list(desired['policies'][name]['rich_rules'])})
+            # firewalld computes the delta itself and adds/removes only those rich rules
+            self.client.setPolicySettings(name, settings)
+
+    def reload(self):
+        self.client.reload()
+
+
+def canonical_rules(desired):
+    """Spell every rich rule exactly as this firewalld prints it (its own parser)."""
+    for policy in desired['policies'].values():
+        policy['rich_rules'] = sorted({str(Rich_Rule(rule_str=rule)) for rule in policy['rich_rules']})
+    return desired
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            rules=dict(type='list', elements='dict', default=[], options=dict(
+                direction=dict(type='str', required=True, choices=['in', 'out']),
+                family=dict(type='int', required=True, choices=[4, 6]),
+                network=dict(type='str', required=True),
+                protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+                ports=dict(type='str'),
+                block=dict(type='str', required=True),
+                region=dict(type='str'),
+            )),
+            keep_open=dict(type='list', elements='dict', default=[], options=dict(
+                direction=dict(type='str', required=True, choices=['in', 'out']),
+                protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+                port=dict(type='str', required=True),
+                network=dict(type='str'),
+            )),
+            egress_target=dict(type='str', default='CONTINUE', choices=['CONTINUE', 'REJECT', 'DROP']),
+            prefix=dict(type='str', default='jaas'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+        ),
+        supports_check_mode=True,
+    )
+    prefix = module.params['prefix']
+    try:
+        if module.params['state'] == 'present':
+            desired = desired_state(module.params['rules'], module.params['keep_open'],
+                                    prefix=prefix, egress_target=module.params['egress_target'])
+        else:
+            desired_state([], prefix=prefix)  # validates the prefix
+            desired = {'ipsets': {}, 'policies': {}}
+    except PlanError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
+
+    if not HAS_FIREWALL:
+        module.fail_json(msg='the firewalld Python bindings (firewall.client, package '
+                             'python3-firewall) are missing on the managed host; nothing changed')
+    desired = canonical_rules(desired)
+
+    try:
+        firewalld = Firewalld(prefix)
+    except Exception as exc:  # no system bus at all
+        module.fail_json(msg='cannot reach D-Bus: %s; nothing changed' % _dbus_message(exc))
+    if not firewalld.running:
+        module.fail_json(msg='firewalld is not running, so nothing was read or changed. This '
+                             'module manages a running firewalld only (no firewall-offline-cmd '
+                             'fallback); start it first, e.g. with the role variable '
+                             'jaas_firewall_firewalld_enable=true.')
+
+    try:
+        permanent = firewalld.read_permanent()
+        runtime = firewalld.read_runtime()
+    except Exception as exc:
+        module.fail_json(msg='reading firewalld state failed: %s' % _dbus_message(exc))
+    permanent_changes = diff_layer(desired, permanent, prefix)
+    runtime_changes = diff_layer(desired, runtime, prefix)
+    reload_needed = needs_reload(runtime_changes)
+    changed = has_changes(permanent_changes) or has_changes(runtime_changes)
+
+    result = dict(
+        changed=changed,
+        reloaded=bool(changed and reload_needed),
+        ipsets=sorted(desired['ipsets']),
+        policies=sorted(desired['policies']),
+        rich_rules=sum(len(p['rich_rules']) for p in desired['policies'].values()),
+        permanent_changes=permanent_changes,
+        runtime_changes=runtime_changes,
+    )
+    if module._diff:
+        after = render_text(desired, prefix)
+        result['diff'] = [
+            dict(before_header='firewalld permanent', after_header='firewalld permanent',
+                 before=render_text(permanent, prefix), after=after),
+            dict(before_header='firewalld runtime', after_header='firewalld runtime',
+                 before=render_text(runtime, prefix), after=after),
+        ]
+    if module.check_mode or not changed:
+        module.exit_json(**result)
+
+    step = 'permanent configuration'
+    try:
+        firewalld.apply_permanent(desired, permanent_changes)
+        if reload_needed:
+            step = 'reload'
+            firewalld.reload()
+        else:
+            step = 'runtime configuration'
+            firewalld.apply_runtime(desired, runtime_changes)
+    except Exception as exc:
+        module.fail_json(msg='firewalld refused the change (%s): %s' % (step, _dbus_message(exc)),
+                         **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
