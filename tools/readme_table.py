@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render the README's blocks-and-ports table from the catalog.
 
     python tools/readme_table.py          # print the table

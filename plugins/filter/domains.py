@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: domains
-author: jaas.firewall contributors
+author: jaas.firewall contributors (@jaas-firewall)
 version_added: "0.1.0"
 short_description: The JaaS domain names as a plain list
 description:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: rules
-author: jaas.firewall contributors
+author: jaas.firewall contributors (@jaas-firewall)
 version_added: "0.1.0"
 short_description: Turn the JaaS catalog into a flat list of firewall rules
 description:

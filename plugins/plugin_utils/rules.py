@@ -16,7 +16,10 @@ A rule is a dict with exactly these keys::
 
 from __future__ import annotations
 
-import netaddr
+try:
+    import netaddr
+except ImportError:  # reported as a clear error by catalog_rules()
+    netaddr = None
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
     RECEIVER_PORT, CatalogError, parse_network, parse_ports)
@@ -49,6 +52,9 @@ def _check_catalog_shape(catalog):
 def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
     """Return the sorted, de-duplicated list of rules for a normalised catalog."""
     source = _check_catalog_shape(catalog)
+    if netaddr is None:
+        raise CatalogError(['the Python library netaddr is required on the controller '
+                            '(pip install netaddr)'])
     if isinstance(webhook_port, bool):
         raise CatalogError(['webhook_port must be an integer 1-65535, got %r' % webhook_port])
     try:
