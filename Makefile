@@ -33,3 +33,9 @@ unit: setup ## pytest: model, plugins, contracts (no containers)
 	$(BIN)/pytest -q tests/unit tests/integration
 
 test: unit ## everything CI runs
+
+harness: ## install/start dockerd + debootstrap (tools/harness/ensure-docker.sh)
+	tools/harness/ensure-docker.sh
+
+images: harness ## build/cache the systemd test images jaas-firewall-test:{bookworm,trixie}
+	tools/harness/build-images.sh
