@@ -131,7 +131,8 @@ DPKG
            sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
            dev-hugepages.mount dev-mqueue.mount proc-sys-fs-binfmt_misc.automount \
            systemd-modules-load.service systemd-sysctl.service systemd-hwdb-update.service \
-           apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+           apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
+           tmp.mount; do
     ln -sf /dev/null "$r/etc/systemd/system/$u"
   done
   install -m 0755 "$HERE/peer_listener.py" "$r/usr/local/bin/peer_listener.py"
