@@ -52,8 +52,64 @@ options:
       - Drop network entries whose C(expires) date has passed instead of only warning.
     type: bool
     default: false
+  cloudflare_source:
+    description:
+      - Where the C(cloudflare) block's ranges come from.
+      - V(bundled) uses the catalog's copy as is.
+      - V(live) fetches Cloudflare's published lists (O(cloudflare_url_ipv4),
+        O(cloudflare_url_ipv6)) on the controller and, when an answer is accepted,
+        B(replaces) the bundled ranges of that family with it, so a range Cloudflare
+        has dropped is dropped here too.
+      - An answer is refused, and the bundled ranges of that family are used with a
+        warning, on any HTTP error, timeout, truncated body, non-address or HTML text,
+        a bare address or a range with host bits, a range of the wrong family, broader
+        than /8 (IPv4) or /16 (IPv6) or outside global unicast space, or fewer distinct
+        ranges than half the bundled list (rounded up). The result is never empty.
+      - Only the families in O(families) are fetched, and nothing is fetched when
+        O(blocks) leaves out C(cloudflare). The replacement happens before O(blocks),
+        O(regions) and O(families) select from the catalog.
+      - The outcome per family is returned in the catalog's C(cloudflare_live) key.
+    type: str
+    choices: [bundled, live]
+    default: bundled
+  cloudflare_url_ipv4:
+    description:
+      - Plain-text list of Cloudflare's IPv4 ranges, one CIDR per line
+        (O(cloudflare_source=live) only). V(http) or V(https) only. The usual
+        C(https_proxy)/C(no_proxy) environment variables apply.
+    type: str
+    default: https://www.cloudflare.com/ips-v4
+  cloudflare_url_ipv6:
+    description:
+      - Plain-text list of Cloudflare's IPv6 ranges, one CIDR per line
+        (O(cloudflare_source=live) only).
+    type: str
+    default: https://www.cloudflare.com/ips-v6
+  cloudflare_timeout:
+    description:
+      - Seconds allowed for each list's whole answer (connect, headers and body).
+    type: float
+    default: 10
+  cloudflare_cache_ttl:
+    description:
+      - Seconds an accepted live list is reused from the controller cache before it is
+        fetched again. V(0) disables the cache (no read, no write).
+      - Only accepted lists are cached, and a cache file is re-checked like an answer
+        when read. A fetch failure falls back to the bundled ranges, not to a stale cache.
+    type: int
+    default: 86400
+  cloudflare_cache_dir:
+    description:
+      - Directory of the controller cache (files C(cloudflare-v4.json),
+        C(cloudflare-v6.json)). Defaults to C($XDG_CACHE_HOME/jaas.firewall), that is
+        C(~/.cache/jaas.firewall).
+    type: path
 notes:
   - Runs on the controller and needs the Python library C(netaddr) there.
+  - With O(cloudflare_source=live), the requests carry the User-Agent
+    C(jaas.firewall/<collection version>). Evaluate the lookup once (for example in
+    C(set_fact) with C(run_once)) rather than per host, so forks do not fetch in parallel
+    before the cache exists.
 seealso:
   - plugin: jaas.firewall.rules
     plugin_type: filter
@@ -75,6 +131,25 @@ EXAMPLES = r"""
   # msg:
   # - {block: turn, direction: out, family: 4, network: 130.162.185.237/32, ports: '443', protocol: tcp, region: uk-london}
   # - ... 12 rules: 4 relays x (tcp 443, udp 443, udp 49152-65535)
+
+- name: Cloudflare ranges as Cloudflare publishes them today (bundled ones if that fails)
+  ansible.builtin.set_fact:
+    jaas_catalog: "{{ lookup('jaas.firewall.catalog', cloudflare_source='live') }}"
+  run_once: true
+  # jaas_catalog.cloudflare_live.ipv4:
+  #   source: live          # or cache, or bundled (then reason says why, and a warning is shown)
+  #   url: https://www.cloudflare.com/ips-v4
+  #   fetched: "2026-11-24T09:12:31Z"
+  #   networks: [173.245.48.0/20, ...]
+  #   added: []             # compared with the bundled list
+  #   removed: []
+  #   reason: null
+
+- name: Live IPv4 list from an internal mirror, short timeout, no cache
+  ansible.builtin.debug:
+    msg: "{{ lookup('jaas.firewall.catalog', blocks=['cloudflare'], families=[4],
+             cloudflare_source='live', cloudflare_url_ipv4='https://mirror.example.com/cf/ips-v4',
+             cloudflare_timeout=3, cloudflare_cache_ttl=0) | jaas.firewall.rules }}"
 
 - name: Use your own copy of the catalog
   ansible.builtin.set_fact:
@@ -110,6 +185,13 @@ _raw:
       description: Warnings raised while validating (duplicates, expired entries).
       type: list
       elements: str
+    cloudflare_live:
+      description:
+        - Only with O(cloudflare_source=live) and the C(cloudflare) block selected.
+          Per fetched family (C(ipv4), C(ipv6)) C(source) (V(live), V(cache) or
+          V(bundled)), C(url), C(fetched), C(networks), C(reason) (why the bundled ranges
+          were used) and C(added)/C(removed) compared with the bundled list.
+      type: dict
 """
 
 import os
@@ -120,6 +202,8 @@ from ansible.utils.display import Display
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
     CatalogError, load_catalog, select)
+from ansible_collections.jaas.firewall.plugins.plugin_utils.cloudflare import (
+    BLOCK as CLOUDFLARE_BLOCK, apply_live_cloudflare)
 
 display = Display()
 
@@ -139,9 +223,31 @@ class LookupModule(LookupBase):
                                    allow_broad_networks=self.get_option('allow_broad_networks'),
                                    drop_expired=self.get_option('drop_expired'),
                                    warn=display.warning)
+            catalog = self._live_cloudflare(catalog)
             catalog = select(catalog, blocks=self.get_option('blocks'),
                              regions=self.get_option('regions'),
                              families=self.get_option('families'))
         except CatalogError as exc:
             raise AnsibleLookupError('invalid JaaS catalog:\n%s' % exc)
         return [catalog]
+
+    def _live_cloudflare(self, catalog):
+        """Replace the bundled Cloudflare ranges with the live ones (before selection)."""
+        blocks = self.get_option('blocks')
+        if self.get_option('cloudflare_source') != 'live' or (
+                blocks is not None and CLOUDFLARE_BLOCK not in blocks):
+            return catalog
+        if not self.get_option('cloudflare_timeout') > 0:
+            raise AnsibleLookupError('cloudflare_timeout must be more than 0 seconds')
+        if self.get_option('cloudflare_cache_ttl') < 0:
+            raise AnsibleLookupError('cloudflare_cache_ttl must be 0 (no cache) or more seconds')
+        cache_dir = self.get_option('cloudflare_cache_dir')
+        return apply_live_cloudflare(
+            catalog,
+            families=self.get_option('families'),
+            urls={4: self.get_option('cloudflare_url_ipv4'),
+                  6: self.get_option('cloudflare_url_ipv6')},
+            timeout=self.get_option('cloudflare_timeout'),
+            cache_ttl=self.get_option('cloudflare_cache_ttl'),
+            cache_dir=os.path.abspath(os.path.expanduser(cache_dir)) if cache_dir else None,
+            warn=lambda message: display.warning('jaas.firewall.catalog: ' + message))
