@@ -1,0 +1,323 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure logic of jaas.firewall.ufw_rules: ufw's user rules files, rendered and diffed.
+
+ufw keeps the rules it was given in /etc/ufw/user.rules and user6.rules (iptables-restore
+format). Between ``### RULES ###`` and ``### END RULES ###`` every rule is one block::
+
+    <blank line>
+    ### tuple ### allow tcp 443 198.18.1.0/24 any 0.0.0.0/0 out comment=6a6161733a6a7662
+    -A ufw-user-output -p tcp -d 198.18.1.0/24 --dport 443 -j ACCEPT
+
+The tuple line is what ufw itself parses back (``ufw show added``, ``ufw delete``); the
+iptables lines are what ``iptables-restore`` loads. This module renders our rules exactly
+as ufw 0.36 renders them (``UFWRule.format_rule`` + ``_write_rules``) and splices them
+into the file text, leaving every other line byte for byte as it was.
+
+No ufw import here: this runs on the managed host inside the module and in the unit tests
+on the controller. Python stdlib only (``ipaddress``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import binascii
+import ipaddress
+import re
+
+RULES_START = '### RULES ###'
+RULES_END = '### END RULES ###'
+TUPLE_MARK = '### tuple ###'
+# Chain prefixes ufw uses per family.
+CHAIN_PREFIX = {4: 'ufw', 6: 'ufw6'}
+ANY_ADDRESS = {4: '0.0.0.0/0', 6: '::/0'}
+# Block, region and tag keys: slugs only, so nothing odd ever reaches a file or a command.
+SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,62}$')
+TAG_PREFIX = re.compile(r'^[a-z0-9][a-z0-9_-]{0,30}$')
+_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+
+
+class UfwRulesError(ValueError):
+    """A rule cannot be rendered for ufw, or a rules file is not in ufw's format."""
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def ufw_address(network, family):
+    """The address as ufw writes it: canonical, host routes without their prefix."""
+    try:
+        parsed = ipaddress.ip_network(u'%s' % network, strict=True)
+    except ValueError as exc:
+        raise UfwRulesError('network %r: %s' % (network, exc))
+    if parsed.version != family:
+        raise UfwRulesError('network %s is not IPv%d' % (network, family))
+    if parsed.prefixlen == 0:
+        return ANY_ADDRESS[family]
+    if parsed.prefixlen == parsed.max_prefixlen:
+        return str(parsed.network_address)
+    return str(parsed)
+
+
+def ufw_ports(ports):
+    """'443' -> '443', '49152-65535' -> '49152:65535', None -> 'any'."""
+    if ports is None:
+        return 'any'
+    match = _PORTS.match(str(ports))
+    if not match:
+        raise UfwRulesError('ports %r: expected "443", "1000-2000" or null' % (ports,))
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if not 1 <= low <= high <= 65535:
+        raise UfwRulesError('ports %r: out of range 1-65535 or reversed' % (ports,))
+    return '%d:%d' % (low, high) if match.group(2) else '%d' % low
+
+
+def rule_comment(rule, tag_prefix):
+    """The ownership mark: '<tag_prefix>:<block>[:<region>]'."""
+    for key in ('block', 'region'):
+        value = rule.get(key)
+        if (value is not None or key == 'block') and not SLUG.match(str(value)):
+            raise UfwRulesError('%s %r is not a slug ([a-z0-9][a-z0-9_-]*)' % (key, value))
+    comment = '%s:%s' % (tag_prefix, rule['block'])
+    if rule.get('region'):
+        comment += ':%s' % rule['region']
+    return comment
+
+
+def encode_comment(comment):
+    return binascii.hexlify(comment.encode('utf-8')).decode('ascii')
+
+
+def decode_comment(hex_text):
+    """ufw's hex comment back to text, or None when it is not valid hex/UTF-8."""
+    try:
+        return binascii.unhexlify(hex_text.strip()).decode('utf-8')
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
+def render_block(rule, tag_prefix):
+    """(family, block text) for one rule of the interface, exactly as ufw 0.36 writes it."""
+    family = int(rule['family'])
+    if family not in CHAIN_PREFIX:
+        raise UfwRulesError('family %r: expected 4 or 6' % (rule['family'],))
+    direction = rule['direction']
+    if direction not in ('in', 'out'):
+        raise UfwRulesError('direction %r: expected in or out' % (direction,))
+    protocol = rule['protocol']
+    if protocol not in ('tcp', 'udp'):
+        raise UfwRulesError('protocol %r: expected tcp or udp' % (protocol,))
+    address = ufw_address(rule['network'], family)
+    dport = ufw_ports(rule.get('ports'))
+    comment = rule_comment(rule, tag_prefix)
+
+    anywhere = ANY_ADDRESS[family]
+    dst, src = (address, anywhere) if direction == 'out' else (anywhere, address)
+    tuple_line = '%s allow %s %s %s any %s %s comment=%s' % (
+        TUPLE_MARK, protocol, dport, dst, src, direction, encode_comment(comment))
+
+    # UFWRule.format_rule: -p, multiport ranges first, then -d, --dport, -s.
+    spec = '-p %s' % protocol
+    multi = ':' in dport
+    if multi:
+        spec += ' -m multiport --dports %s' % dport
+    if dst != anywhere:
+        spec += ' -d %s' % dst
+    if not multi and dport != 'any':
+        spec += ' --dport %s' % dport
+    if src != anywhere:
+        spec += ' -s %s' % src
+    chain = '%s-user-%s' % (CHAIN_PREFIX[family], 'output' if direction == 'out' else 'input')
+    return family, '\n%s\n-A %s %s -j ACCEPT\n' % (tuple_line, chain, spec)
+
+
+# ----------------------------------------------------------------------------- parsing
+
+class UserRules(object):
+    """One user rules file split into head, rule blocks and tail, losslessly.
+
+    ``str(UserRules(text)) == text`` for every file ufw writes. Each block is the exact
+    text of one rule including the blank line ufw writes before it.
+    """
+
+    def __init__(self, text, path='user.rules'):
+        lines = text.splitlines(True)
+        starts = [i for i, line in enumerate(lines) if line.strip() == RULES_START]
+        ends = [i for i, line in enumerate(lines) if line.strip() == RULES_END]
+        if len(starts) != 1 or len(ends) != 1 or starts[0] > ends[0]:
+            raise UfwRulesError('%s: not a ufw user rules file (expected one "%s" and one '
+                                '"%s" line)' % (path, RULES_START, RULES_END))
+        start, end = starts[0], ends[0]
+        self.head = ''.join(lines[:start + 1])
+        self.preamble = []
+        self.blocks = []
+        for line in lines[start + 1:end]:
+            if line.startswith(TUPLE_MARK):
+                carried = _pop_blank_tail(self.blocks[-1] if self.blocks else self.preamble)
+                self.blocks.append(carried + [line])
+            elif self.blocks:
+                self.blocks[-1].append(line)
+            else:
+                self.preamble.append(line)
+        self.postamble = _pop_blank_tail(self.blocks[-1] if self.blocks else self.preamble)
+        self.tail = ''.join(lines[end:])
+        self.blocks = [''.join(block) for block in self.blocks]
+
+    def __str__(self):
+        return ''.join([self.head] + self.preamble + self.blocks + self.postamble + [self.tail])
+
+
+def _pop_blank_tail(lines):
+    """Remove and return the trailing blank lines of ``lines``."""
+    cut = len(lines)
+    while cut > 0 and not lines[cut - 1].strip():
+        cut -= 1
+    tail = lines[cut:]
+    del lines[cut:]
+    return tail
+
+
+def block_tuple(block):
+    """The tuple line of a block, without line ending."""
+    for line in block.splitlines():
+        if line.startswith(TUPLE_MARK):
+            return line.rstrip('\r\n')
+    return None
+
+
+def block_comment(block):
+    """The decoded ufw comment of a block, or None."""
+    line = block_tuple(block) or ''
+    if ' comment=' not in line:
+        return None
+    return decode_comment(line.split(' comment=', 1)[1])
+
+
+def owns(comment, tag_prefix, exclude_blocks=()):
+    """True when a rule comment marks the rule as ours (and not in an excluded block)."""
+    if comment is None:
+        return False
+    if comment != tag_prefix and not comment.startswith(tag_prefix + ':'):
+        return False
+    block = comment[len(tag_prefix) + 1:].split(':', 1)[0]
+    return block not in exclude_blocks
+
+
+def describe(block, family):
+    """A readable one-line summary of a rule block, for diffs and results."""
+    line = block_tuple(block) or ''
+    comment = block_comment(block)
+    fields = line[len(TUPLE_MARK):].split(' comment=', 1)[0].split()
+    if len(fields) < 7:
+        return {'family': family, 'tuple': line.strip(), 'comment': comment}
+    action, protocol, dport, dst, _sport, src, direction = fields[:7]
+    network = dst if direction == 'out' else src
+    return {
+        'family': family,
+        'direction': direction,
+        'action': action,
+        'protocol': protocol,
+        'network': network,
+        'ports': None if dport == 'any' else dport.replace(':', '-'),
+        'comment': comment,
+    }
+
+
+def describe_text(summary):
+    """'allow out tcp to 198.18.1.0/24 port 443 (jaas:jvb)' for diff output."""
+    if 'direction' not in summary:
+        return '%s (%s)' % (summary['tuple'], summary['comment'])
+    return '%s %s %s %s %s%s (%s)' % (
+        summary['action'], summary['direction'], summary['protocol'],
+        'to' if summary['direction'] == 'out' else 'from', summary['network'],
+        ' port %s' % summary['ports'] if summary['ports'] else ' every port',
+        summary['comment'])
+
+
+# ----------------------------------------------------------------------------- planning
+
+def desired_blocks(rules, tag_prefix):
+    """{family: [block text, ...]} in the order given, duplicates dropped."""
+    wanted = {4: [], 6: []}
+    for index, rule in enumerate(rules):
+        try:
+            family, block = render_block(rule, tag_prefix)
+        except (KeyError, TypeError) as exc:
+            raise UfwRulesError('rules[%d]: missing or bad key %s' % (index, exc))
+        except UfwRulesError as exc:
+            raise UfwRulesError('rules[%d]: %s' % (index, exc))
+        if block not in wanted[family]:
+            wanted[family].append(block)
+    return wanted
+
+
+def plan_file(text, wanted, tag_prefix, exclude_blocks=(), prune=True, path='user.rules'):
+    """Converge one rules file to the wanted blocks.
+
+    Returns (new_text, added_blocks, removed_blocks). Foreign blocks (not ours by comment)
+    are never touched. Our blocks that are wanted stay where they are; our other blocks are
+    removed when ``prune``; missing wanted blocks are appended after the last rule.
+    ``wanted=None`` with ``prune`` removes every block we own.
+    """
+    parsed = UserRules(text, path)
+    wanted = list(wanted or [])
+    wanted_keys = set(_normalise(block) for block in wanted)
+    kept, seen, removed = [], set(), []
+    for block in parsed.blocks:
+        if not owns(block_comment(block), tag_prefix, exclude_blocks):
+            kept.append(block)
+            continue
+        key = _normalise(block)
+        if key in wanted_keys and key not in seen:
+            seen.add(key)
+            kept.append(block)
+        elif prune or key in seen:
+            removed.append(block)  # stale, changed by hand, or a duplicate of ours
+        else:
+            kept.append(block)
+    added = [block for block in wanted if _normalise(block) not in seen]
+    parsed.blocks = kept + added
+    return str(parsed), added, removed
+
+
+def remove_from_file(text, unwanted, tag_prefix, exclude_blocks=(), path='user.rules'):
+    """Remove our blocks equal to ``unwanted`` (state=absent with a rule list)."""
+    parsed = UserRules(text, path)
+    unwanted_keys = set(_normalise(block) for block in unwanted)
+    kept, removed = [], []
+    for block in parsed.blocks:
+        if owns(block_comment(block), tag_prefix, exclude_blocks) and \
+                _normalise(block) in unwanted_keys:
+            removed.append(block)
+        else:
+            kept.append(block)
+    parsed.blocks = kept
+    return str(parsed), [], removed
+
+
+def _normalise(block):
+    """Compare blocks by content, not by blank lines or line endings."""
+    return tuple(line.strip() for line in block.splitlines() if line.strip())
+
+
+# ----------------------------------------------------------------------------- defaults
+
+POLICY_NAMES = {'ACCEPT': 'allow', 'DROP': 'deny', 'REJECT': 'reject'}
+
+
+def parse_defaults(text):
+    """/etc/default/ufw -> {'ipv6': bool, 'incoming': 'deny', 'outgoing': 'allow'}."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#') or '=' not in line:
+            continue
+        key, _sep, value = line.partition('=')
+        values[key.strip()] = value.strip().strip('"\'')
+    return {
+        'ipv6': values.get('IPV6', 'yes').lower() == 'yes',
+        'incoming': POLICY_NAMES.get(values.get('DEFAULT_INPUT_POLICY', '').upper()),
+        'outgoing': POLICY_NAMES.get(values.get('DEFAULT_OUTPUT_POLICY', '').upper()),
+    }
