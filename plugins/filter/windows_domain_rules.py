@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: windows_domain_rules
-author: jaas.firewall contributors
+author: jaas.firewall contributors (@jaas-firewall)
 version_added: "0.1.0"
 short_description: JaaS domain rules for Windows Firewall dynamic keywords
 description:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: windows_rules
-author: jaas.firewall contributors
+author: jaas.firewall contributors (@jaas-firewall)
 version_added: "0.1.0"
 short_description: Render jaas.firewall rules as Windows Defender Firewall rules
 description:
