@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup venv link unit pytest molecule test harness images clean
+.PHONY: help setup venv link unit pytest molecule test harness images clean molecule-firewalld bench-firewalld
 
 help: ## list targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,3 +42,9 @@ harness: ## install/start dockerd + debootstrap (tools/harness/ensure-docker.sh)
 
 images: harness ## build/cache the systemd test images jaas-firewall-test:{bookworm,trixie}
 	tools/harness/build-images.sh
+
+molecule-firewalld: setup images ## firewalld role on Debian 12 + 13 (network 198.18.2.0/24)
+	JAAS_HARNESS_NET=2 $(BIN)/molecule test -s firewalld
+
+bench-firewalld: setup images ## firewalld role vs a per-rule loop, 10x catalog (bench/firewalld_bench.py)
+	$(PY) bench/firewalld_bench.py
