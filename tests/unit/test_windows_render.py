@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+"""Windows renderer: golden files of the rendered rule set and PowerShell script for the
+bundled catalog, plus the properties the golden files cannot show at a glance.
+
+Regenerate after an intended change, then review the diff:
+
+    make golden            # = JAAS_UPDATE_GOLDEN=1 pytest -q tests/unit/test_windows_render.py
+
+On a mismatch the new rendering is written next to the golden file as ``<name>.actual``.
+"""
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog, select
+from ansible_collections.jaas.firewall.plugins.plugin_utils.render_windows import (
+    RenderError, canonical_address_set, domain_rule_specs, keyword_id, powershell_script,
+    ps_quote, windows_rule_specs)
+from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules
+
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
+UPDATE = os.environ.get('JAAS_UPDATE_GOLDEN') == '1'
+
+
+def check_golden(name, text):
+    path = os.path.join(GOLDEN, name)
+    if UPDATE:
+        with open(path, 'w', encoding='utf-8', newline='') as handle:
+            handle.write(text)
+        return
+    with open(path, encoding='utf-8', newline='') as handle:
+        expected = handle.read()
+    if text != expected:
+        with open(path + '.actual', 'w', encoding='utf-8', newline='') as handle:
+            handle.write(text)
+        pytest.fail('%s differs from the golden file; see %s.actual, review the diff and run '
+                    '`make golden` if the change is intended' % (name, path))
+
+
+@pytest.fixture(scope='module')
+def catalog():
+    full = load_catalog()
+    return select(full, blocks=['cloudflare', 'jvb', 'turn', 'webhook_origins'])
+
+
+@pytest.fixture(scope='module')
+def specs(catalog):
+    descriptions = dict((k, b['description']) for k, b in catalog['blocks'].items())
+    return windows_rule_specs(catalog_rules(catalog, webhooks=True),
+                              provenance=catalog['provenance'],
+                              block_descriptions=descriptions)
+
+
+def test_golden_rule_set(specs):
+    check_golden('windows_rules.json', json.dumps(specs, indent=2, ensure_ascii=False) + '\n')
+
+
+def test_golden_powershell_script(specs, catalog):
+    check_golden('windows_rules.ps1', powershell_script(specs, provenance=catalog['provenance']))
+
+
+def test_golden_domain_rules(catalog):
+    check_golden('windows_domain_rules.json', json.dumps(
+        domain_rule_specs(load_catalog()['domains'], provenance=catalog['provenance']),
+        indent=2, ensure_ascii=False) + '\n')
+
+
+def test_one_rule_per_block_protocol_and_ports(specs):
+    assert [s['name'] for s in specs] == [
+        'JaaS - Cloudflare - TCP all ports', 'JaaS - Cloudflare - UDP all ports',
+        'JaaS - JVB - TCP 443', 'JaaS - JVB - UDP 10000',
+        'JaaS - TURN - TCP 443', 'JaaS - TURN - UDP 443', 'JaaS - TURN - UDP 49152-65535',
+        'JaaS - Webhook origins - inbound TCP 443']
+    assert all(s['group'] == 'JaaS' for s in specs)
+
+
+def test_chunks_are_deterministic_and_complete(catalog):
+    rules = catalog_rules(catalog)
+    small = windows_rule_specs(rules, max_addresses=15)
+    again = windows_rule_specs(list(reversed(rules)), max_addresses=15)
+    assert small == again  # input order does not matter
+    turn = [s for s in small if s['name'].startswith('JaaS - TURN - UDP 443')]
+    assert [s['name'] for s in turn] == ['JaaS - TURN - UDP 443', 'JaaS - TURN - UDP 443 (2)',
+                                         'JaaS - TURN - UDP 443 (3)']
+    assert [len(s['remoteip'].split(',')) for s in turn] == [15, 15, 10]
+    union = set()
+    for spec in turn:
+        union |= canonical_address_set(spec['remoteip'])
+    assert len(union) == 40 and 'Part 3 of 3' in turn[2]['description']
+
+
+def test_windows_address_forms_compare_as_sets():
+    assert canonical_address_set('168.138.110.244/255.255.255.255,10.0.0.0/255.255.255.0') == \
+        canonical_address_set(['10.0.0.0/24', '168.138.110.244'])
+    assert canonical_address_set('2400:CB00::/32') == frozenset(['2400:cb00::/32'])
+    assert canonical_address_set('10.0.0.0-10.0.0.255') == frozenset(['10.0.0.0/24'])
+    assert canonical_address_set('Any') == frozenset()
+
+
+def test_keep_open_rules():
+    specs = windows_rule_specs([], keep_open=[
+        {'direction': 'out', 'protocol': 'udp', 'port': '53'},
+        {'direction': 'in', 'protocol': 'tcp', 'port': 5986, 'network': '198.18.0.0/24'}])
+    assert [(s['name'], s['remoteip'], s['localport'], s['remoteport']) for s in specs] == [
+        ('JaaS - Keep open - UDP 53', 'any', 'any', '53'),
+        ('JaaS - Keep open - inbound TCP 5986', '198.18.0.0/24', '5986', 'any')]
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'group': "Ja'aS"}, 'group'),
+    ({'max_addresses': 0}, 'max_addresses'),
+    ({'max_addresses': True}, 'max_addresses'),
+    ({'profiles': ['work']}, 'profiles'),
+])
+def test_bad_options_are_refused(kwargs, message):
+    with pytest.raises(RenderError, match=message):
+        windows_rule_specs([], **kwargs)
+
+
+def test_not_a_rule_list_is_refused():
+    with pytest.raises(RenderError, match='jaas.firewall.rules'):
+        windows_rule_specs([{'network': '1.2.3.4/32'}])
+
+
+def test_powershell_quoting():
+    assert ps_quote("IP's") == "'IP''s'"
+    assert ps_quote('a\u2019b') == "'a\u2019\u2019b'"  # PowerShell ends strings on it too
+    assert ps_quote('$(Remove-Item C:\\)') == "'$(Remove-Item C:\\)'"  # no expansion in '...'
+    script = powershell_script([], provenance={'title': "It's", 'url': 'u', 'retrieved': 'r'})
+    assert script.startswith('\ufeff#Requires') and "$Group = 'JaaS'" in script
+
+
+def test_keyword_ids_are_stable_braced_guids():
+    value = keyword_id('JaaS', '*.8x8.com')
+    assert value == keyword_id('JaaS', '*.8X8.com') and value.startswith('{') and len(value) == 38
