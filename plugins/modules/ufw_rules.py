@@ -86,6 +86,17 @@ options:
     type: list
     elements: str
     default: []
+  guard_blocks:
+    description:
+      - Lock-out guard. Owned rules of these blocks (the role passes V([safety]), its SSH, DNS
+        and C(jaas_firewall_keep_open) rules) are not removed while ufw, after this run, is active
+        with a V(deny) or V(reject) default policy, unless O(rules) contains rules of that
+        block (then they converge like any other block).
+      - So O(state=absent), or a run that no longer restricts traffic, cannot delete the rule
+        that keeps the operator's connection open while the firewall is still closed.
+    type: list
+    elements: str
+    default: []
   default_incoming:
     description: Set ufw's default incoming policy after the rules are applied. Unchanged when omitted.
     type: str
@@ -184,6 +195,11 @@ owned:
   returned: always
   type: dict
   sample: {"4": 176, "6": 14}
+guarded:
+  description: Blocks left alone by O(guard_blocks) in this run.
+  returned: always
+  type: list
+  elements: str
 active:
   description: Whether ufw's firewall was running when the module started.
   returned: always
@@ -271,6 +287,30 @@ def reload_user_chains(module, families):
     return None
 
 
+def not_installed(module, wanted):
+    """ufw missing: absent has nothing to do, check mode reports all, present fails."""
+    if module.params['state'] == 'absent':
+        module.exit_json(changed=False, added=[], removed=[], owned={'4': 0, '6': 0},
+                         active=False, reloaded=False, guarded=[], policies={},
+                         msg='ufw is not installed: nothing to remove')
+    if module.check_mode:
+        added = [dict(family=family, tuple=block.strip().splitlines()[0])
+                 for family in (4, 6) for block in wanted[family]]
+        module.exit_json(changed=True, added=added, removed=[], owned={}, active=False,
+                         reloaded=False, guarded=[], policies={},
+                         msg='ufw is not installed yet (check mode): every rule would be added')
+    module.fail_json(msg='ufw is not installed (no ufw command or %s); install it first '
+                         '(the jaas.firewall.ufw role does unless jaas_firewall_ufw_install '
+                         'is false)' % os.path.join(UFW_DIR, RULES_FILES[4]))
+
+
+def restricted_after(params, active, defaults):
+    """Will ufw be running with a deny/reject default policy once this run is done?"""
+    running = active if params['enabled'] is None else params['enabled']
+    policies = [params['default_' + name] or defaults[name] for name in ('incoming', 'outgoing')]
+    return bool(running) and any(policy in ('deny', 'reject') for policy in policies)
+
+
 def summarise(blocks, family):
     return [describe(block, family) for block in blocks]
 
@@ -282,6 +322,7 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             tag_prefix=dict(type='str', default='jaas'),
             exclude_blocks=dict(type='list', elements='str', default=[]),
+            guard_blocks=dict(type='list', elements='str', default=[]),
             default_incoming=dict(type='str', choices=['allow', 'deny', 'reject']),
             default_outgoing=dict(type='str', choices=['allow', 'deny', 'reject']),
             enabled=dict(type='bool'),
@@ -293,9 +334,10 @@ def main():
     tag_prefix = params['tag_prefix']
     if not TAG_PREFIX.match(tag_prefix):
         module.fail_json(msg='tag_prefix %r must be a slug of at most 31 characters' % tag_prefix)
-    bad = [name for name in params['exclude_blocks'] if not SLUG.match(name)]
-    if bad:
-        module.fail_json(msg='exclude_blocks: not slugs: %s' % ', '.join(bad))
+    for option in ('exclude_blocks', 'guard_blocks'):
+        bad = [name for name in params[option] if not SLUG.match(name)]
+        if bad:
+            module.fail_json(msg='%s: not slugs: %s' % (option, ', '.join(bad)))
 
     # Everything is rendered and validated before anything is read or written.
     try:
@@ -303,8 +345,18 @@ def main():
     except UfwRulesError as exc:
         module.fail_json(msg=str(exc))
 
-    ufw = module.get_bin_path('ufw', required=True)
+    ufw = module.get_bin_path('ufw')
+    if ufw is None or not os.path.exists(os.path.join(UFW_DIR, RULES_FILES[4])):
+        not_installed(module, wanted)
     defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
+    active = ufw_active(module, ufw)
+    exclude = list(params['exclude_blocks'])
+    guarded = []
+    if params['guard_blocks'] and restricted_after(params, active, defaults):
+        present_blocks = set(rule['block'] for rule in params['rules']) \
+            if params['state'] == 'present' else set()
+        guarded = [name for name in params['guard_blocks'] if name not in present_blocks]
+        exclude += guarded
     if wanted[6] and params['state'] == 'present' and not defaults['ipv6']:
         module.fail_json(msg='IPv6 rules requested but IPV6 is not "yes" in %s; set it or '
                              'select families [4]' % DEFAULTS_FILE)
@@ -316,13 +368,13 @@ def main():
         try:
             if params['state'] == 'present':
                 new_text, plus, minus = plan_file(text, wanted[family], tag_prefix,
-                                                  params['exclude_blocks'], path=path)
+                                                  exclude, path=path)
             elif params['rules']:
                 new_text, plus, minus = remove_from_file(text, wanted[family], tag_prefix,
-                                                         params['exclude_blocks'], path=path)
+                                                         exclude, path=path)
             else:
                 new_text, plus, minus = plan_file(text, [], tag_prefix,
-                                                  params['exclude_blocks'], path=path)
+                                                  exclude, path=path)
         except UfwRulesError as exc:
             module.fail_json(msg=str(exc))
         originals[family] = text
@@ -333,9 +385,8 @@ def main():
         owned[str(family)] = sum(1 for block in UserRules(new_text, path).blocks
                                  if owns(block_comment(block), tag_prefix))
 
-    active = ufw_active(module, ufw)
     result = dict(changed=bool(updated), added=added, removed=removed, owned=owned,
-                  active=active, reloaded=False)
+                  active=active, reloaded=False, guarded=guarded)
     if module._diff:
         before = sorted(describe_text(item) for item in removed)
         after = sorted(describe_text(item) for item in added)
