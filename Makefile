@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup venv link unit pytest molecule test harness images clean molecule-firewalld bench-firewalld
+.PHONY: help setup venv link unit pytest molecule test harness images clean golden molecule-firewalld bench-firewalld
 
 help: ## list targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ pytest: setup ## every pytest suite, packaging and lint included (no containers)
 	$(BIN)/pytest -q
 
 test: pytest ## everything CI runs
+
+golden: setup ## regenerate tests/golden/* (Windows renderer); review `git diff tests/golden` after
+	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py
+	rm -f tests/golden/*.actual
 
 harness: ## install/start dockerd + debootstrap (tools/harness/ensure-docker.sh)
 	tools/harness/ensure-docker.sh
