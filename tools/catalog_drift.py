@@ -202,11 +202,15 @@ def parse_page(text, source='<page>'):
         if heading:
             level, title = len(heading.group(1)), _clean(heading.group(2))
             name = fold(re.sub(r'[^\w\s/]', ' ', title))
+            known_block = any(pattern.search(name) for pattern, _key in BLOCK_HEADINGS) or (
+                'copy' in name and 'paste' in name) or re.fullmatch(r'ipv[46].*', name)
             if name == 'domains':
                 mode, mode_level, current = 'domains', level, None
             elif name.startswith('ip address') or name == 'ip ranges':
                 mode, mode_level, current = 'ip', level, None
-            elif mode and level <= mode_level:
+            elif mode and level <= mode_level and not (mode == 'ip' and known_block):
+                # A heading as high as "Domains"/"IP Addresses" ends the part, unless it
+                # is one of the IP sections (their level may change with the page layout).
                 mode, current = None, None
             elif mode == 'domains':
                 current = _Section('category', title, number)
@@ -255,9 +259,13 @@ def parse_page(text, source='<page>'):
                 entry['networks'].extend(networks_of(rest, number))
                 continue
         current.prose.append(body)
-    if page['categories'] == [] and page['blocks'] == []:
+    if not page['categories'] and not page['blocks']:
         problems.append('%s: no "Domains" or "IP Addresses" section found; is this the '
                         'vendor page?' % source)
+    elif not page['blocks']:
+        problems.append('%s: no IP blocks found (no "IP Addresses" heading?)' % source)
+    elif not page['categories']:
+        problems.append('%s: no domain categories found (no "Domains" heading?)' % source)
     for block in page['blocks']:
         if block.items and block.regions:
             problems.append('%s:%d: block %r has both region lines and bare addresses'
