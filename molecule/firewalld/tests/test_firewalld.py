@@ -289,18 +289,19 @@ def test_nftables_sets_and_rules(instance):
 
 
 # ---------------------------------------------------------------- real packets
+def _probe(host, tcp, udp, *targets):
+    """The harness probe (molecule/harness/probe.py TCP UDP HOST...) run on ``host``."""
+    with open(PROBE) as handle:
+        return json.loads(_run_python(host, handle.read(), tcp, udp, *targets))
+
+
 def test_packets_to_peer(host, instance):
     _name, state = instance
-    for peer, expected in PACKETS[state['phase']].items():
-        with open(PROBE) as handle:
-            result = json.loads(_run_python(host, handle.read(), peer, TCP_PORTS, UDP_PORTS))
-        assert result == expected, peer
+    assert _probe(host, TCP_PORTS, UDP_PORTS, PEER_V4, PEER_V6) == PACKETS[state['phase']]
 
 
 def test_webhook_from_peer(instance):
     name, state = instance
     peer = testinfra.get_host('docker://firewalld-peer')
     target = INSTANCE_V4[name.rsplit('-', 1)[-1]]
-    with open(PROBE) as handle:
-        result = json.loads(_run_python(peer, handle.read(), target, '8443', ''))
-    assert result == {'tcp/8443': WEBHOOK_FROM_PEER[state['phase']]}
+    assert _probe(peer, '8443', '', target) == {target: {'tcp/8443': WEBHOOK_FROM_PEER[state['phase']]}}
