@@ -52,3 +52,9 @@ molecule-firewalld: setup images ## firewalld role on Debian 12 + 13 (network 19
 
 bench-firewalld: setup images ## firewalld role vs a per-rule loop, 10x catalog (bench/firewalld_bench.py)
 	$(PY) bench/firewalld_bench.py
+
+molecule-ufw: setup images ## ufw role on Debian 12 + 13 (network 198.18.1.0/24)
+	JAAS_HARNESS_NET=1 $(BIN)/molecule test -s ufw
+
+bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalog (bench/ufw_bench.py)
+	$(PY) bench/ufw_bench.py
