@@ -71,7 +71,23 @@ else
   log "docker daemon answers after $((SECONDS - start))s"
 fi
 
-# 3. client/daemon compatibility: the first `docker` in PATH may be a newer client
+# 3. IPv6 egress guard. dockerd 20.10 programs ip6tables only with --experimental
+# --ip6tables, so an `internal: true` network with enable_ipv6 still gets an IPv6 default
+# route via the host bridge, and the host (forwarding=1, FORWARD ACCEPT) would route it out.
+# Drop every IPv6 packet forwarded between a user-defined docker bridge (br-*) and anything
+# that is not such a bridge. Idempotent (-C before -I); no dockerd restart needed.
+if command -v ip6tables >/dev/null 2>&1; then
+  for rule in "-i br-+ ! -o br-+ -j DROP" "-o br-+ ! -i br-+ -j DROP"; do
+    # shellcheck disable=SC2086
+    $SUDO ip6tables -C FORWARD $rule 2>/dev/null || $SUDO ip6tables -I FORWARD 1 $rule \
+      || die "could not install the IPv6 egress guard: ip6tables -I FORWARD $rule"
+  done
+  log "IPv6 egress guard present (ip6tables FORWARD: br-* <-> outside dropped)"
+else
+  log "WARNING: ip6tables missing: IPv6 on internal docker networks is not isolated"
+fi
+
+# 4. client/daemon compatibility: the first `docker` in PATH may be a newer client
 # (e.g. /usr/local/bin/docker 28.x) than the apt daemon (20.10, API 1.41); the client
 # negotiates the API version down, which must succeed.
 if ! ver="$(docker version --format '{{.Client.Version}} (API {{.Client.APIVersion}}) -> daemon {{.Server.Version}} (API {{.Server.APIVersion}})' 2>&1)"; then
