@@ -37,6 +37,7 @@ DEFAULT_CATALOG = os.path.normpath(
 
 _SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}$')
 _PORT_RANGE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+_DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
 _DOMAIN = re.compile(r'^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$')
 
 # Allowed keys per level: {key: required}
@@ -92,6 +93,9 @@ def parse_catalog_text(text, source):
         where = ' (line %d, column %d)' % (mark.line + 1, mark.column + 1) if mark else ''
         problem = getattr(exc, 'problem', None) or str(exc).splitlines()[0]
         raise CatalogError(['%s: YAML syntax error%s: %s' % (source, where, problem)])
+    except ValueError as exc:
+        # PyYAML's own constructors raise ValueError, e.g. for an unquoted 2026-02-30.
+        raise CatalogError(['%s: YAML value error: %s' % (source, exc)])
     return data
 
 
@@ -214,13 +218,17 @@ def parse_network(value):
 def _parse_date(value, path, check):
     if value is None:
         return None
-    if isinstance(value, datetime.date):
+    # YAML turns an unquoted 2026-06-01 into a date and 2026-06-01 10:00 into a datetime
+    # (a date subclass): only a plain calendar date is meaningful here.
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        check.error(path, 'date %r is not YYYY-MM-DD' % (value,))
-        return None
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    check.error(path, 'date %r is not YYYY-MM-DD' % (value,))
+    return None
 
 
 def validate_catalog(data, source='<catalog>', allow_broad_networks=False,
@@ -398,9 +406,10 @@ def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today)
                     % ('an empty list' if raw == [] else _type_name(raw)))
         return []
     networks = []
+    expired = 0
     for index, entry in enumerate(raw):
         epath = '%s[%d]' % (path, index)
-        value = entry
+        value, expires = entry, None
         if isinstance(entry, dict):
             if not check.mapping(entry, epath, _ENTRY_KEYS):
                 continue
@@ -409,16 +418,18 @@ def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today)
             expires = _parse_date(entry.get('expires'), epath + '.expires', check)
             if added and expires and expires < added:
                 check.error(epath, 'expires %s is before added %s' % (expires, added))
-            if expires and expires < today:
-                verb = 'dropped' if drop_expired else 'still allowed (set drop_expired to drop it)'
-                check.warning(epath, '%s expired on %s; %s' % (value, expires, verb))
-                if drop_expired:
-                    continue
+        # Validate before any expiry decision: a typo in an expired entry is still a typo.
         try:
             network = parse_network(value)
         except ValueError as exc:
             check.error(epath, str(exc))
             continue
+        if expires and expires < today:
+            verb = 'dropped' if drop_expired else 'still allowed (set drop_expired to drop it)'
+            check.warning(epath, '%s expired on %s; %s' % (value, expires, verb))
+            if drop_expired:
+                expired += 1
+                continue
         if not allow_broad and network.prefixlen < BROADEST_PREFIX[network.version]:
             check.error(epath, '%s is broader than /%d; set allow_broad_networks to allow it'
                         % (network, BROADEST_PREFIX[network.version]))
@@ -429,6 +440,8 @@ def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today)
             continue
         seen[cidr] = epath
         networks.append(cidr)
+    if expired and not networks:
+        check.warning(path, 'every entry expired and was dropped: this opens nothing')
     return networks
 
 

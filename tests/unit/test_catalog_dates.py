@@ -87,26 +87,26 @@ def test_bad_dated_entries_are_refused(entry, fragment):
     assert fragment in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason='catalog.py compares an unquoted YAML timestamp '
-                   '(datetime) with a date and raises TypeError; reported to the lead')
 def test_unquoted_timestamp_is_a_catalog_error_not_a_traceback():
     text = CATALOG.replace('expires: 2026-06-01', 'expires: 2026-06-01 10:00:00')
     with pytest.raises(CatalogError):
         load(text)
 
 
-@pytest.mark.xfail(strict=True, reason='catalog.py skips network validation of an expired '
-                   'entry when drop_expired is set; reported to the lead')
 def test_invalid_network_is_refused_even_when_expired_and_dropped():
     text = CATALOG.replace('130.162.185.237, added', '130.162.185.300, added')
     with pytest.raises(CatalogError):
         load(text, drop_expired=True)
 
 
-@pytest.mark.xfail(strict=True, reason='PyYAML raises ValueError (not YAMLError) for an '
-                   'unquoted impossible date and catalog.py lets it through; reported to the lead')
 def test_unquoted_impossible_date_is_a_catalog_error_not_a_traceback(tmp_path):
     path = tmp_path / 'dates.yml'
     path.write_text(CATALOG.replace('added: 2026-01-15', 'added: 2026-02-30'))
     with pytest.raises(CatalogError):
         load_catalog(str(path), today=TODAY)
+
+
+def test_integer_date_is_refused():
+    text = CATALOG.replace('expires: 2026-06-01', 'expires: 20260601')
+    with pytest.raises(CatalogError, match='20260601'):
+        load(text)
