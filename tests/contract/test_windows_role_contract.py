@@ -56,7 +56,7 @@ class FakeWindows(object):
         env = dict(os.environ,
                    ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
                    ANSIBLE_COLLECTIONS_PATH='%s:%s' % (SHIM, os.path.join(REPO, '.collections')),
-                   ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0',
+                   ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0', ANSIBLE_PIPELINING='1',
                    JAAS_SHIM_DIR=SHIM, JAAS_SHIM_STATE=str(self.state_file),
                    JAAS_SHIM_RECORD=str(self.record_file))
         command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
@@ -156,6 +156,7 @@ def test_apply_rerun_check_and_absent(tmp_path, docs):
     assert FOREIGN in host.rules
     rule_calls = [c for c in first.calls if c['module'] == FIREWALL_RULE]
     assert len(rule_calls) == 8, 'one call per Windows rule, not per address'
+    # Chunking (max_addresses) is covered by tests/unit/test_windows_render.py.
 
     again = host.run({'jaas_firewall_webhooks': True, 'jaas_firewall_webhook_port': 8443})
     assert not again.failed and again.changed == 0, again.output
@@ -178,21 +179,6 @@ def test_apply_rerun_check_and_absent(tmp_path, docs):
     assert_contract(gone, docs)
     assert host.group() == {}
     assert host.rules == [FOREIGN]
-
-
-def test_chunks_keep_every_address_and_stable_names(tmp_path, docs):
-    host = FakeWindows(tmp_path, [])
-    run = host.run({'jaas_firewall_blocks': ['turn'],
-                    'jaas_firewall_windows_max_addresses_per_rule': 15})
-    assert not run.failed, run.output
-    assert_contract(run, docs)
-    group = host.group()
-    assert sorted(n for n in group if n.startswith('JaaS - TURN - TCP 443')) == [
-        'JaaS - TURN - TCP 443', 'JaaS - TURN - TCP 443 (2)', 'JaaS - TURN - TCP 443 (3)']
-    union = set()
-    for name in ('JaaS - TURN - TCP 443', 'JaaS - TURN - TCP 443 (2)', 'JaaS - TURN - TCP 443 (3)'):
-        union |= addresses(group[name]['remoteip'])
-    assert collapsed(union) == collapsed(expected_rules()['JaaS - TURN - TCP 443'][4])
 
 
 def test_dynamic_keywords_on_then_off(tmp_path, docs):
