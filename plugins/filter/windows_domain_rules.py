@@ -26,7 +26,7 @@ options:
     type: dict
     required: true
   categories:
-    description: Categories to render; default all (V(core), V(auxiliary), V(analytics)).
+    description: "Categories to render; default all (V(core), V(auxiliary), V(analytics))."
     type: list
     elements: str
   group:
@@ -45,7 +45,7 @@ options:
   keyword_ids:
     description:
       - Return instead the sorted list of every keyword ID the input can produce
-        (all categories): what the role is allowed to delete.
+        (all categories), which is what the role is allowed to delete.
     type: bool
     default: false
 """
