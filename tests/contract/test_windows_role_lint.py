@@ -45,3 +45,14 @@ def test_render_playbook_writes_the_golden_script(tmp_path):
     assert code == 0, output
     with open(os.path.join(REPO, 'tests', 'golden', 'windows_rules.ps1'), 'rb') as handle:
         assert dest.read_bytes() == handle.read()
+
+
+def test_filter_documentation_parses():
+    import json
+    names = ['jaas.firewall.windows_rules', 'jaas.firewall.windows_powershell',
+             'jaas.firewall.windows_domain_rules']
+    code, output = run(os.path.join(BIN, 'ansible-doc'), '-t', 'filter', '-j', *names)
+    assert code == 0, output
+    docs = json.loads(output[output.index('{'):])
+    assert sorted(docs) == sorted(names)
+    assert all(docs[n]['doc'] and docs[n]['examples'] and docs[n]['return'] for n in names)
