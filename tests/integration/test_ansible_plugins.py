@@ -99,3 +99,14 @@ def test_ansible_doc_renders(kind, name):
     assert doc['doc']['short_description']
     assert doc['examples'].strip()
     assert doc['return']
+
+
+def test_string_booleans_from_extra_vars_are_honoured():
+    # -e passes strings; "false" must not switch webhooks on.
+    proc = run('ansible', 'localhost', '-m', 'ansible.builtin.debug', '-e', 'hooks=false', '-a',
+               "msg={{ lookup('jaas.firewall.catalog') | jaas.firewall.rules(webhooks=hooks) | length }}")
+    assert json.loads(proc.stdout.split('=>', 1)[1])['msg'] == 190
+    proc = run('ansible', 'localhost', '-m', 'ansible.builtin.debug', '-e', 'hooks=maybe', '-a',
+               "msg={{ lookup('jaas.firewall.catalog') | jaas.firewall.rules(webhooks=hooks) }}",
+               check=False)
+    assert proc.returncode != 0 and 'maybe' in proc.stdout + proc.stderr
