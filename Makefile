@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup venv link unit pytest molecule test harness images clean golden molecule-firewalld bench-firewalld
+.PHONY: help setup venv link unit pytest molecule test harness images demo clean golden molecule-firewalld bench-firewalld
 
 help: ## list targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,3 +58,6 @@ molecule-ufw: setup images ## ufw role on Debian 12 + 13 (network 198.18.1.0/24)
 
 bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalog (bench/ufw_bench.py)
 	$(PY) bench/ufw_bench.py
+
+demo: setup images ## run allow_jaas.yml against a throwaway Debian container and print the rules
+	tools/demo.sh
