@@ -19,7 +19,7 @@ description:
     C(<prefix>-<block>-v6), and every (block, family, protocol, ports) one accept rich rule
     that references the set. The number of rich rules does not grow with the catalog.
   - Outbound rules go into the policy C(<prefix>-egress) (ingress zone C(HOST), egress zone
-    C(ANY)): firewalld zones only filter inbound traffic. Inbound rules (webhook origins,
+    C(ANY)), because firewalld zones only filter inbound traffic. Inbound rules (webhook origins,
     O(keep_open) entries with C(direction=in)) go into the policy C(<prefix>-ingress)
     (ingress zone C(ANY), egress zone C(HOST)), so no zone is ever modified and the rules
     apply whichever zone the interface is in.
@@ -126,7 +126,7 @@ requirements:
     C(python3-firewall)).
 notes:
   - When firewalld is not running the module fails and changes nothing, also in check mode.
-    It does not fall back to C(firewall-offline-cmd): a permanent-only change would report
+    It does not fall back to C(firewall-offline-cmd), because a permanent-only change would report
     success while nothing is enforced. Start firewalld first (the role does that with
     C(jaas_firewall_firewalld_enable=true)).
   - A reload re-applies the permanent configuration, so runtime-only changes made by others
