@@ -61,3 +61,10 @@ bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalo
 
 demo: setup images ## run allow_jaas.yml against a throwaway Debian container and print the rules
 	tools/demo.sh
+
+.PHONY: reliability bench-scale
+reliability: setup images ## reliability suite: faults, bad input, injection on real containers (tests/reliability)
+	$(BIN)/pytest -q tests/reliability
+
+bench-scale: setup images ## ufw role on 1/5/20 containers + 10x catalog per backend (bench/scale_bench.py)
+	$(PY) bench/scale_bench.py
