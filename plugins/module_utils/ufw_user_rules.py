@@ -169,6 +169,23 @@ class UserRules(object):
         return ''.join([self.head] + self.preamble + self.blocks + self.postamble + [self.tail])
 
 
+def is_package_template(text):
+    """True for the file as the ufw package ships it: no rule ever added by ufw.
+
+    ufw writes its full format (``### END RULES ###``, logging section) the first time it
+    changes the rules; until then the file has a ``### RULES ###`` line and nothing after it
+    that is a rule.
+    """
+    lines = [line.strip() for line in text.splitlines()]
+    return lines.count(RULES_START) == 1 and RULES_END not in lines and \
+        not any(line.startswith(TUPLE_MARK) for line in lines)
+
+
+def as_empty_rules_file(text):
+    """A package template with an empty rules section, for planning (never written)."""
+    return text.replace(RULES_START + '\n', RULES_START + '\n\n' + RULES_END + '\n', 1)
+
+
 def _pop_blank_tail(lines):
     """Remove and return the trailing blank lines of ``lines``."""
     cut = len(lines)

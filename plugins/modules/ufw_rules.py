@@ -227,8 +227,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
-    SLUG, TAG_PREFIX, UfwRulesError, UserRules, block_comment, desired_blocks, describe,
-    describe_text, owns, parse_defaults, plan_file, remove_from_file)
+    SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
+    desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults, plan_file, remove_from_file)
 
 UFW_DIR = '/etc/ufw'
 RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
@@ -311,6 +311,54 @@ def restricted_after(params, active, defaults):
     return bool(running) and any(policy in ('deny', 'reject') for policy in policies)
 
 
+def plan_files(module, wanted, tag_prefix, exclude):
+    """Read both rules files once and plan them.
+
+    Returns (originals, updated, added, removed, owned, templates): texts per family, new
+    texts of the files that change, summaries of added/removed rules, owned rule counts, and
+    the families whose file is still the package template (planned as an empty rules file).
+    """
+    params = module.params
+    originals, updated, added, removed, owned, templates = {}, {}, [], [], {}, []
+    for family, name in sorted(RULES_FILES.items()):
+        path = os.path.join(UFW_DIR, name)
+        text = read_text(module, path)
+        planned = text
+        if is_package_template(text):
+            templates.append(family)
+            planned = as_empty_rules_file(text)
+        try:
+            if params['state'] == 'present':
+                new_text, plus, minus = plan_file(planned, wanted[family], tag_prefix,
+                                                  exclude, path=path)
+            elif params['rules']:
+                new_text, plus, minus = remove_from_file(planned, wanted[family], tag_prefix,
+                                                         exclude, path=path)
+            else:
+                new_text, plus, minus = plan_file(planned, [], tag_prefix, exclude, path=path)
+        except UfwRulesError as exc:
+            module.fail_json(msg=str(exc))
+        originals[family] = text
+        if new_text != planned:
+            updated[family] = new_text
+        added += summarise(plus, family)
+        removed += summarise(minus, family)
+        owned[str(family)] = sum(1 for block in UserRules(new_text, path).blocks
+                                 if owns(block_comment(block), tag_prefix))
+    return originals, updated, added, removed, owned, templates
+
+
+def ufw_loglevel(module):
+    """The LOGLEVEL of ufw.conf (ufw's default 'low' when unset)."""
+    text = read_text(module, os.path.join(UFW_DIR, 'ufw.conf'))
+    for line in text.splitlines():
+        if line.strip().startswith('LOGLEVEL='):
+            level = line.split('=', 1)[1].strip().strip('"\'').lower()
+            if level in ('off', 'low', 'medium', 'high', 'full'):
+                return level
+    return 'low'
+
+
 def summarise(blocks, family):
     return [describe(block, family) for block in blocks]
 
@@ -361,29 +409,17 @@ def main():
         module.fail_json(msg='IPv6 rules requested but IPV6 is not "yes" in %s; set it or '
                              'select families [4]' % DEFAULTS_FILE)
 
-    originals, updated, added, removed, owned = {}, {}, [], [], {}
-    for family, name in sorted(RULES_FILES.items()):
-        path = os.path.join(UFW_DIR, name)
-        text = read_text(module, path)
-        try:
-            if params['state'] == 'present':
-                new_text, plus, minus = plan_file(text, wanted[family], tag_prefix,
-                                                  exclude, path=path)
-            elif params['rules']:
-                new_text, plus, minus = remove_from_file(text, wanted[family], tag_prefix,
-                                                         exclude, path=path)
-            else:
-                new_text, plus, minus = plan_file(text, [], tag_prefix,
-                                                  exclude, path=path)
-        except UfwRulesError as exc:
-            module.fail_json(msg=str(exc))
-        originals[family] = text
-        if new_text != text:
-            updated[family] = new_text
-        added += summarise(plus, family)
-        removed += summarise(minus, family)
-        owned[str(family)] = sum(1 for block in UserRules(new_text, path).blocks
-                                 if owns(block_comment(block), tag_prefix))
+    plan = plan_files(module, wanted, tag_prefix, exclude)
+    if plan[1] and not module.check_mode and plan[5]:
+        # Files as the package ships them: let ufw write its own full format first (same
+        # rules, same log level), then plan again on what ufw wrote.
+        rc, out, err = module.run_command([ufw, 'logging', ufw_loglevel(module)])
+        if rc != 0:
+            module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
+        plan = plan_files(module, wanted, tag_prefix, exclude)
+        if plan[5]:
+            module.fail_json(msg='ufw did not rewrite its package template rules files')
+    originals, updated, added, removed, owned, _templates = plan
 
     result = dict(changed=bool(updated), added=added, removed=removed, owned=owned,
                   active=active, reloaded=False, guarded=guarded)

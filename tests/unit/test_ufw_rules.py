@@ -8,8 +8,8 @@ for the same rule given on ufw's command line, e.g.
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
-    UfwRulesError, UserRules, decode_comment, describe, describe_text, desired_blocks,
-    encode_comment, owns, parse_defaults, plan_file, remove_from_file, render_block)
+    UfwRulesError, UserRules, as_empty_rules_file, decode_comment, describe, describe_text,
+    desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, remove_from_file, render_block)
 
 HEAD = """*filter
 :ufw-user-input - [0:0]
@@ -234,3 +234,28 @@ def test_parse_defaults():
     assert parse_defaults(text) == {'ipv6': True, 'incoming': 'deny', 'outgoing': 'allow'}
     assert parse_defaults('IPV6=no\nDEFAULT_OUTPUT_POLICY="REJECT"')['outgoing'] == 'reject'
     assert parse_defaults('IPV6=no\n')['ipv6'] is False
+
+
+# ufw 0.36.2's /usr/share/ufw/user.rules, as installed before ufw ever changed a rule
+PACKAGE_TEMPLATE = """*filter
+:ufw-user-input - [0:0]
+:ufw-user-output - [0:0]
+:ufw-user-forward - [0:0]
+:ufw-user-limit - [0:0]
+:ufw-user-limit-accept - [0:0]
+### RULES ###
+-A ufw-user-limit -m limit --limit 3/minute -j LOG --log-prefix "[UFW LIMIT BLOCK] "
+-A ufw-user-limit -j REJECT
+-A ufw-user-limit-accept -j ACCEPT
+COMMIT
+"""
+
+
+def test_package_template_is_recognised_and_planned_as_empty():
+    assert is_package_template(PACKAGE_TEMPLATE)
+    assert not is_package_template(rules_file())
+    assert not is_package_template(rules_file(USER_SSH))
+    planned = as_empty_rules_file(PACKAGE_TEMPLATE)
+    assert UserRules(planned).blocks == []
+    _after, added, removed = plan_file(planned, [JVB_TCP], 'jaas')
+    assert (added, removed) == ([JVB_TCP], [])
