@@ -127,7 +127,7 @@ attributes:
 notes:
   - "Why files and not one ufw call per rule: 190 C(ufw allow ...) calls take about 25 s
     here (each call starts Python, re-reads and rewrites both files and runs several
-    iptables commands), and C(community.general.ufw) in a loop about 155 s. Driving ufw's
+    iptables commands), and C(community.general.ufw) in a loop 155-215 s. Driving ufw's
     Python API in one process (C(UFWBackendIptables.set_rule)) takes about 3.3 s with ufw
     active but depends on private, undocumented behaviour (gettext set-up, per-rule
     rewrites of both files, a reload per deletion). ufw's on-disk format is its stable
@@ -140,6 +140,10 @@ notes:
     on those files, which is exactly what ufw itself does when it reloads user rules. Unlike
     C(ufw reload) (a full disable + enable) this never opens the firewall, not even briefly.
     If the reload fails the original files are put back and reloaded, and the task fails."
+  - "A rules file still in the form the ufw package installs it (no rule ever added, no
+    C(### END RULES ###) line) is first rewritten by ufw itself with C(ufw logging <current
+    level>), which changes neither rules nor settings, so the module only ever splices ufw's
+    own full format. Check mode plans such a file as an empty rule list and writes nothing."
   - Default policies and enabling use the ufw command line (C(ufw default ...),
     C(ufw --force enable)), with fixed argument lists and never through a shell.
   - IPv6 rules require C(IPV6=yes) in C(/etc/default/ufw) (Debian's default); otherwise the
