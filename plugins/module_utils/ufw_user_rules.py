@@ -34,9 +34,10 @@ TUPLE_MARK = '### tuple ###'
 CHAIN_PREFIX = {4: 'ufw', 6: 'ufw6'}
 ANY_ADDRESS = {4: '0.0.0.0/0', 6: '::/0'}
 # Block, region and tag keys: slugs only, so nothing odd ever reaches a file or a command.
-SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,62}$')
-TAG_PREFIX = re.compile(r'^[a-z0-9][a-z0-9_-]{0,30}$')
-_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+# \Z, not $: $ also matches before a trailing newline ("uk-london\n").
+SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,62}\Z')
+TAG_PREFIX = re.compile(r'^[a-z0-9][a-z0-9_-]{0,30}\Z')
+_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 
 
 class UfwRulesError(ValueError):

@@ -144,6 +144,9 @@ notes:
     C(### END RULES ###) line) is first rewritten by ufw itself with C(ufw logging <current
     level>), which changes neither rules nor settings, so the module only ever splices ufw's
     own full format. Check mode plans such a file as an empty rule list and writes nothing."
+  - "If a run dies after writing the files but before the reload, a marker left in C(/run)
+    makes the next run reload the user chains (reported as a change) even though the files
+    are already as desired."
   - Default policies and enabling use the ufw command line (C(ufw default ...),
     C(ufw --force enable)), with fixed argument lists and never through a shell.
   - IPv6 rules require C(IPV6=yes) in C(/etc/default/ufw) (Debian's default); otherwise the
@@ -208,6 +211,10 @@ active:
   description: Whether ufw's firewall was running when the module started.
   returned: always
   type: bool
+reload_pending:
+  description: A previous run wrote the rules files but did not reload them; this run reloads.
+  returned: when true
+  type: bool
 reloaded:
   description: Whether the running user chains were reloaded.
   returned: always
@@ -238,6 +245,7 @@ UFW_DIR = '/etc/ufw'
 RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
 DEFAULTS_FILE = '/etc/default/ufw'
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
+RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
 
 RULE_SPEC = dict(
     direction=dict(type='str', required=True, choices=['in', 'out']),
@@ -271,6 +279,18 @@ def write_atomic(module, path, text):
         os.unlink(tmp)
         raise
     module.atomic_move(tmp, path)
+
+
+def mark_reload_pending(pending):
+    """Create or remove the marker; best effort (a host without /run just lacks it)."""
+    try:
+        if pending:
+            with open(RELOAD_PENDING, 'w') as handle:
+                handle.write('jaas.firewall.ufw_rules wrote the rules files; reload pending\n')
+        elif os.path.exists(RELOAD_PENDING):
+            os.unlink(RELOAD_PENDING)
+    except (IOError, OSError):
+        pass
 
 
 def ufw_active(module, ufw):
@@ -434,8 +454,17 @@ def main():
                               before=''.join(line + '\n' for line in before),
                               after=''.join(line + '\n' for line in after))
 
+    # A run killed between writing the files and reloading leaves this marker behind, so
+    # the next run reloads even though the files are already as desired. /run is emptied
+    # at boot, when ufw loads the files anyway.
+    pending = os.path.exists(RELOAD_PENDING)
+    families = [family for family in (4, 6) if family == 4 or defaults['ipv6']]
+    if active and pending and not updated:
+        result['changed'] = True
+        result['reload_pending'] = True
     if updated and not module.check_mode:
         backups = []
+        mark_reload_pending(True)
         for family, text in sorted(updated.items()):
             path = os.path.join(UFW_DIR, RULES_FILES[family])
             if params['backup']:
@@ -443,20 +472,22 @@ def main():
             write_atomic(module, path, text)
         if backups:
             result['backup_files'] = backups
+    if (updated or pending) and not module.check_mode:
         if active:
-            families = [family for family in sorted(updated)
-                        if family == 4 or defaults['ipv6']]
             problem = reload_user_chains(module, families)
             if problem:
                 for family in sorted(updated):
                     write_atomic(module, os.path.join(UFW_DIR, RULES_FILES[family]),
                                  originals[family])
                 again = reload_user_chains(module, families)
+                if again is None:
+                    mark_reload_pending(False)
                 module.fail_json(msg='the running firewall refused the new rules; the original '
                                      'rules files were restored%s: %s'
                                      % ('' if again is None else ' (reloading them also '
                                         'failed: %s)' % again, problem), **result)
             result['reloaded'] = True
+        mark_reload_pending(False)
 
     policies = dict(incoming=defaults['incoming'], outgoing=defaults['outgoing'])
     for direction in ('incoming', 'outgoing'):

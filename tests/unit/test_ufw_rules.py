@@ -259,3 +259,12 @@ def test_package_template_is_recognised_and_planned_as_empty():
     assert UserRules(planned).blocks == []
     _after, added, removed = plan_file(planned, [JVB_TCP], 'jaas')
     assert (added, removed) == ([JVB_TCP], [])
+
+
+@pytest.mark.parametrize('field, value', [('region', 'uk-london\n'), ('block', 'jvb\n'),
+                                          ('ports', '443\n')])
+def test_trailing_newline_is_not_a_valid_key_or_port(field, value):
+    given = rule('1.2.3.0/24')
+    given[field] = value
+    with pytest.raises(UfwRulesError):
+        render_block(given, 'jaas')
