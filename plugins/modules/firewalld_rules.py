@@ -116,8 +116,10 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Lists our ipset entries and rich rules before and after, permanent and runtime.
 requirements:

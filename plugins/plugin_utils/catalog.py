@@ -35,10 +35,10 @@ BROADEST_PREFIX = {4: 8, 6: 16}
 DEFAULT_CATALOG = os.path.normpath(
     os.path.join(os.path.dirname(__file__), '..', '..', 'vars', 'jaas_catalog.yml'))
 
-_SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}$')
-_PORT_RANGE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
-_DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
-_DOMAIN = re.compile(r'^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$')
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}\Z')
+_PORT_RANGE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
+_DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z')
+_DOMAIN = re.compile(r'^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z')
 
 # Allowed keys per level: {key: required}
 _TOP_KEYS = {'schema_version': True, 'provenance': True, 'domains': False, 'blocks': True}
@@ -117,11 +117,16 @@ class _Checker(object):
         self.warnings = []
         self._warn = warn
 
+    def _line(self, path, message):
+        # One problem, one line: a hostile key must not be able to forge extra lines.
+        line = '%s: %s: %s' % (self.source, path, message)
+        return line.replace('\r', '\\r').replace('\n', '\\n')
+
     def error(self, path, message):
-        self.problems.append('%s: %s: %s' % (self.source, path, message))
+        self.problems.append(self._line(path, message))
 
     def warning(self, path, message):
-        line = '%s: %s: %s' % (self.source, path, message)
+        line = self._line(path, message)
         self.warnings.append(line)
         if self._warn:
             self._warn(line)

@@ -43,9 +43,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 
 import yaml
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
     BROADEST_PREFIX, CatalogError, parse_network)
@@ -148,11 +148,11 @@ def fetch_text(url, timeout, agent=None):
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ('http', 'https'):
         raise ListRefused('URL scheme %r is not http or https' % scheme)
-    request = urllib.request.Request(url, headers={
-        'User-Agent': agent or user_agent(), 'Accept': 'text/plain'})
     deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        # Ansible's own opener: honours proxy variables and validates certificates.
+        with open_url(url, headers={'Accept': 'text/plain'}, http_agent=agent or user_agent(),
+                      timeout=timeout, follow_redirects='safe') as response:
             if response.status != 200:
                 raise ListRefused('HTTP %d %s (expected 200)' % (response.status, response.reason))
             if response.headers.get_content_type() == 'text/html':

@@ -26,7 +26,10 @@ from __future__ import annotations
 import re
 import uuid
 
-import netaddr
+try:
+    import netaddr
+except ImportError:  # the lookup has already failed with a clear message without it
+    netaddr = None
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import RULE_KEYS
 
