@@ -121,10 +121,6 @@ def _kill_module_in_container(host):
     host.sh('kill -9 %s %s; rm -f /run/jaas-rel-restore.pid' % (parent, pid), check=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG (plugins/modules/ufw_rules.py): when a run dies after writing the rules files but '
-    'before reloading the user chains, the next run finds the files already as desired, '
-    'changes nothing and never reloads: the running firewall keeps the old rules, ok=changed=0'))
 def test_killed_mid_apply_next_run_converges(ufw_host, ansible):
     """SIGKILL ansible-playbook (and the remote module, as a dropped SSH session would)
     at the worst moment: rules files written, running chains not yet reloaded."""

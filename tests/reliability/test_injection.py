@@ -141,12 +141,7 @@ def test_malicious_region_key_is_refused(ufw_host, ansible, bad_key):
     assert_no_canary(host)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG (plugins/plugin_utils/catalog.py _SLUG, also module_utils/ufw_user_rules.py SLUG and '
-    'TAG_PREFIX, module_utils/firewalld_plan.py _PREFIX/_BLOCK): the slug patterns end in $, '
-    'which also matches before a trailing newline, so the region key "uk-london\\n" is '
-    'accepted and written into a ufw comment (jaas:turn:uk-london + newline); fix: '
-    're.fullmatch or \\Z'))
+# Found by this suite: the slug patterns ended in $ (matches before a trailing newline).
 def test_region_key_with_trailing_newline_is_refused(ufw_host, ansible):
     host = ufw_host
     before = harness.ufw_snapshot(host)
