@@ -18,15 +18,9 @@ description:
     so use these with a proxy (see P(jaas.firewall.squid_acl#filter),
     P(jaas.firewall.pac#filter)) or a DNS/FQDN-aware firewall.
 positional: _input
-options:
-  _input:
-    description: A catalog returned by P(jaas.firewall.catalog#lookup).
-    type: dict
-    required: true
-  categories:
-    description: Categories to include (V(core), V(auxiliary), V(analytics)); default all.
-    type: list
-    elements: str
+extends_documentation_fragment:
+  - jaas.firewall.catalog_input
+  - jaas.firewall.catalog_input.domains
 """
 
 EXAMPLES = r"""

@@ -15,15 +15,10 @@ description:
   - C(shExpMatch(host, "*.8x8.vc")) does not match V(8x8.vc) itself, so an apex the catalog
     lists gets its own C(host == "8x8.vc") test; a wildcard without its apex does not.
 positional: _input
+extends_documentation_fragment:
+  - jaas.firewall.catalog_input
+  - jaas.firewall.catalog_input.domains
 options:
-  _input:
-    description: A catalog returned by P(jaas.firewall.catalog#lookup).
-    type: dict
-    required: true
-  categories:
-    description: Categories to include; default all.
-    type: list
-    elements: str
   match:
     description: What to return for JaaS hosts, e.g. V(DIRECT) or V(PROXY jaas-proxy:3128).
     type: str

@@ -22,11 +22,9 @@ description:
     V(129.148.18.0/26) + V(129.148.18.64/26) = V(129.148.18.0/25)). This never allows an
     address that was not allowed before.
 positional: _input
+extends_documentation_fragment:
+  - jaas.firewall.catalog_input
 options:
-  _input:
-    description: A catalog returned by P(jaas.firewall.catalog#lookup).
-    type: dict
-    required: true
   webhooks:
     description: Add the inbound rules from the JaaS webhook origins to your receiver.
     type: bool

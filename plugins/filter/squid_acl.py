@@ -18,15 +18,10 @@ description:
     goes into a second ACL, C(<acl_name>_subdomains), of type C(dstdom_regex) that matches
     subdomains only. Allow both ACLs in C(http_access).
 positional: _input
+extends_documentation_fragment:
+  - jaas.firewall.catalog_input
+  - jaas.firewall.catalog_input.domains
 options:
-  _input:
-    description: A catalog returned by P(jaas.firewall.catalog#lookup).
-    type: dict
-    required: true
-  categories:
-    description: Categories to include; default all.
-    type: list
-    elements: str
   acl_name:
     description: Name of the ACL (letters, digits, C(_), C(-)).
     type: str
