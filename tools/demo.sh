@@ -54,8 +54,8 @@ docker exec "$name" ufw status verbose | head -n 25
 echo "..."
 step "Rules by tag"
 docker exec "$name" sh -c "ufw show added | grep -o \"comment '[^']*'\" | sort | uniq -c"
-step "Kernel: ACCEPT rules in ufw-user-output (iptables / ip6tables)"
+step "Kernel: ACCEPT rules in ufw's user output chains (iptables / ip6tables)"
 printf 'IPv4: %s   IPv6: %s\n' \
   "$(docker exec "$name" iptables-save | grep -c -- '-A ufw-user-output .*-j ACCEPT' || true)" \
-  "$(docker exec "$name" ip6tables-save | grep -c -- '-A ufw-user-output .*-j ACCEPT' || true)"
+  "$(docker exec "$name" ip6tables-save | grep -c -- '-A ufw6-user-output .*-j ACCEPT' || true)"
 step "Done; removing $name"
