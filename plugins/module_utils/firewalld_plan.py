@@ -20,6 +20,9 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
+    KeepOpenError, validate_keep_open)
+
 IPSET_TYPE = 'hash:net'
 FAMILIES = {4: ('ipv4', 'inet'), 6: ('ipv6', 'inet6')}
 # The kernel / nftables set name limit (IPSET_MAXNAMELEN - 1).
@@ -27,9 +30,10 @@ IPSET_NAME_MAX = 31
 # firewalld's max_policy_name_len() with the iptables backend (28 - 11).
 POLICY_NAME_MAX = 17
 EGRESS_TARGETS = ('CONTINUE', 'REJECT', 'DROP')
-_PREFIX = re.compile(r'^[a-z][a-z0-9]{0,7}$')
-_BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]*$')
-_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?$')
+# \Z, not $: $ also matches before a trailing newline ("jaas\n").
+_PREFIX = re.compile(r'^[a-z][a-z0-9]{0,7}\Z')
+_BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]*\Z')
+_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 
 # Outgoing ICMPv6 neighbour discovery is not conntrack "established": without these a
 # REJECT/DROP egress policy would break IPv6 to every neighbour, allowed or not.
@@ -169,27 +173,19 @@ def _port_key(service):
 
 def keep_open_rules(keep_open):
     """[(direction, rich rule)] for the user's keep-open list (no ipset: a handful)."""
+    try:
+        entries = validate_keep_open(keep_open, 'keep_open')
+    except KeepOpenError as exc:
+        raise PlanError(str(exc))
     rendered = []
-    for index, item in enumerate(keep_open or []):
-        where = 'keep_open[%d]' % index
-        direction = item.get('direction', 'out')
-        if direction not in ('in', 'out'):
-            raise PlanError('%s: direction must be in or out' % where)
-        protocol = item.get('protocol')
-        if protocol not in ('tcp', 'udp'):
-            raise PlanError('%s: protocol must be tcp or udp' % where)
-        ports = _check_ports(item.get('port'), where)
-        if ports is None:
-            raise PlanError('%s: port is required' % where)
+    for item in entries:
         family = address = None
-        if item.get('network'):
-            try:
-                network = ipaddress.ip_network(str(item['network']), strict=True)
-            except ValueError as exc:
-                raise PlanError('%s: invalid network: %s' % (where, exc))
-            family, address = network.version, str(network)
-        rendered.append((direction, rich_rule(direction, protocol, ports, family=family,
-                                              address=address)))
+        if 'network' in item:
+            address = item['network']
+            family = ipaddress.ip_network(address).version
+        rendered.append((item['direction'], rich_rule(item['direction'], item['protocol'],
+                                                      item['port'], family=family,
+                                                      address=address)))
     return rendered
 
 

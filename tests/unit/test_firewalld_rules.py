@@ -6,6 +6,8 @@ Expectations are written by hand, never computed with the code under test.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan as plan
@@ -136,6 +138,45 @@ def test_invalid_rules(bad, message):
     broken = dict(rule('turn', '198.18.0.1/32'), **bad)
     with pytest.raises(plan.PlanError, match=message):
         plan.desired_state([broken])
+
+
+# A trailing newline must not slip through: the patterns used to end in $, which also
+# matches before a final "\n".
+@pytest.mark.parametrize('prefix', ['jaas\n', 'jaas\r\n', 'ja\nas'])
+def test_prefix_with_newline_refused(prefix):
+    with pytest.raises(plan.PlanError, match='prefix'):
+        plan.desired_state([], prefix=prefix)
+
+
+@pytest.mark.parametrize('block', ['turn\n', 'turn\nx'])
+def test_block_with_newline_refused(block):
+    with pytest.raises(plan.PlanError, match='block'):
+        plan.desired_state([rule(block, '198.18.0.1/32')])
+
+
+@pytest.mark.parametrize('ports', ['443\n', '49152-65535\n'])
+def test_ports_with_newline_refused(ports):
+    with pytest.raises(plan.PlanError, match='ports'):
+        plan.desired_state([rule('turn', '198.18.0.1/32', ports=ports)])
+    with pytest.raises(plan.PlanError, match=r'keep_open\[0\]'):
+        plan.desired_state([], keep_open=[{'direction': 'out', 'protocol': 'tcp', 'port': ports}])
+
+
+@pytest.mark.parametrize('entry, message', [
+    # The injection found by tests/reliability: a quote closes the address attribute.
+    ({'network': '198.18.0.0/15" invert="true'}, 'not a CIDR network'),
+    ({'network': '198.18.0.0/15\n'}, 'not a CIDR network'),
+    ({'network': '198.18.0.1/15'}, 'host bits'),
+    ({'port': '22" log prefix="x'}, 'must be "N" or "N-M"'),
+    ({'port': '0'}, 'out of range'),
+    ({'port': '2000-1000'}, 'out of range'),
+    ({'protocol': 'icmp'}, 'protocol'),
+    ({'direction': None}, 'direction'),
+])
+def test_keep_open_hostile_or_bad_entries_refused(entry, message):
+    good = {'direction': 'in', 'protocol': 'tcp', 'port': '22', 'network': '198.18.0.0/15'}
+    with pytest.raises(plan.PlanError, match=r'keep_open\[1\]: .*' + re.escape(message)):
+        plan.desired_state([], keep_open=[good, dict(good, **entry)])
 
 
 def test_keep_open_and_restricted_egress():
