@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The argument spec of the rule interface (docs/ARCHITECTURE.md), shared by every backend
+module. Its documentation is the doc fragment ``jaas.firewall.rules``; keep the two in step."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+RULE_OPTIONS = dict(
+    direction=dict(type='str', required=True, choices=['in', 'out']),
+    family=dict(type='int', required=True, choices=[4, 6]),
+    network=dict(type='str', required=True),
+    protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+    ports=dict(type='str'),
+    block=dict(type='str', required=True),
+    region=dict(type='str'),
+)
+
+
+def rules_argument_spec():
+    """{'rules': ...} for a module's argument_spec (a copy: AnsibleModule may modify it)."""
+    return dict(rules=dict(type='list', elements='dict', default=[],
+                           options=copy.deepcopy(RULE_OPTIONS)))
