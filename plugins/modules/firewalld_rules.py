@@ -30,45 +30,12 @@ description:
     removed, or a policy target changes.
   - Only objects whose name starts with C(<prefix>-) are read or changed. Zones, the default
     zone, services and other ipsets or policies are never touched.
+  - All networks of one block and family in O(rules) must carry the same protocols and
+    ports (as the catalog guarantees); otherwise the module fails instead of widening access.
+extends_documentation_fragment:
+  - jaas.firewall.rules
+  - jaas.firewall.host_lock
 options:
-  rules:
-    description:
-      - Rules from P(jaas.firewall.rules#filter), one dict per (network, protocol, ports).
-      - All networks of one block and family must carry the same protocols and ports (as
-        the catalog guarantees); otherwise the module fails instead of widening access.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      direction:
-        description: V(out) for egress, V(in) for inbound (webhook origins).
-        type: str
-        required: true
-        choices: [in, out]
-      family:
-        description: Address family.
-        type: int
-        required: true
-        choices: [4, 6]
-      network:
-        description: CIDR network, e.g. V(168.138.110.244/32).
-        type: str
-        required: true
-      protocol:
-        description: Transport protocol.
-        type: str
-        required: true
-        choices: [tcp, udp]
-      ports:
-        description: V("443"), V("49152-65535"), or V(null) for every port.
-        type: str
-      block:
-        description: Catalog block key; names the ipset.
-        type: str
-        required: true
-      region:
-        description: Catalog region key (informational; regions share their block's set).
-        type: str
   keep_open:
     description:
       - Extra accept rules that must keep working, typically while O(egress_target)
@@ -114,6 +81,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  start:
+    description:
+      - When firewalld is not running, start it (C(systemctl start firewalld)) and then
+        converge, instead of failing. With O(state=present) only.
+      - Before anything is changed, the unit must be loadable and not masked; otherwise the
+        module fails and has changed nothing.
+      - Inbound O(keep_open) entries (such as the Ansible connection's port) are first
+        written with C(firewall-offline-cmd) into the ingress policy of the permanent
+        configuration, so the freshly started firewalld never blocks them. Every value has
+        been validated and rebuilt by then; the policy is adopted by the converge that follows.
+      - The module never stops, enables or disables firewalld.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -127,10 +107,10 @@ requirements:
   - Its Python bindings on the managed host (Debian/Ubuntu C(python3-firewall), Fedora/RHEL
     C(python3-firewall)).
 notes:
-  - When firewalld is not running the module fails and changes nothing, also in check mode.
-    It does not fall back to C(firewall-offline-cmd), because a permanent-only change would report
-    success while nothing is enforced. Start firewalld first (the role does that with
-    C(jaas_firewall_firewalld_enable=true)).
+  - When firewalld is not running the module fails and changes nothing, also in check mode,
+    unless O(start) is set. It does not fall back to C(firewall-offline-cmd) for the rules,
+    because a permanent-only change would report success while nothing is enforced (the
+    role sets O(start) with C(jaas_firewall_firewalld_enable=true)).
   - A reload re-applies the permanent configuration, so runtime-only changes made by others
     are lost at that moment, exactly as with C(firewall-cmd --reload). It only happens when
     an object of ours is created or removed or a target changes (see RV(reloaded)).
@@ -193,12 +173,32 @@ reloaded:
   description: Whether firewalld was reloaded (would be, in check mode).
   returned: always
   type: bool
+started:
+  description: Whether firewalld was started by this run (would be, in check mode); see O(start).
+  returned: always
+  type: bool
+seeded:
+  description: Inbound keep-open rich rules written offline before the start.
+  returned: always
+  type: list
+  elements: str
+lock_wait:
+  description: Seconds this run waited for the host lock (see O(lock_timeout)).
+  returned: when firewalld was read
+  type: float
+  sample: 0.0
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+import time
+
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
-    PlanError, desired_state, diff_layer, has_changes, needs_reload, owns, render_text)
+    PlanError, desired_state, diff_layer, has_changes, ingress_policy_name, keep_open_rules,
+    needs_reload, owns, render_text)
+from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
+    LOCK_ARGUMENT_SPEC, acquire)
+from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
 
 try:
     from firewall.client import (FirewallClient, FirewallClientIPSetSettings,
@@ -336,30 +336,98 @@ def canonical_rules(desired):
     return desired
 
 
+def unit_problem(module):
+    """Why systemd cannot start firewalld (masked, not installed), or None. Read-only."""
+    systemctl = module.get_bin_path('systemctl')
+    if systemctl is None:
+        return 'systemctl not found: this module starts firewalld through systemd only'
+    rc, out, err = module.run_command([systemctl, 'show', 'firewalld.service',
+                                       '--property=LoadState', '--property=UnitFileState'])
+    if rc != 0:
+        return 'systemctl show firewalld.service failed: %s' % (err or out).strip()
+    props = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+    load_state = props.get('LoadState', '')
+    if load_state == 'masked' or props.get('UnitFileState') == 'masked':
+        return 'firewalld.service is masked, so it cannot be started (systemctl unmask firewalld)'
+    if load_state != 'loaded':
+        return 'firewalld.service cannot be loaded (LoadState=%s; is firewalld installed?)' % load_state
+    return None
+
+
+def seed_offline(module, prefix, keep_open):
+    """Write the inbound keep-open rules into our ingress policy, permanent configuration.
+
+    Every rule comes from keep_open_rules() (validated, rebuilt from parsed values) and is
+    re-spelt by firewalld's own parser, then passed as one argv element: never a shell.
+    """
+    inbound = sorted({str(Rich_Rule(rule_str=rule))
+                      for direction, rule in keep_open_rules(keep_open) if direction == 'in'})
+    if not inbound:
+        return []
+    offline = module.get_bin_path('firewall-offline-cmd', required=True)
+    policy = ingress_policy_name(prefix)
+
+    def run(*args):
+        rc, out, err = module.run_command([offline] + list(args))
+        if rc != 0:
+            module.fail_json(msg='firewall-offline-cmd %s failed: %s' % (' '.join(args), (err or out).strip()))
+        return out
+
+    if policy not in run('--get-policies').split():
+        run('--new-policy=%s' % policy)
+        run('--policy=%s' % policy, '--add-ingress-zone=ANY')
+        run('--policy=%s' % policy, '--add-egress-zone=HOST')
+    present = set(run('--policy=%s' % policy, '--list-rich-rules').splitlines())
+    for rule in inbound:
+        if rule not in present:
+            run('--policy=%s' % policy, '--add-rich-rule=%s' % rule)
+    return inbound
+
+
+def start_firewalld(module, prefix):
+    """Start firewalld (O(start)): check the unit, seed offline, start, connect."""
+    problem = unit_problem(module)
+    if problem:
+        module.fail_json(msg='%s; nothing was changed.' % problem, started=False)
+    if module.check_mode:
+        module.exit_json(changed=True, started=True, seeded=[], reloaded=False, ipsets=[],
+                         policies=[], rich_rules=0, permanent_changes={}, runtime_changes={},
+                         msg='firewalld is not running: it would be started and converged')
+    seeded = seed_offline(module, prefix, module.params['keep_open'])
+    systemctl = module.get_bin_path('systemctl', required=True)
+    rc, out, err = module.run_command([systemctl, 'start', 'firewalld.service'])
+    if rc != 0:
+        module.fail_json(msg='systemctl start firewalld failed%s: %s'
+                             % (' (the inbound keep-open rules were already written offline)'
+                                if seeded else '', (err or out).strip()), seeded=seeded)
+    deadline = time.monotonic() + 30
+    while True:
+        firewalld = Firewalld(prefix)
+        if firewalld.running or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if not firewalld.running:
+        module.fail_json(msg='firewalld was started but is not answering on D-Bus after 30 s',
+                         seeded=seeded)
+    return firewalld, seeded
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            rules=dict(type='list', elements='dict', default=[], options=dict(
-                direction=dict(type='str', required=True, choices=['in', 'out']),
-                family=dict(type='int', required=True, choices=[4, 6]),
-                network=dict(type='str', required=True),
-                protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
-                ports=dict(type='str'),
-                block=dict(type='str', required=True),
-                region=dict(type='str'),
-            )),
-            keep_open=dict(type='list', elements='dict', default=[], options=dict(
-                direction=dict(type='str', required=True, choices=['in', 'out']),
-                protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
-                port=dict(type='str', required=True),
-                network=dict(type='str'),
-            )),
-            egress_target=dict(type='str', default='CONTINUE', choices=['CONTINUE', 'REJECT', 'DROP']),
-            prefix=dict(type='str', default='jaas'),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-        ),
-        supports_check_mode=True,
+    argument_spec = rules_argument_spec()
+    argument_spec.update(LOCK_ARGUMENT_SPEC)
+    argument_spec.update(
+        keep_open=dict(type='list', elements='dict', default=[], options=dict(
+            direction=dict(type='str', required=True, choices=['in', 'out']),
+            protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+            port=dict(type='str', required=True),
+            network=dict(type='str'),
+        )),
+        egress_target=dict(type='str', default='CONTINUE', choices=['CONTINUE', 'REJECT', 'DROP']),
+        prefix=dict(type='str', default='jaas'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        start=dict(type='bool', default=False),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params['prefix']
     try:
         if module.params['state'] == 'present':
@@ -376,15 +444,22 @@ def main():
                              'python3-firewall) are missing on the managed host; nothing changed')
     desired = canonical_rules(desired)
 
+    # From the first read to the last change (the offline seeding and the start included):
+    # a concurrent run waits, then diffs against this run's result.
+    lock_wait = acquire(module, module.params['lock_timeout'])
     try:
         firewalld = Firewalld(prefix)
     except Exception as exc:  # no system bus at all
         module.fail_json(msg='cannot reach D-Bus: %s; nothing changed' % _dbus_message(exc))
+    started, seeded = False, []
     if not firewalld.running:
-        module.fail_json(msg='firewalld is not running, so nothing was read or changed. This '
-                             'module manages a running firewalld only (no firewall-offline-cmd '
-                             'fallback); start it first, e.g. with the role variable '
-                             'jaas_firewall_firewalld_enable=true.')
+        if not (module.params['start'] and module.params['state'] == 'present'):
+            module.fail_json(msg='firewalld is not running, so nothing was read or changed. This '
+                                 'module manages a running firewalld only (no firewall-offline-cmd '
+                                 'fallback); start it first, e.g. with start=true (the role '
+                                 'variable jaas_firewall_firewalld_enable=true).')
+        firewalld, seeded = start_firewalld(module, prefix)
+        started = True
 
     try:
         permanent = firewalld.read_permanent()
@@ -394,7 +469,7 @@ def main():
     permanent_changes = diff_layer(desired, permanent, prefix)
     runtime_changes = diff_layer(desired, runtime, prefix)
     reload_needed = needs_reload(runtime_changes)
-    changed = has_changes(permanent_changes) or has_changes(runtime_changes)
+    changed = started or has_changes(permanent_changes) or has_changes(runtime_changes)
 
     result = dict(
         changed=changed,
@@ -404,6 +479,9 @@ def main():
         rich_rules=sum(len(p['rich_rules']) for p in desired['policies'].values()),
         permanent_changes=permanent_changes,
         runtime_changes=runtime_changes,
+        started=started,
+        seeded=seeded,
+        lock_wait=lock_wait,
     )
     if module._diff:
         after = render_text(desired, prefix)

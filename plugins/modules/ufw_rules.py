@@ -24,51 +24,18 @@ description:
     byte for byte as it was, in its position."
   - Optionally sets ufw's default incoming/outgoing policies and enables ufw, always
     B(after) the rules are in place, so allow rules exist before traffic is restricted.
+extends_documentation_fragment:
+  - jaas.firewall.rules
+  - jaas.firewall.host_lock
 options:
-  rules:
-    description:
-      - The desired rules, in the collection's rule interface (see C(docs/ARCHITECTURE.md)).
-      - With O(state=present) this is the complete set of rules owned by this module (minus
-        O(exclude_blocks)); owned rules not in the list are removed.
-      - With O(state=absent), the listed rules are removed; when the list is empty every
-        rule owned by this module (minus O(exclude_blocks)) is removed.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      direction:
-        description: V(out) for egress (the rule matches the destination), V(in) for ingress.
-        type: str
-        required: true
-        choices: [in, out]
-      family:
-        description: Address family.
-        type: int
-        required: true
-        choices: [4, 6]
-      network:
-        description: CIDR of the remote side; V(0.0.0.0/0) or V(::/0) for any address.
-        type: str
-        required: true
-      protocol:
-        description: Transport protocol.
-        type: str
-        required: true
-        choices: [tcp, udp]
-      ports:
-        description:
-          - Destination port V("443") or range V("49152-65535"); V(null) means every port of
-            O(rules[].protocol), as C(ufw allow out proto tcp to NET) does.
-        type: str
-      block:
-        description: Catalog block key (a slug); becomes part of the ufw comment.
-        type: str
-        required: true
-      region:
-        description: Catalog region key (a slug) or V(null).
-        type: str
   state:
-    description: Whether the rules should be present or absent.
+    description:
+      - With V(present), O(rules) is the complete set of rules owned by this module (minus
+        O(exclude_blocks)); owned rules not in the list are removed.
+      - With V(absent), the listed O(rules) are removed; when the list is empty every rule
+        owned by this module (minus O(exclude_blocks)) is removed.
+      - The block and region of each rule become the ufw comment C(<tag_prefix>:<block>[:<region>]);
+        a network of V(0.0.0.0/0) or V(::/0) means any address.
     type: str
     choices: [present, absent]
     default: present
@@ -224,6 +191,11 @@ policies:
   returned: always
   type: dict
   sample: {incoming: deny, outgoing: allow}
+lock_wait:
+  description: Seconds this run waited for the host lock (see O(lock_timeout)).
+  returned: when the rules files were read
+  type: float
+  sample: 0.0
 backup_files:
   description: Backup copies made of the rules files.
   returned: when a rules file changed and O(backup=true)
@@ -237,6 +209,9 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
+    LOCK_ARGUMENT_SPEC, acquire)
+from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
     SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
     desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults, plan_file, remove_from_file)
@@ -246,16 +221,6 @@ RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
 DEFAULTS_FILE = '/etc/default/ufw'
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
-
-RULE_SPEC = dict(
-    direction=dict(type='str', required=True, choices=['in', 'out']),
-    family=dict(type='int', required=True, choices=[4, 6]),
-    network=dict(type='str', required=True),
-    protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
-    ports=dict(type='str'),
-    block=dict(type='str', required=True),
-    region=dict(type='str'),
-)
 
 
 def read_text(module, path):
@@ -388,20 +353,19 @@ def summarise(blocks, family):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            rules=dict(type='list', elements='dict', default=[], options=RULE_SPEC),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            tag_prefix=dict(type='str', default='jaas'),
-            exclude_blocks=dict(type='list', elements='str', default=[]),
-            guard_blocks=dict(type='list', elements='str', default=[]),
-            default_incoming=dict(type='str', choices=['allow', 'deny', 'reject']),
-            default_outgoing=dict(type='str', choices=['allow', 'deny', 'reject']),
-            enabled=dict(type='bool'),
-            backup=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
+    argument_spec = rules_argument_spec()
+    argument_spec.update(LOCK_ARGUMENT_SPEC)
+    argument_spec.update(
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        tag_prefix=dict(type='str', default='jaas'),
+        exclude_blocks=dict(type='list', elements='str', default=[]),
+        guard_blocks=dict(type='list', elements='str', default=[]),
+        default_incoming=dict(type='str', choices=['allow', 'deny', 'reject']),
+        default_outgoing=dict(type='str', choices=['allow', 'deny', 'reject']),
+        enabled=dict(type='bool'),
+        backup=dict(type='bool', default=True),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     tag_prefix = params['tag_prefix']
     if not TAG_PREFIX.match(tag_prefix):
@@ -417,6 +381,9 @@ def main():
     except UfwRulesError as exc:
         module.fail_json(msg=str(exc))
 
+    # From the first read to the last change: a concurrent run waits, then diffs
+    # against this run's result.
+    lock_wait = acquire(module, params['lock_timeout'])
     ufw = module.get_bin_path('ufw')
     if ufw is None or not os.path.exists(os.path.join(UFW_DIR, RULES_FILES[4])):
         not_installed(module, wanted)
@@ -446,7 +413,7 @@ def main():
     originals, updated, added, removed, owned, _templates = plan
 
     result = dict(changed=bool(updated), added=added, removed=removed, owned=owned,
-                  active=active, reloaded=False, guarded=guarded)
+                  active=active, reloaded=False, guarded=guarded, lock_wait=lock_wait)
     if module._diff:
         before = sorted(describe_text(item) for item in removed)
         after = sorted(describe_text(item) for item in added)
