@@ -7,6 +7,7 @@ exactly the desired ones, and the running user chains match ufw's rules files.
 """
 
 import os
+import re
 import signal
 import time
 
@@ -181,21 +182,64 @@ def test_two_identical_runs_at_once(ufw_host, ansible):
         len(host.sh('ufw show added').stdout.splitlines()), 'duplicate rules'
 
 
-def test_two_different_runs_at_once_end_in_one_of_them(ufw_host, ansible):
+GATED_RESTORE = """#!/bin/sh
+# Test double: holds iptables-restore until the test opens the gate (tests/reliability).
+touch /run/jaas-rel-gate.waiting
+while [ ! -e /run/jaas-rel-gate.open ]; do sleep 0.1; done
+exec /usr/sbin/iptables-restore "$@"
+"""
+REPORT = re.compile(r'ufw: (\d+) rules added, (\d+) removed')
+
+
+def lock_waiters(host):
+    """/proc/locks lines of processes queued ('->') on the jaas.firewall host lock."""
+    inode = host.sh('stat -c %i /run/jaas-firewall.lock').stdout.strip()
+    return [line for line in host.sh('cat /proc/locks').stdout.splitlines()
+            if '->' in line and line.split()[6].endswith(':' + inode)]
+
+
+def wait_for(condition, procs, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for proc in procs:
+            assert proc.poll() is None, 'a run ended before %s: %s' % (what, proc.log.name)
+        assert time.monotonic() < deadline, 'timed out waiting for %s' % what
+        time.sleep(0.2)
+
+
+def test_two_different_runs_at_once_the_second_waits(ufw_host, ansible):
+    """Run 1 (full catalog) is held mid-apply, with the lock, files written and the reload
+    gated. Run 2 (Frankfurt only) must queue on the host lock without reading or writing
+    anything, then diff against run 1's result: it adds nothing and removes exactly the
+    rules the full catalog has beyond Frankfurt. Deterministic: the order is forced."""
     host = ufw_host
     play_ok(ansible, [host], 'ufw', LONDON)
     foreign = harness.ufw_foreign(host)
-    procs = [ansible.start([host], harness.role_play('ufw'), extra_vars=extra)
-             for extra in (FULL, FRANKFURT)]
-    results = [harness.Ansible.finish(proc, timeout=180) for proc in procs]
-    assert all(result.rc == 0 for result in results), [r.stdout[-2000:] for r in results]
-    harness.assert_kernel_matches_files(host)
-    owned = len(harness.owned_ufw_rules(host))
-    assert owned in (desired_owned_count(FULL), desired_owned_count(FRANKFURT)), owned
-    assert harness.ufw_foreign(host) == foreign
-    # Whichever won, the next run converges to what it asks for.
-    play_ok(ansible, [host], 'ufw', FRANKFURT)
+    host.sh('rm -f /run/jaas-rel-gate.*')
+    host.put('/usr/local/sbin/iptables-restore', GATED_RESTORE)
+    host.sh('chmod 755 /usr/local/sbin/iptables-restore')
+    try:
+        first = ansible.start([host], harness.role_play('ufw'), extra_vars=FULL)
+        wait_for(lambda: host.exists('/run/jaas-rel-gate.waiting'), [first],
+                 'run 1 reached the reload')
+        files_of_first = host.sh('sha256sum /etc/ufw/user.rules /etc/ufw/user6.rules').stdout
+        second = ansible.start([host], harness.role_play('ufw'), extra_vars=FRANKFURT)
+        wait_for(lambda: lock_waiters(host), [first, second], 'run 2 queued on the lock')
+        time.sleep(1)
+        assert second.poll() is None and first.poll() is None
+        assert host.sh('sha256sum /etc/ufw/user.rules /etc/ufw/user6.rules').stdout == \
+            files_of_first, 'run 2 wrote the rules files while run 1 held the lock'
+        host.sh('touch /run/jaas-rel-gate.open')
+        results = [harness.Ansible.finish(proc, timeout=180) for proc in (first, second)]
+    finally:
+        host.sh('rm -f /usr/local/sbin/iptables-restore /run/jaas-rel-gate.*')
+    for result in results:
+        assert result.rc == 0, result.stdout[-3000:]
+    added, removed = (int(n) for n in REPORT.search(results[1].stdout).groups())
+    assert (added, removed) == (0, desired_owned_count(FULL) - desired_owned_count(FRANKFURT)), \
+        'run 2 did not diff against run 1\'s result: %d added, %d removed' % (added, removed)
     assert_converged(host, FRANKFURT)
+    assert harness.ufw_foreign(host) == foreign
 
 
 # ---------------------------------------------------------------- firewalld stopped / masked
@@ -239,10 +283,7 @@ def test_firewalld_masked_fails_clearly_and_changes_nothing(stopped_firewalld, a
         host.sh('systemctl unmask firewalld')
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG (roles/firewalld/tasks/enable.yml): the inbound keep-open rules are written with '
-    'firewall-offline-cmd before the start is known to work; a masked unit then fails the '
-    'run with /etc/firewalld already changed (jaas-ingress policy + rich rule)'))
+# Found by this suite: the offline seeding used to run before the unit was known to start.
 def test_firewalld_masked_with_inbound_keep_open_changes_nothing(stopped_firewalld, ansible):
     host = stopped_firewalld
     host.sh('systemctl mask firewalld')
@@ -252,6 +293,8 @@ def test_firewalld_masked_with_inbound_keep_open_changes_nothing(stopped_firewal
             'jaas_firewall_firewalld_enable': True,
             'jaas_firewall_keep_open': [{'direction': 'in', 'protocol': 'tcp', 'port': '2222'}]})
         assert result.rc != 0
+        assert 'masked' in harness.failure_text(result.stdout), result.stdout[-2000:]
+        assert harness.changed_tasks(result.stdout) == []
         assert harness.diff_snapshots(before, offline_snapshot(host)) == ''
     finally:
         host.sh('systemctl unmask firewalld')

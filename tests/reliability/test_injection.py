@@ -170,6 +170,8 @@ def test_hostile_keep_open_is_refused_by_ufw(ufw_host, ansible, entry):
     result = ansible.run([host], harness.role_play('ufw'), extra_vars={
         'jaas_firewall_ufw_enable': True, 'jaas_firewall_keep_open': [entry]})
     assert result.rc != 0
+    assert 'jaas_firewall_keep_open[0]' in harness.failure_text(result.stdout), result.stdout[-2000:]
+    assert harness.changed_tasks(result.stdout) == []
     assert harness.diff_snapshots(before, harness.ufw_snapshot(host)) == ''
     assert_no_canary(host)
 
@@ -188,12 +190,26 @@ def test_hostile_keep_open_is_refused_by_running_firewalld(firewalld_host, ansib
     assert harness.diff_snapshots(before, harness.firewalld_snapshot(host)) == ''
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG (roles/firewalld/tasks/enable.yml): with firewalld stopped and '
-    'jaas_firewall_firewalld_enable, keep_open entries are pasted unvalidated into a rich '
-    'rule for firewall-offline-cmd; network \'198.18.0.0/15" invert="true\' becomes '
-    'source address="198.18.0.0/15" invert="true": port 22 opened to every other address, '
-    'and it stays after the module refuses the entry'))
+def test_hostile_keep_open_refused_by_the_module_before_starting_firewalld(firewalld_host, ansible):
+    """Defence in depth: the module itself (called without the role's controller-side
+    check) refuses the entry before it checks, seeds or starts anything."""
+    host = firewalld_host
+    host.sh('systemctl stop firewalld')
+    try:
+        before = harness.firewalld_snapshot(host)
+        play = ('- hosts: all\n  gather_facts: false\n  tasks:\n'
+                '    - jaas.firewall.firewalld_rules:\n        start: true\n'
+                '        keep_open: "{{ keep_open }}"\n')
+        result = ansible.run([host], play, extra_vars={'keep_open': [
+            {'direction': 'in', 'protocol': 'tcp', 'port': '22', 'network': INVERT}]})
+        assert result.rc != 0
+        assert 'keep_open[0]' in harness.failure_text(result.stdout), result.stdout[-2000:]
+        assert harness.diff_snapshots(before, harness.firewalld_snapshot(host)) == ''
+    finally:
+        host.sh('systemctl start firewalld', check=False)
+
+
+# Found by this suite: the offline seeding used to paste keep_open values into a rich rule.
 def test_hostile_keep_open_never_reaches_offline_rich_rules(firewalld_host, ansible):
     host = firewalld_host
     host.sh('systemctl stop firewalld')
@@ -203,7 +219,11 @@ def test_hostile_keep_open_never_reaches_offline_rich_rules(firewalld_host, ansi
             'jaas_firewall_keep_open': [
                 {'direction': 'in', 'protocol': 'tcp', 'port': '22', 'network': INVERT}]})
         assert result.rc != 0
+        assert 'jaas_firewall_keep_open[0]' in harness.failure_text(result.stdout)
+        assert harness.changed_tasks(result.stdout) == []
         assert host.sh('grep -rl invert /etc/firewalld', check=False).stdout == ''
+        assert host.sh('firewall-cmd --state', check=False).returncode != 0, \
+            'firewalld was started for a run that must fail before touching the host'
     finally:
         host.sh('systemctl start firewalld', check=False)
         host.sh('firewall-cmd --permanent --delete-policy=jaas-ingress; firewall-cmd --reload',
