@@ -236,25 +236,19 @@ def windows_rule_specs(rules, provenance=None, group=DEFAULT_GROUP,
 
 
 def _keep_open_specs(keep_open, group, profiles):
-    from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
-        parse_network, parse_ports)
+    # The same validator the ufw and firewalld roles use, so every backend accepts and
+    # refuses exactly the same entries.
+    from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
+        KeepOpenError, validate_keep_open)
 
+    try:
+        entries = validate_keep_open(keep_open, name='jaas_firewall_keep_open')
+    except KeepOpenError as exc:
+        raise RenderError(str(exc))
     merged = {}  # (direction, protocol, ports) -> set of networks or None (= any)
-    for index, item in enumerate(keep_open):
-        where = 'keep_open[%d]' % index
-        if not isinstance(item, dict) or not set(item) <= {'direction', 'protocol', 'port',
-                                                           'network'}:
-            raise RenderError('%s must be {direction, protocol, port, network}' % where)
-        if item.get('direction') not in ('in', 'out') or item.get('protocol') not in ('tcp', 'udp'):
-            raise RenderError('%s: direction must be in|out and protocol tcp|udp' % where)
-        try:
-            ports = parse_ports(item.get('port'))
-            network = parse_network(item['network']) if item.get('network') else None
-        except ValueError as exc:
-            raise RenderError('%s: %s' % (where, exc))
-        if ports is None:
-            raise RenderError('%s: port is required' % where)
-        key = (item['direction'], item['protocol'], ports)
+    for item in entries:
+        key = (item['direction'], item['protocol'], item['port'])
+        network = netaddr.IPNetwork(item['network']) if 'network' in item else None
         if network is None or merged.get(key, set()) is None:
             merged[key] = None
         else:

@@ -135,3 +135,18 @@ def test_powershell_quoting():
 def test_keyword_ids_are_stable_braced_guids():
     value = keyword_id('JaaS', '*.8x8.com')
     assert value == keyword_id('JaaS', '*.8X8.com') and value.startswith('{') and len(value) == 38
+
+
+def test_keep_open_uses_the_shared_validator():
+    """The Windows renderer refuses exactly what the ufw/firewalld roles refuse."""
+    from ansible_collections.jaas.firewall.plugins.plugin_utils.render_windows import (
+        RenderError, windows_rule_specs)
+    for bad, fragment in (
+            ({'direction': 'out', 'protocol': 'tcp', 'port': '70000'}, 'out of range'),
+            ({'direction': 'out', 'protocol': 'tcp', 'port': '53\n'}, 'must be "N" or "N-M"'),
+            ({'direction': 'out', 'protocol': 'tcp', 'port': '53',
+              'network': '10.0.0.1/8'}, 'network'),
+            ({'direction': 'out', 'protocol': 'icmp', 'port': '53'}, 'protocol')):
+        with pytest.raises(RenderError) as info:
+            windows_rule_specs([], keep_open=[bad])
+        assert 'jaas_firewall_keep_open[0]' in str(info.value) and fragment in str(info.value)
