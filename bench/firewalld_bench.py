@@ -26,11 +26,10 @@ import time
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+from reliability import harness  # noqa: E402  (the suite's container settings)
+
 CATALOG = os.path.join(ROOT, 'vars', 'jaas_catalog.yml')
-RUN_ARGS = ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_ADMIN',
-            '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined',
-            '--cgroupns', 'host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-            '--tmpfs', '/run', '--tmpfs', '/run/lock', '--network', 'none']
 
 ROLE_PLAY = """
 - hosts: all
@@ -73,14 +72,7 @@ def sh(*cmd, **kwargs):
 
 
 def start_container(image, name):
-    subprocess.run(['docker', 'rm', '-f', name], capture_output=True)
-    sh('docker', 'run', '-d', '--name', name, *RUN_ARGS, image, '/lib/systemd/systemd')
-    for _ in range(60):
-        state = subprocess.run(['docker', 'exec', name, 'systemctl', 'is-system-running'],
-                               capture_output=True, text=True).stdout.strip()
-        if state in ('running', 'degraded'):
-            break
-        time.sleep(0.5)
+    harness.start_container(name, image)
     sh('docker', 'exec', name, 'systemctl', 'start', 'firewalld')
 
 

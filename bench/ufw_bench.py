@@ -26,11 +26,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
-RUN_OPTS = ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_ADMIN',
-            '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined',
-            '--cgroupns', 'host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-            '--tmpfs', '/run', '--tmpfs', '/run/lock', '--network', 'none',
-            '-e', 'container=docker']
+sys.path.insert(0, os.path.join(REPO, 'tests'))
+from reliability import harness  # noqa: E402  (the suite's container settings)
 
 RULES_EXPR = ("{{ lookup('jaas.firewall.catalog', blocks=['cloudflare', 'jvb', 'turn'])"
               " | jaas.firewall.rules }}")
@@ -71,14 +68,7 @@ def docker(*args, check=True):
 
 
 def start(name, image):
-    docker('rm', '-f', name, check=False)
-    docker('run', '-d', '--name', name, *RUN_OPTS, image, '/lib/systemd/systemd')
-    for _ in range(60):
-        state = subprocess.run(['docker', 'exec', name, 'systemctl', 'is-system-running'],
-                               capture_output=True, text=True).stdout.strip()
-        if state in ('running', 'degraded'):
-            break
-        time.sleep(0.5)
+    harness.start_container(name, image)
     docker('exec', name, 'ufw', '--force', 'enable')
 
 

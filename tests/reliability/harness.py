@@ -52,15 +52,10 @@ class Host(object):
     @classmethod
     def start(cls, purpose, suite='bookworm', prefix=None):
         name = (prefix or NAME_PREFIX) + purpose
-        subprocess.run(['docker', 'rm', '-f', '-v', name], capture_output=True)
         with _started_lock:
             _started.append(name)
-        subprocess.run(['docker', 'run', '-d', '--name', name, '--hostname', purpose[:60]]
-                       + RUN_ARGS + [IMAGES[suite], '/lib/systemd/systemd'],
-                       check=True, capture_output=True, text=True)
-        host = cls(name, suite)
-        host.wait_for_systemd()
-        return host
+        return start_container(name, IMAGES[suite], hostname=purpose[:60], host_class=cls,
+                               suite=suite)
 
     def wait_for_systemd(self, timeout=90):
         deadline = time.monotonic() + timeout
@@ -88,6 +83,17 @@ class Host(object):
 
     def put(self, path, text):
         self.sh('cat > %s' % shlex.quote(path), stdin=text)
+
+
+def start_container(name, image, hostname=None, host_class=Host, suite=None):
+    """(Re)create a harness container and wait for systemd. Also used by bench/*.py."""
+    subprocess.run(['docker', 'rm', '-f', '-v', name], capture_output=True)
+    subprocess.run(['docker', 'run', '-d', '--name', name, '--hostname', hostname or name[:60]]
+                   + RUN_ARGS + [image, '/lib/systemd/systemd'],
+                   check=True, capture_output=True, text=True)
+    host = host_class(name, suite)
+    host.wait_for_systemd()
+    return host
 
 
 # ---------------------------------------------------------------- ansible-playbook
