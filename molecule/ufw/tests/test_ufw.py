@@ -235,3 +235,29 @@ def test_packets_to_the_peer(host, phase):
             'tcp/10000': False,   # jvb allows UDP 10000 only
             'udp/9999': False,    # in no block
         }, address
+
+
+
+def test_tcp_to_peer_addresses_outside_the_catalog(host, phase):
+    """The same listener on addresses the catalog does not (or only later) name.
+
+    198.18.1.90 is in no catalog: refused in every phase. 198.18.1.40 is outside catalog A;
+    catalog B (side effect) adds 198.18.1.32/28 to jvb lab-a, so only then TCP 443 gets
+    through (TCP 80 and TCP 10000 never). TCP only: the listener answers UDP from the
+    peer's primary address, so a UDP reply from a secondary address cannot be told apart
+    from a refusal.
+    """
+    if phase not in ('converge', 'side_effect'):
+        pytest.skip('packets only to the test peer, never to real catalog addresses')
+    probe = open(os.path.join(HERE, '..', '..', 'harness', 'probe.py')).read()
+    out = host.check_output('python3 -c %s 443,80,10000 9999 198.18.1.90 198.18.1.40'
+                            % shlex.quote(probe))
+    results = json.loads(out)
+    tcp = {address: {k: v for k, v in results[address].items() if k.startswith('tcp/')}
+           for address in ('198.18.1.90', '198.18.1.40')}
+    closed = {'tcp/443': False, 'tcp/80': False, 'tcp/10000': False}
+    assert tcp['198.18.1.90'] == closed
+    if phase == 'converge':
+        assert tcp['198.18.1.40'] == closed
+    else:
+        assert tcp['198.18.1.40'] == dict(closed, **{'tcp/443': True})
