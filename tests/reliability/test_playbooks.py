@@ -120,3 +120,13 @@ def test_forced_backend_is_validated(hosts, ansible):
     result = ansible.run([hosts['ufw']], play(ALLOW), extra_vars={'jaas_firewall_backend': 'iptables'})
     assert result.rc != 0
     assert 'jaas_firewall_backend must be auto, ufw, firewalld or windows_firewall' in result.stdout
+
+
+def test_serial_applies_host_by_host(hosts, ansible):
+    result = ansible.run(list(hosts.values()), play(ALLOW), extra_vars={'jaas_firewall_serial': 1})
+    assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # one batch per host: the play banner is printed once per batch
+    assert result.stdout.count('PLAY [Allow JaaS through the host firewall]') == 2
+    assert hosts['ufw'].sh("ufw show added | grep -c \"comment 'jaas:\"").stdout.strip() == '190'
+    turn = hosts['fwd'].sh('firewall-cmd --ipset=jaas-turn-v4 --get-entries').stdout.split()
+    assert len(turn) == 40
