@@ -45,11 +45,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import re
 import sys
+import tempfile
 import unicodedata
 
 import yaml
@@ -59,12 +59,17 @@ DEFAULT_CATALOG = os.path.join(ROOT, 'vars', 'jaas_catalog.yml')
 
 
 def _load_model():
-    """The collection's catalog model, loaded from this checkout (no Ansible needed)."""
-    path = os.path.join(ROOT, 'plugins', 'plugin_utils', 'catalog.py')
-    spec = importlib.util.spec_from_file_location('_jaas_firewall_catalog_model', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The collection's catalog model from this checkout (no Ansible needed): imported as
+    ansible_collections.jaas.firewall through `make link`'s .collections, or a temporary
+    link when that does not exist."""
+    base = os.path.join(ROOT, '.collections')
+    if not os.path.exists(os.path.join(base, 'ansible_collections', 'jaas', 'firewall')):
+        base = tempfile.mkdtemp(prefix='jaas-drift-')
+        os.makedirs(os.path.join(base, 'ansible_collections', 'jaas'))
+        os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'jaas', 'firewall'))
+    sys.path.insert(0, base)
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import catalog
+    return catalog
 
 
 model = _load_model()

@@ -20,6 +20,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
+    PortRangeError, PortSyntaxError, parse_port_range)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
 
@@ -33,7 +35,6 @@ EGRESS_TARGETS = ('CONTINUE', 'REJECT', 'DROP')
 # \Z, not $: $ also matches before a trailing newline ("jaas\n").
 _PREFIX = re.compile(r'^[a-z][a-z0-9]{0,7}\Z')
 _BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]*\Z')
-_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 
 # Outgoing ICMPv6 neighbour discovery is not conntrack "established": without these a
 # REJECT/DROP egress policy would break IPv6 to every neighbour, allowed or not.
@@ -71,11 +72,11 @@ def check_prefix(prefix):
 def _check_ports(ports, where):
     if ports is None:
         return None
-    match = _PORTS.match(str(ports))
-    if not match:
+    try:
+        parse_port_range(ports)
+    except PortSyntaxError:
         raise PlanError('%s: ports must be "N" or "N-M", got %r' % (where, ports))
-    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-    if not 1 <= low <= high <= 65535:
+    except PortRangeError:
         raise PlanError('%s: invalid port range %r' % (where, ports))
     return str(ports)
 

@@ -17,9 +17,11 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
+    PortRangeError, PortSyntaxError, parse_port_range)
+
 KEYS = ('direction', 'protocol', 'port', 'network')
 # \Z, not $: $ also matches before a trailing newline.
-_PORT = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 _NETWORK_CHARS = re.compile(r'^[0-9A-Fa-f:./]+\Z')
 
 
@@ -31,13 +33,13 @@ def _port(value, where):
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise KeepOpenError('%s: port must be a string such as "53" or "1000-2000", got %r'
                             % (where, value))
-    match = _PORT.match(str(value))
-    if not match:
+    try:
+        low, high = parse_port_range(value)
+    except PortSyntaxError:
         raise KeepOpenError('%s: port %r must be "N" or "N-M"' % (where, value))
-    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-    if not 1 <= low <= high <= 65535:
+    except PortRangeError:
         raise KeepOpenError('%s: port %r is out of range 1-65535 or reversed' % (where, value))
-    return '%d-%d' % (low, high) if match.group(2) else '%d' % low
+    return '%d-%d' % (low, high) if '-' in str(value) else '%d' % low
 
 
 def _network(value, where):

@@ -27,6 +27,9 @@ import binascii
 import ipaddress
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
+    PortRangeError, PortSyntaxError, parse_port_range)
+
 RULES_START = '### RULES ###'
 RULES_END = '### END RULES ###'
 TUPLE_MARK = '### tuple ###'
@@ -37,7 +40,6 @@ ANY_ADDRESS = {4: '0.0.0.0/0', 6: '::/0'}
 # \Z, not $: $ also matches before a trailing newline ("uk-london\n").
 SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,62}\Z')
 TAG_PREFIX = re.compile(r'^[a-z0-9][a-z0-9_-]{0,30}\Z')
-_PORTS = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 
 
 class UfwRulesError(ValueError):
@@ -65,14 +67,13 @@ def ufw_ports(ports):
     """'443' -> '443', '49152-65535' -> '49152:65535', None -> 'any'."""
     if ports is None:
         return 'any'
-    match = _PORTS.match(str(ports))
-    if not match:
+    try:
+        low, high = parse_port_range(ports)
+    except PortSyntaxError:
         raise UfwRulesError('ports %r: expected "443", "1000-2000" or null' % (ports,))
-    low = int(match.group(1))
-    high = int(match.group(2) or low)
-    if not 1 <= low <= high <= 65535:
+    except PortRangeError:
         raise UfwRulesError('ports %r: out of range 1-65535 or reversed' % (ports,))
-    return '%d:%d' % (low, high) if match.group(2) else '%d' % low
+    return '%d:%d' % (low, high) if '-' in str(ports) else '%d' % low
 
 
 def rule_comment(rule, tag_prefix):

@@ -19,6 +19,8 @@ import re
 
 import yaml
 
+from ansible_collections.jaas.firewall.plugins.module_utils.ports import parse_port_range
+
 try:
     import netaddr
 except ImportError:  # pragma: no cover - reported by the plugins
@@ -36,7 +38,6 @@ DEFAULT_CATALOG = os.path.normpath(
     os.path.join(os.path.dirname(__file__), '..', '..', 'vars', 'jaas_catalog.yml'))
 
 _SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}\Z')
-_PORT_RANGE = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?\Z')
 _DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z')
 _DOMAIN = re.compile(r'^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z')
 
@@ -176,17 +177,7 @@ def parse_ports(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError('ports must be a port number or "low-high", got %s' % _type_name(value))
-    text = str(value).strip()
-    match = _PORT_RANGE.match(text)
-    if not match:
-        raise ValueError('ports %r is not a port number or "low-high" range' % (value,))
-    low = int(match.group(1))
-    high = int(match.group(2)) if match.group(2) is not None else low
-    for port in (low, high):
-        if not 1 <= port <= 65535:
-            raise ValueError('port %d is out of range 1-65535' % port)
-    if low > high:
-        raise ValueError('port range %r is reversed (low > high)' % text)
+    low, high = parse_port_range(str(value).strip())
     return str(low) if low == high else '%d-%d' % (low, high)
 
 
