@@ -74,3 +74,26 @@ def ssh_connection_ports(pid=None, proc=PROC, environ=None):
             ports.add(port)
         pid = _parent(pid, proc)
     return sorted(ports)
+
+
+# Options every backend module takes for the connection (documented in each module).
+CONNECTION_ARGUMENT_SPEC = dict(
+    keep_connection=dict(type='bool', default=False),
+    connection_port=dict(type='int'),
+)
+
+
+def kept_connection_ports(keep_connection, connection_port=None, detect=ssh_connection_ports):
+    """TCP ports to keep open inbound for the running connection ([] unless asked).
+
+    The detected SSH port(s), plus ``connection_port`` (what the controller believes) when
+    given; 22 when neither says anything. Raises ValueError for a port outside 1-65535.
+    """
+    if connection_port is not None and not 1 <= connection_port <= 65535:
+        raise ValueError('connection_port %d is out of range 1-65535' % connection_port)
+    if not keep_connection:
+        return []
+    ports = set(detect())
+    if connection_port:
+        ports.add(connection_port)
+    return sorted(ports) or [22]

@@ -81,6 +81,32 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  keep_connection:
+    description:
+      - Keep the port of the running Ansible SSH connection open inbound (a TCP rich rule in
+        the ingress policy, seeded offline too when O(start) starts firewalld).
+      - The port is read on the host from C(SSH_CONNECTION) of the session sshd started for
+        this connection (found through the module's parent processes, so C(become) does not
+        hide it), so it is right whatever set it on the controller - C(ansible_port), a
+        C(Port) line in an ssh config file, C(-p) in the ssh arguments.
+      - O(connection_port) is kept too when given; with no SSH session and no
+        O(connection_port), port 22 is kept.
+    type: bool
+    default: false
+  connection_port:
+    description:
+      - The port the controller believes the connection uses (the role passes C(ansible_port)
+        when it is set). Kept in addition to the detected port with O(keep_connection).
+    type: int
+  if_missing:
+    description:
+      - What to do when firewalld or its Python bindings are not installed and O(state=present).
+      - V(fail) fails and changes nothing. V(report) changes nothing and returns
+        RV(installed=false), so a caller can install the packages and call the module again;
+        this is how the role touches the package manager only on hosts without firewalld.
+    type: str
+    choices: [fail, report]
+    default: fail
   start:
     description:
       - When firewalld is not running, start it (C(systemctl start firewalld)) and then
@@ -182,6 +208,20 @@ seeded:
   returned: always
   type: list
   elements: str
+installed:
+  description: Whether firewalld and its Python bindings are installed (V(false) only with O(if_missing=report)).
+  returned: always
+  type: bool
+msg:
+  description: One line summing up the run.
+  returned: always
+  type: str
+connection_ports:
+  description: TCP ports kept open for the Ansible connection (O(keep_connection)).
+  returned: always
+  type: list
+  elements: int
+  sample: [2222]
 lock_wait:
   description: Seconds this run waited for the host lock (see O(lock_timeout)).
   returned: when firewalld was read
@@ -193,6 +233,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 import time
 
+from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
+    CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
     PlanError, desired_state, diff_layer, has_changes, ingress_policy_name, keep_open_rules,
     needs_reload, owns, render_text)
@@ -426,9 +468,20 @@ def main():
         prefix=dict(type='str', default='jaas'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         start=dict(type='bool', default=False),
+        if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
     )
+    argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params['prefix']
+    try:
+        kept_ports = kept_connection_ports(
+            module.params['keep_connection'] and module.params['state'] == 'present',
+            module.params['connection_port'])
+    except ValueError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
+    # First, so the connection's rule is also the first one seeded before a start.
+    module.params['keep_open'] = [dict(direction='in', protocol='tcp', port=str(port), network=None)
+                                  for port in kept_ports] + list(module.params['keep_open'])
     try:
         if module.params['state'] == 'present':
             desired = desired_state(module.params['rules'], module.params['keep_open'],
@@ -439,6 +492,17 @@ def main():
     except PlanError as exc:
         module.fail_json(msg='nothing changed: %s' % exc)
 
+    installed = HAS_FIREWALL and module.get_bin_path('firewall-cmd') is not None
+    if not installed and module.params['state'] == 'absent':
+        module.exit_json(changed=False, installed=False, reloaded=False, ipsets=[], policies=[],
+                         rich_rules=0, permanent_changes={}, runtime_changes={}, started=False,
+                         seeded=[], connection_ports=[],
+                         msg='firewalld or its Python bindings are not installed: nothing to remove')
+    if not installed and module.params['if_missing'] == 'report':
+        module.exit_json(changed=False, installed=False, reloaded=False, ipsets=[], policies=[],
+                         rich_rules=0, permanent_changes={}, runtime_changes={}, started=False,
+                         seeded=[], connection_ports=[],
+                         msg='firewalld or its Python bindings are not installed: nothing was done')
     if not HAS_FIREWALL:
         module.fail_json(msg='the firewalld Python bindings (firewall.client, package '
                              'python3-firewall) are missing on the managed host; nothing changed')
@@ -482,6 +546,12 @@ def main():
         started=started,
         seeded=seeded,
         lock_wait=lock_wait,
+        connection_ports=kept_ports,
+        installed=True,
+        msg='firewalld: %d ipsets, %d rich rules in %s; reloaded %s; connection ports kept %s'
+            % (len(desired['ipsets']), sum(len(p['rich_rules']) for p in desired['policies'].values()),
+               ', '.join(sorted(desired['policies'])) or 'no policy',
+               'yes' if changed and reload_needed else 'no', kept_ports or 'none'),
     )
     if module._diff:
         after = render_text(desired, prefix)

@@ -77,6 +77,33 @@ options:
       - V(true) enables ufw (now and at boot) after rules and policies are in place;
         V(false) disables it. Unchanged when omitted.
     type: bool
+  keep_connection:
+    description:
+      - Keep the port of the running Ansible SSH connection open inbound (TCP, IPv4 and, when
+        ufw has IPv6 on, IPv6), as a rule of block C(safety).
+      - The port is read on the host from C(SSH_CONNECTION) of the session sshd started for
+        this connection (found through the module's parent processes, so C(become) does not
+        hide it). It is therefore right whatever set it on the controller - C(ansible_port),
+        a C(Port) line in an ssh config file, C(-p) in the ssh arguments.
+      - O(connection_port) is kept too when given; when the host shows no SSH session and no
+        O(connection_port) is given, port 22 is kept.
+    type: bool
+    default: false
+  connection_port:
+    description:
+      - The port the controller believes the connection uses (the role passes C(ansible_port)
+        when it is set). Kept in addition to the detected port with O(keep_connection).
+    type: int
+  if_missing:
+    description:
+      - What to do when ufw is not installed and O(state=present).
+      - V(fail) fails (check mode reports every rule as to be added).
+      - V(report) changes nothing and returns RV(installed=false), so a caller can install
+        ufw and call the module again; this is how the role touches the package manager
+        only on hosts without ufw.
+    type: str
+    choices: [fail, report]
+    default: fail
   backup:
     description:
       - Keep a timestamped copy of each rules file before changing it (next to the file, as
@@ -191,6 +218,20 @@ policies:
   returned: always
   type: dict
   sample: {incoming: deny, outgoing: allow}
+msg:
+  description: One line summing up the run (rules added and removed, policies, kept ports).
+  returned: always
+  type: str
+installed:
+  description: Whether ufw is installed (V(false) only with O(if_missing=report)).
+  returned: always
+  type: bool
+connection_ports:
+  description: TCP ports kept open for the Ansible connection (O(keep_connection)).
+  returned: always
+  type: list
+  elements: int
+  sample: [2222]
 lock_wait:
   description: Seconds this run waited for the host lock (see O(lock_timeout)).
   returned: when the rules files were read
@@ -209,6 +250,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
+    CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
@@ -277,15 +320,22 @@ def reload_user_chains(module, families):
 
 
 def not_installed(module, wanted):
-    """ufw missing: absent has nothing to do, check mode reports all, present fails."""
+    """ufw missing: absent has nothing to do, report says so, check mode reports all,
+    present fails."""
+    if module.params['if_missing'] == 'report' and module.params['state'] == 'present':
+        module.exit_json(changed=False, installed=False, added=[], removed=[], owned={},
+                         active=False, reloaded=False, guarded=[], policies={},
+                         connection_ports=[], msg='ufw is not installed: nothing was done')
     if module.params['state'] == 'absent':
-        module.exit_json(changed=False, added=[], removed=[], owned={'4': 0, '6': 0},
+        module.exit_json(changed=False, installed=False, added=[], removed=[],
+                         owned={"4": 0, "6": 0},
                          active=False, reloaded=False, guarded=[], policies={},
                          msg='ufw is not installed: nothing to remove')
     if module.check_mode:
         added = [dict(family=family, tuple=block.strip().splitlines()[0])
                  for family in (4, 6) for block in wanted[family]]
-        module.exit_json(changed=True, added=added, removed=[], owned={}, active=False,
+        module.exit_json(changed=True, installed=False, added=added, removed=[], owned={},
+                         active=False,
                          reloaded=False, guarded=[], policies={},
                          msg='ufw is not installed yet (check mode): every rule would be added')
     module.fail_json(msg='ufw is not installed (no ufw command or %s); install it first '
@@ -352,6 +402,13 @@ def summarise(blocks, family):
     return [describe(block, family) for block in blocks]
 
 
+def connection_rules(ports, families):
+    """Rules of block safety that keep the connection's ports open inbound."""
+    return [dict(direction='in', family=family, network='::/0' if family == 6 else '0.0.0.0/0',
+                 protocol='tcp', ports=str(port), block='safety', region=None)
+            for port in ports for family in families]
+
+
 def main():
     argument_spec = rules_argument_spec()
     argument_spec.update(LOCK_ARGUMENT_SPEC)
@@ -364,7 +421,9 @@ def main():
         default_outgoing=dict(type='str', choices=['allow', 'deny', 'reject']),
         enabled=dict(type='bool'),
         backup=dict(type='bool', default=True),
+        if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
     )
+    argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     tag_prefix = params['tag_prefix']
@@ -375,6 +434,11 @@ def main():
         if bad:
             module.fail_json(msg='%s: not slugs: %s' % (option, ', '.join(bad)))
 
+    try:
+        kept_ports = kept_connection_ports(params['keep_connection'] and params['state'] == 'present',
+                                           params['connection_port'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     # Everything is rendered and validated before anything is read or written.
     try:
         wanted = desired_blocks(params['rules'], tag_prefix)
@@ -388,6 +452,11 @@ def main():
     if ufw is None or not os.path.exists(os.path.join(UFW_DIR, RULES_FILES[4])):
         not_installed(module, wanted)
     defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
+    if kept_ports:
+        # Put first, so the connection's rule precedes anything that could restrict it.
+        extra = connection_rules(kept_ports, [4, 6] if defaults['ipv6'] else [4])
+        params['rules'] = extra + list(params['rules'])
+        wanted = desired_blocks(params['rules'], tag_prefix)
     active = ufw_active(module, ufw)
     exclude = list(params['exclude_blocks'])
     guarded = []
@@ -413,7 +482,8 @@ def main():
     originals, updated, added, removed, owned, _templates = plan
 
     result = dict(changed=bool(updated), added=added, removed=removed, owned=owned,
-                  active=active, reloaded=False, guarded=guarded, lock_wait=lock_wait)
+                  active=active, reloaded=False, guarded=guarded, lock_wait=lock_wait,
+                  connection_ports=kept_ports, installed=True)
     if module._diff:
         before = sorted(describe_text(item) for item in removed)
         after = sorted(describe_text(item) for item in added)
@@ -487,6 +557,11 @@ def main():
                     if rc != 0:
                         module.fail_json(msg='%s failed: %s' % (' '.join(command[1:]),
                                                                 (err or out).strip()), **result)
+    result['msg'] = ('ufw: %d rules added, %d removed, %d jaas rules now; policies %s; '
+                     'connection ports kept %s; guarded %s'
+                     % (len(added), len(removed), sum(owned.values()),
+                        ', '.join('%s %s' % item for item in sorted(policies.items())),
+                        kept_ports or 'none', guarded or 'none'))
     module.exit_json(**result)
 
 
