@@ -16,7 +16,11 @@ description:
     (C(dstdomain www.gravatar.com)).
   - A wildcard listed without its apex (V(*.youtube.com)) must not admit the apex, so it
     goes into a second ACL, C(<acl_name>_subdomains), of type C(dstdom_regex) that matches
-    subdomains only. Allow both ACLs in C(http_access).
+    subdomains only.
+  - The ACLs only name destinations. Use them in C(http_access) together with the
+    C(CONNECT) method, port 443 and your clients, as the role C(jaas.firewall.squid)
+    does; C(http_access allow jaas_domains) alone would also let a plain HTTP request and a
+    C(CONNECT) to any other port of those names through.
 positional: _input
 extends_documentation_fragment:
   - jaas.firewall.catalog_input
@@ -29,21 +33,33 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Write a Squid include file
+# The role jaas.firewall.squid writes such a file for you (and checks it with squid -k parse).
+- name: Allow CONNECT to TCP 443 of the core names, from the office network only
   ansible.builtin.copy:
-    dest: /etc/squid/conf.d/jaas.conf
+    dest: /etc/squid/conf.d/zz-jaas-firewall.conf
     content: |
-      {{ lookup('jaas.firewall.catalog') | jaas.firewall.squid_acl | join('\n') }}
-      http_access allow jaas_domains
-      http_access allow jaas_domains_subdomains
+      acl jaas_clients src 192.0.2.0/24
+      acl jaas_connect method CONNECT
+      acl jaas_https port 443
+      {{ lookup('jaas.firewall.catalog') | jaas.firewall.squid_acl(categories=['core']) | join('\n') }}
+      http_access allow jaas_clients jaas_connect jaas_https jaas_domains
     mode: "0644"
-  # Core category alone renders:
+  # The filter renders, for the core category:
   # acl jaas_domains dstdomain .8x8.com
   # acl jaas_domains dstdomain .8x8.vc
   # acl jaas_domains dstdomain .jitsi.net
-  # and with auxiliary, among others:
-  # acl jaas_domains dstdomain www.gravatar.com
-  # acl jaas_domains_subdomains dstdom_regex -i \.youtube\.com$
+  # Not "http_access allow jaas_domains" alone: it would also pass a plain GET and a
+  # CONNECT to any other port of these names.
+
+- name: Auxiliary names have subdomain-only wildcards, so allow the second ACL too
+  ansible.builtin.debug:
+    msg: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.squid_acl(categories=['auxiliary']) }}"
+  # msg:
+  # - acl jaas_domains dstdomain www.gravatar.com
+  # - acl jaas_domains dstdomain dropboxcaptcha.com
+  # - acl jaas_domains_subdomains dstdom_regex -i \.youtube\.com$
+  # - ... one dstdom_regex line per *.name
+  # then also: http_access allow jaas_clients jaas_connect jaas_https jaas_domains_subdomains
 """
 
 RETURN = r"""
