@@ -18,7 +18,10 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CATALOG = os.path.join(ROOT, 'vars', 'jaas_catalog.yml')
-IMAGES = {'bookworm': 'jaas-firewall-test:bookworm', 'trixie': 'jaas-firewall-test:trixie'}
+IMAGES = {'bookworm': 'jaas-firewall-test:bookworm', 'trixie': 'jaas-firewall-test:trixie',
+          # Debian's minimal installs: no python3-apt (run --network none like every host here)
+          'bookworm-noapt': 'jaas-firewall-test:bookworm-noapt',
+          'trixie-noapt': 'jaas-firewall-test:trixie-noapt'}
 # The harness settings (.config/molecule/config.yml), minus the network: --network none.
 RUN_ARGS = ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_ADMIN',
             '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined',
@@ -77,6 +80,11 @@ class Host(object):
             raise RuntimeError('%s: %r failed (rc %d):\n%s\n%s' % (
                 self.name, script, proc.returncode, proc.stdout, proc.stderr))
         return proc
+
+    def inventory_vars(self):
+        """Inventory variables Ansible connects with (ssh_harness.SshHost: real SSH)."""
+        return {'ansible_connection': 'community.docker.docker',
+                'ansible_python_interpreter': '/usr/bin/python3'}
 
     def exists(self, path):
         return self.sh('test -e %s' % path, check=False).returncode == 0
@@ -138,9 +146,7 @@ class Ansible(object):
 
     def command(self, hosts, play, extra_vars=None, forks=20, options=()):
         inventory = self.write('inventory', {'all': {'hosts': dict(
-            (host.name, {'ansible_connection': 'community.docker.docker',
-                         'ansible_python_interpreter': '/usr/bin/python3'})
-            for host in hosts)}})
+            (host.name, host.inventory_vars()) for host in hosts)}})
         playbook = self.write('play', play)
         argv = [self.binary, '-i', inventory, '--forks', str(forks)] + list(options)
         if extra_vars is not None:
