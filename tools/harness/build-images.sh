@@ -22,7 +22,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # its dependency polkitd fails to configure inside debootstrap.
 BASE_PKGS="python3,python3-apt,systemd,systemd-sysv,dbus,procps,iproute2,iptables,nftables,kmod,iputils-ping,netcat-openbsd,socat,less"
 # Packages installed in stage 2 (inside a running container, then docker commit).
-STAGE2_PKGS="ufw firewalld python3-firewall python3-dbus python3-nftables procps iptables nftables iproute2 socat"
+STAGE2_PKGS="ufw firewalld python3-firewall python3-dbus python3-nftables procps iptables nftables iproute2 socat openssh-server dnsmasq squid"
 
 log() { printf '[build-images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -153,6 +153,9 @@ done
 [ "$ok" = 1 ]
 # realistic fresh state: firewalld installed but stopped+disabled, ufw inactive
 systemctl disable firewalld.service >/dev/null 2>&1 || true
+# sshd, dnsmasq and squid are there for the scenarios that need them; none runs at boot
+for u in ssh.service ssh.socket dnsmasq.service squid.service; do systemctl disable "$u" >/dev/null 2>&1 || true; done
+rm -f /etc/ssh/ssh_host_*key*
 sed -i "s/^ENABLED=.*/ENABLED=no/" /etc/ufw/ufw.conf
 rm -f /usr/sbin/policy-rc.d
 apt-get clean; rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log /tmp/* /root/.cache
@@ -160,12 +163,33 @@ apt-get clean; rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log /tmp
 echo "firewalld $(dpkg-query -W -f="\${Version}" firewalld) ufw $(dpkg-query -W -f="\${Version}" ufw) python3 $(python3 -c "import platform;print(platform.python_version())")"
 '
 
+image_hash() { docker image inspect -f "{{ index .Config.Labels \"$LABEL_KEY\" }}" "$1" 2>/dev/null || true; }
+
+# Variant <suite>-noapt: the same image without python3-apt, like Debian's minimal installs.
+# Tests run it with --network none to stand for an air-gapped host.
+build_noapt() { # suite hash
+  local image="$IMAGE_REPO:$1" variant="$IMAGE_REPO:$1-noapt"
+  if [ -z "${FORCE:-}" ] && [ "$(image_hash "$variant")" = "$2" ]; then
+    log "$variant is up to date (recipe $2), skipping"
+    return 0
+  fi
+  BUILD_CTR="jaas-build-$1-noapt-$$"
+  docker run --name "$BUILD_CTR" "$image" bash -c \
+    'dpkg --purge python3-apt >/dev/null && ! python3 -c "import apt" 2>/dev/null' \
+    || die "could not remove python3-apt from $image"
+  docker commit -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+    -c "LABEL $LABEL_KEY=$2" -c "LABEL jaas.firewall.suite=$1" "$BUILD_CTR" "$variant" >/dev/null
+  docker rm -f "$BUILD_CTR" >/dev/null; BUILD_CTR=""
+  log "built $variant"
+}
+
 build_suite() {
   local suite=$1 mirror=$2 hash image base t0 t1 t2 versions
   image="$IMAGE_REPO:$suite"
   hash="$(recipe_hash "$suite")"
-  if [ -z "${FORCE:-}" ] && [ "$(docker image inspect -f "{{ index .Config.Labels \"$LABEL_KEY\" }}" "$image" 2>/dev/null || true)" = "$hash" ]; then
+  if [ -z "${FORCE:-}" ] && [ "$(image_hash "$image")" = "$hash" ]; then
     log "$image is up to date (recipe $hash), skipping"
+    build_noapt "$suite" "$hash"
     return 0
   fi
   log "building $image (recipe $hash)"
@@ -196,6 +220,7 @@ build_suite() {
   t2=$SECONDS
   log "stage 2 ($suite packages + commit): $((t2 - t1))s"
   log "built $image in $((t2 - t0))s: $versions"
+  build_noapt "$suite" "$hash"
 }
 
 # ---------------------------------------------------------------- main
