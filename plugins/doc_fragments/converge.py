@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    """Core options of every backend module that runs the converge skeleton
+    (plugins/module_utils/converge.py, core_argument_spec()); keep the two in step.
+    O(rules) and O(lock_timeout) have their own fragments; O(prefix) is documented by each
+    module because what it names differs per backend."""
+
+    DOCUMENTATION = r"""
+options:
+  state:
+    description:
+      - V(present) makes what this module owns exactly what O(rules) and the safety inputs
+        describe; V(absent) removes everything it owns, and nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+  keep_open:
+    description:
+      - Extra accept rules that must keep working while the firewall restricts traffic
+        (DNS, a proxy, a monitoring port). Validated on the host again (the roles validate
+        them on the controller first); an invalid entry fails the run before anything is read.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      direction:
+        description: V(out) matches the destination, V(in) the source.
+        type: str
+        required: true
+        choices: [in, out]
+      protocol:
+        description: Transport protocol.
+        type: str
+        required: true
+        choices: [tcp, udp]
+      port:
+        description: Destination port V("53") or range V("1000-2000").
+        type: str
+        required: true
+      network:
+        description: Remote CIDR network; any address when omitted.
+        type: str
+  keep_connection:
+    description:
+      - Keep the port of the running Ansible SSH connection open inbound (TCP).
+      - The port is read on the host from C(SSH_CONNECTION) of the session sshd started for
+        this connection (found through the module's parent processes, so C(become) does not
+        hide it), so it is right whatever set it on the controller.
+      - O(connection_port) is kept too when given; when the host shows no SSH session and no
+        O(connection_port) is given, port 22 is kept.
+    type: bool
+    default: false
+  connection_port:
+    description:
+      - The port the controller believes the connection uses (the roles pass C(ansible_port)
+        when it is set). Kept in addition to the detected port with O(keep_connection).
+    type: int
+  if_missing:
+    description:
+      - What to do when the firewall tool is not installed and O(state=present).
+      - V(fail) fails and changes nothing.
+      - V(report) changes nothing and returns RV(installed=false), so a caller can install the
+        package and call the module again; this is how the roles touch the package manager
+        only on hosts that lack the firewall.
+    type: str
+    choices: [fail, report]
+    default: fail
+"""

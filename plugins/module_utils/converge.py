@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The converge skeleton every backend module runs (documented by the doc fragment
+``jaas.firewall.converge``).
+
+    validate (pure) -> missing? -> lock -> read live -> plan (pure) -> check/diff -> apply -> result
+
+A backend is one module_utils file with a ``Backend`` subclass that supplies the hooks;
+this file owns the order, check mode, the host lock, the safety inputs (keep-open entries,
+the connection's port) and the result shape (``changed``, ``added``, ``removed``, ``diff``,
+``installed``, ``connection_ports``, ``lock_wait`` plus the backend's extras). Python stdlib only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import copy
+
+from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
+    CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
+from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
+    LOCK_ARGUMENT_SPEC, acquire)
+from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
+    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
+
+KEEP_OPEN_OPTIONS = dict(
+    direction=dict(type='str', required=True, choices=['in', 'out']),
+    protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+    port=dict(type='str', required=True),
+    network=dict(type='str'),
+)
+
+
+class PlanError(ValueError):
+    """The desired state cannot be expressed by the backend; nothing was touched."""
+
+
+# What a backend's plan() returns. ``added``/``removed``: one readable line per item;
+# ``before``/``after``: text for the diff; ``extras``: backend result keys; ``work``: what
+# apply() needs (opaque to the skeleton); ``warnings``: shown to the user, also in check mode.
+Plan = collections.namedtuple('Plan', 'changed added removed before after extras work warnings',
+                              defaults=((),))
+
+# Inputs every backend gets besides the rules: validated keep-open entries and the
+# TCP ports of the running connection (empty unless keep_connection).
+Safety = collections.namedtuple('Safety', 'keep_open connection_ports')
+
+
+def core_argument_spec(prefix_default):
+    """The options every backend module takes (a fresh copy each call)."""
+    spec = rules_argument_spec()
+    spec.update(copy.deepcopy(LOCK_ARGUMENT_SPEC))
+    spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
+    spec.update(
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        prefix=dict(type='str', default=prefix_default),
+        keep_open=dict(type='list', elements='dict', default=[],
+                       options=copy.deepcopy(KEEP_OPEN_OPTIONS)),
+        if_missing=dict(type='str', default='fail', choices=['fail', 'report']),
+    )
+    return spec
+
+
+class Backend(object):
+    """Hooks a backend supplies. Only read(), plan() and apply() touch or read the host."""
+
+    #: backend-specific options, merged over core_argument_spec()
+    argument_spec = {}
+    #: default of the ``prefix`` option (the ownership mark)
+    prefix_default = 'jaas'
+    #: header of the diff ("nftables table inet jaas")
+    diff_header = ''
+
+    def __init__(self, module):
+        self.module = module
+
+    def desired(self, params, safety):
+        """Pure: the complete state this module owns. Raise PlanError on bad input."""
+        raise NotImplementedError
+
+    def missing(self):
+        """Why the firewall cannot be managed here (tool not installed), or None."""
+        return None
+
+    def read(self):
+        """The live state, read under the host lock."""
+        raise NotImplementedError
+
+    def plan(self, desired, live):
+        """Pure: a Plan from desired and live state."""
+        raise NotImplementedError
+
+    def check(self, plan):
+        """Validate the change on the host without making it (check mode too)."""
+
+    def apply(self, plan):
+        """Make the change; return extra result keys. Fail with fail_json."""
+        raise NotImplementedError
+
+
+def safety_inputs(params):
+    """Validated keep-open entries and the connection's ports (raises PlanError)."""
+    try:
+        keep_open = validate_keep_open(params['keep_open'], 'keep_open')
+        present = params['state'] == 'present'
+        ports = kept_connection_ports(params['keep_connection'] and present,
+                                      params['connection_port'])
+    except (KeepOpenError, ValueError) as exc:
+        raise PlanError(str(exc))
+    return Safety(keep_open, ports)
+
+
+def run(module, backend):
+    """Converge one host and exit the module; every backend module's main() ends here."""
+    params = module.params
+    try:
+        safety = safety_inputs(params)
+        desired = backend.desired(params, safety)
+    except PlanError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
+
+    reason = backend.missing()
+    if reason:
+        if params['state'] == 'present' and params['if_missing'] == 'fail':
+            module.fail_json(msg='%s; nothing changed' % reason, installed=False)
+        module.exit_json(changed=False, installed=False, added=[], removed=[], diff={},
+                         connection_ports=[], msg='%s: nothing was done' % reason)
+
+    # From the first read to the last change: a concurrent run waits, then plans
+    # against this run's result.
+    lock_wait = acquire(module, params['lock_timeout'])
+    live = backend.read()
+    plan = backend.plan(desired, live)
+    result = dict(changed=plan.changed, added=plan.added, removed=plan.removed,
+                  diff=dict(before_header=backend.diff_header, after_header=backend.diff_header,
+                            before=plan.before, after=plan.after),
+                  installed=True, connection_ports=safety.connection_ports,
+                  lock_wait=lock_wait)
+    result.update(plan.extras)
+    for warning in plan.warnings:
+        module.warn(warning)
+    if plan.changed:
+        backend.check(plan)
+        if not module.check_mode:
+            result.update(backend.apply(plan) or {})
+    module.exit_json(**result)
+
+
+def argument_spec(backend_class):
+    """The core options plus the backend's, for the module's AnsibleModule()."""
+    spec = core_argument_spec(backend_class.prefix_default)
+    spec.update(copy.deepcopy(backend_class.argument_spec))
+    return spec

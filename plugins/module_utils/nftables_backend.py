@@ -1,0 +1,706 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nftables backend of the converge skeleton (module_utils/converge.py).
+
+Everything lives in one table of ours (``inet jaas`` by default): one named interval set
+per (block, family), one rule per (block, family, protocol, ports) referencing it, an
+``output`` and an ``input`` base chain. Other tables are never read for changes, modified
+or flushed.
+
+Desired and live state share one model (``None`` = no table)::
+
+    {'flags': [str],
+     'sets':   {name: {'type': 'ipv4_addr'|'ipv6_addr', 'flags': ['interval'],
+                       'elements': [CIDR str, collapsed and sorted]}},
+     'chains': {name: {'type': 'filter', 'hook': str, 'prio': int, 'policy': str,
+                       'rules': [rule text, in order]}},
+     'foreign': [text of objects of a kind this module never creates]}
+
+Rule text is nft syntax; the live side is rebuilt from ``nft -j list table`` by
+``rule_text`` for the handful of expressions this module writes (anything else becomes a
+text that never matches, so the table is rewritten). One script (``script``) replaces the
+whole table in a single ``nft -f`` transaction; the same script, saved, is what the
+distribution's nftables service loads at boot. Python stdlib only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import os
+import re
+import tempfile
+
+from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
+    Backend, Plan, PlanError)
+from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
+    PortRangeError, PortSyntaxError, parse_port_range)
+
+FAMILY = 'inet'
+POLICIES = ('accept', 'drop', 'reject')
+# Table names: an nft identifier, kept short and plain (it also names the saved file).
+_TABLE = re.compile(r'^[a-z][a-z0-9_]{0,31}\Z')
+# Catalog block keys (the catalog's slug); set names get a "v4_"/"v6_" prefix, so a key
+# starting with a digit still makes an nft identifier.
+_BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}\Z')
+ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
+CHAIN_HOOKS = {'input': 'input', 'output': 'output'}
+CHAIN_OF = {'in': 'input', 'out': 'output'}
+# ICMPv6 neighbour discovery is not conntrack "established": without it a restrictive
+# chain would break IPv6 to every neighbour, allowed or not.
+NEIGHBOUR_DISCOVERY = {
+    'output': ('nd-neighbor-advert', 'nd-neighbor-solicit', 'nd-router-solicit'),
+    'input': ('nd-neighbor-advert', 'nd-neighbor-solicit', 'nd-router-advert'),
+}
+REJECT = 'reject with icmpx type admin-prohibited'
+# meta keys nft prints without "meta", and whose values are quoted strings
+_BARE_META = ('iif', 'oif', 'iifname', 'oifname')
+
+PERSIST_CONFIG = '/etc/nftables.conf'
+PERSIST_DIR = '/etc/nftables.d'
+PERSIST_SERVICE = 'nftables.service'
+# systemctl is-enabled answers that need no "systemctl enable"
+LOADS_AT_BOOT = ('enabled', 'enabled-runtime', 'static', 'alias', 'generated')
+PERSIST_HEADER = ('# Managed by the jaas.firewall collection (nftables_rules); do not edit.\n'
+                  '# Loaded at boot through an include line in %s; it replaces only\n'
+                  '# table %s %s, in one transaction.\n')
+INCLUDE_MARK = '  # jaas.firewall: table %s %s'
+
+
+# ---------------------------------------------------------------- desired state (pure)
+
+def check_table(name):
+    if not isinstance(name, str) or not _TABLE.match(name):
+        raise PlanError('prefix (the nftables table name) must be 1-32 lowercase letters, '
+                        'digits or _ starting with a letter, got %r' % (name,))
+
+
+def set_name(block, family):
+    return 'v%d_%s' % (family, block)
+
+
+def port_text(value, where):
+    """'443', '49152-65535' from a port value; PlanError names ``where``."""
+    try:
+        low, high = parse_port_range(value)
+    except PortSyntaxError:
+        raise PlanError('%s: ports must be "N" or "N-M", got %r' % (where, value))
+    except PortRangeError:
+        raise PlanError('%s: invalid port range %r' % (where, value))
+    return '%d' % low if low == high else '%d-%d' % (low, high)
+
+
+def address_text(network):
+    """nft prints a full-length prefix as a bare address."""
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
+def collapse(networks):
+    """Sorted CIDR strings of the union (an interval set matches exactly that union)."""
+    result = []
+    for version in (4, 6):
+        same = [n for n in networks if n.version == version]
+        result.extend(str(n) for n in sorted(ipaddress.collapse_addresses(same)))
+    return result
+
+
+def group_rules(rules):
+    """{(direction, block, family): {'networks': set, 'services': {(protocol, ports)}}}.
+
+    All networks of one block and family must carry the same services, or one shared set
+    would allow a service to a network that did not ask for it (PlanError).
+    """
+    per_network = {}
+    for index, rule in enumerate(rules):
+        where = 'rules[%d]' % index
+        block = rule.get('block')
+        if not isinstance(block, str) or not _BLOCK.match(block):
+            raise PlanError('%s: block must be a catalog block key, got %r' % (where, block))
+        family = rule.get('family')
+        if family not in ADDRESS:
+            raise PlanError('%s: family must be 4 or 6, got %r' % (where, family))
+        try:
+            network = ipaddress.ip_network(str(rule.get('network')), strict=True)
+        except ValueError as exc:
+            raise PlanError('%s: invalid network: %s' % (where, exc))
+        if network.version != family:
+            raise PlanError('%s: network %s is not IPv%d' % (where, network, family))
+        if rule.get('direction') not in CHAIN_OF:
+            raise PlanError('%s: direction must be in or out' % where)
+        if rule.get('protocol') not in ('tcp', 'udp'):
+            raise PlanError('%s: protocol must be tcp or udp' % where)
+        ports = rule.get('ports')
+        ports = None if ports is None else port_text(ports, where)
+        key = (rule['direction'], block, family)
+        per_network.setdefault(key, {}).setdefault(network, set()).add((rule['protocol'], ports))
+
+    directions = {}
+    for direction, block, _family in per_network:
+        if directions.setdefault(block, direction) != direction:
+            raise PlanError('block %r has rules in both directions; one set per block '
+                            'cannot express that' % block)
+    groups = {}
+    for key, networks in per_network.items():
+        services = {frozenset(s) for s in networks.values()}
+        if len(services) > 1:
+            raise PlanError('block %r (IPv%d): its networks do not all have the same '
+                            'protocols/ports, so one shared set would widen access'
+                            % (key[1], key[2]))
+        groups[key] = {'networks': set(networks), 'services': services.pop()}
+    return groups
+
+
+def _service_key(service):
+    protocol, ports = service
+    return (protocol, int(ports.split('-')[0]) if ports else 0)
+
+
+def service_text(protocol, ports):
+    return '%s dport %s' % (protocol, ports) if ports else 'meta l4proto %s' % protocol
+
+
+def keep_open_rule(entry):
+    """Accept rule text for one validated keep-open entry."""
+    match = ''
+    if 'network' in entry:
+        network = ipaddress.ip_network(entry['network'])
+        side = 'daddr' if entry['direction'] == 'out' else 'saddr'
+        match = '%s %s %s ' % (ADDRESS[network.version][0], side, address_text(network))
+    low, high = parse_port_range(entry['port'])
+    ports = '%d' % low if low == high else '%d-%d' % (low, high)
+    return '%s%s dport %s accept comment "keep_open"' % (match, entry['protocol'], ports)
+
+
+def _unique(items):
+    seen, result = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            result.append(item)
+    return result
+
+
+def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='accept',
+                  default_outgoing='accept'):
+    """The complete table for state=present (pure; PlanError on bad input)."""
+    policies = {'input': default_incoming, 'output': default_outgoing}
+    for chain, policy in policies.items():
+        if policy not in POLICIES:
+            raise PlanError('default_%s must be one of %s, got %r'
+                            % ('incoming' if chain == 'input' else 'outgoing',
+                               ', '.join(POLICIES), policy))
+    sets, catalog_rules = {}, {'input': [], 'output': []}
+    for (direction, block, family), group in sorted(group_rules(rules).items()):
+        name = set_name(block, family)
+        sets[name] = {'type': ADDRESS[family][1], 'flags': ['interval'],
+                      'elements': collapse(group['networks'])}
+        side = 'daddr' if direction == 'out' else 'saddr'
+        for protocol, ports in sorted(group['services'], key=_service_key):
+            catalog_rules[CHAIN_OF[direction]].append(
+                '%s %s @%s %s accept comment "%s"'
+                % (ADDRESS[family][0], side, name, service_text(protocol, ports), block))
+
+    chains = {}
+    for chain, hook in CHAIN_HOOKS.items():
+        policy = policies[chain]
+        rules_text = []
+        if policy != 'accept':
+            # Safety first, and only where it matters: an accept in an accepting chain
+            # changes nothing (and cannot override another table's drop).
+            interface = 'iif' if chain == 'input' else 'oif'
+            rules_text += [
+                'ct state established,related accept comment "established"',
+                '%s "lo" accept comment "loopback"' % interface,
+                'icmpv6 type { %s } accept comment "neighbour discovery"'
+                % ', '.join(NEIGHBOUR_DISCOVERY[chain]),
+            ]
+            if chain == 'input':
+                rules_text += ['tcp dport %d accept comment "ansible connection"' % port
+                               for port in connection_ports]
+            rules_text += [keep_open_rule(entry) for entry in keep_open
+                           if CHAIN_OF[entry['direction']] == chain]
+        rules_text += catalog_rules[chain]
+        if policy == 'reject':
+            rules_text.append(REJECT + ' comment "default reject"')
+        chains[chain] = {'type': 'filter', 'hook': hook, 'prio': 0,
+                         'policy': 'accept' if policy == 'accept' else 'drop',
+                         'rules': _unique(rules_text)}
+    return {'flags': [], 'sets': sets, 'chains': chains, 'foreign': []}
+
+
+# ---------------------------------------------------------------- rendering (pure)
+
+def render_table(model, table):
+    """The table definition in nft syntax ('' when there is no table)."""
+    if model is None:
+        return ''
+    lines = ['table %s %s {' % (FAMILY, table)]
+    if model.get('flags'):
+        lines.append('\tflags %s' % ','.join(model['flags']))
+    for name, item in sorted(model['sets'].items()):
+        lines += ['\tset %s {' % name, '\t\ttype %s' % item['type']]
+        if item['flags']:
+            lines.append('\t\tflags %s' % ','.join(item['flags']))
+        if item['elements']:
+            lines.append('\t\telements = {')
+            lines += ['\t\t\t%s,' % element for element in item['elements']]
+            lines.append('\t\t}')
+        lines.append('\t}')
+    for name, chain in sorted(model['chains'].items()):
+        lines += ['\tchain %s {' % name,
+                  '\t\ttype %s hook %s priority %d; policy %s;'
+                  % (chain['type'], chain['hook'], chain['prio'], chain['policy'])]
+        lines += ['\t\t%s' % rule for rule in chain['rules']]
+        lines.append('\t}')
+    lines += ['\t# foreign: %s' % text for text in model.get('foreign', [])]
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+def script(model, table):
+    """One nft file that replaces our table atomically (or deletes it for None).
+
+    Declaring the table first makes the delete valid whether or not it exists, so the
+    same file works on a live host and after the service's ``flush ruleset`` at boot.
+    """
+    text = 'table %s %s {}\ndelete table %s %s\n' % (FAMILY, table, FAMILY, table)
+    return text + render_table(model, table)
+
+
+def persisted_file(model, table, config):
+    return (PERSIST_HEADER % (config, FAMILY, table)) + script(model, table)
+
+
+def include_line(path, table):
+    return 'include "%s"%s' % (path, INCLUDE_MARK % (FAMILY, table))
+
+
+def is_include_of(line, path):
+    """Whether a line of nftables.conf is an include of exactly our file."""
+    directive = line.split('#', 1)[0].strip()
+    return directive == 'include "%s"' % path
+
+
+def with_include(text, path, table):
+    if any(is_include_of(line, path) for line in text.splitlines()):
+        return text
+    if text and not text.endswith('\n'):
+        text += '\n'
+    return text + include_line(path, table) + '\n'
+
+
+def without_include(text, path):
+    lines = text.splitlines(True)
+    return ''.join(line for line in lines if not is_include_of(line, path))
+
+
+# ---------------------------------------------------------------- live state (pure)
+
+def _value_text(value, quoted=False):
+    if isinstance(value, bool):
+        return '?%s' % json.dumps(value)
+    if isinstance(value, int):
+        return '%d' % value
+    if isinstance(value, str):
+        return '"%s"' % value if quoted else value
+    if isinstance(value, list):                       # ct state flags
+        return ','.join(sorted(_value_text(v) for v in value))
+    if isinstance(value, dict):
+        if 'range' in value and len(value['range']) == 2:
+            return '%s-%s' % tuple(_value_text(v) for v in value['range'])
+        if 'prefix' in value:
+            return '%s/%s' % (value['prefix'].get('addr'), value['prefix'].get('len'))
+        if 'set' in value:
+            items = value['set'] if isinstance(value['set'], list) else [value['set']]
+            return '{ %s }' % ', '.join(sorted(_value_text(v, quoted) for v in items))
+    return '?%s' % json.dumps(value, sort_keys=True)
+
+
+def _left_text(left):
+    if isinstance(left, dict):
+        if 'payload' in left and 'field' in left['payload']:
+            return '%s %s' % (left['payload'].get('protocol'), left['payload']['field']), False
+        if 'meta' in left:
+            key = left['meta'].get('key')
+            return (key, True) if key in _BARE_META else ('meta %s' % key, False)
+        if 'ct' in left and 'dir' not in left['ct']:
+            return 'ct %s' % left['ct'].get('key'), False
+    return '?%s' % json.dumps(left, sort_keys=True), False
+
+
+def _statement_text(statement):
+    if not isinstance(statement, dict) or len(statement) != 1:
+        return '?%s' % json.dumps(statement, sort_keys=True)
+    (kind, body), = statement.items()
+    if kind in ('accept', 'drop') and body is None:
+        return kind
+    if kind == 'match' and isinstance(body, dict):
+        left, quoted = _left_text(body.get('left'))
+        op = body.get('op')
+        right = _value_text(body.get('right'), quoted)
+        if op in ('==', 'in'):
+            return '%s %s' % (left, right)
+        return '%s %s %s' % (left, op, right)
+    if kind == 'reject':
+        if not body:
+            return 'reject'
+        if set(body) == {'type', 'expr'} and isinstance(body['expr'], str):
+            return 'reject with %s type %s' % (body['type'], body['expr'])
+    return '?%s' % json.dumps(statement, sort_keys=True)
+
+
+def rule_text(rule):
+    """nft text of a rule from ``nft -j`` (the subset this module writes)."""
+    text = ' '.join(_statement_text(s) for s in rule.get('expr', []))
+    if 'comment' in rule:
+        text += ' comment "%s"' % rule['comment']
+    return text
+
+
+def _element_networks(elem):
+    if isinstance(elem, dict) and 'elem' in elem:            # element with options
+        elem = elem['elem'].get('val')
+    if isinstance(elem, str):
+        return [ipaddress.ip_network(elem)]
+    if isinstance(elem, dict) and 'prefix' in elem:
+        return [ipaddress.ip_network('%s/%s' % (elem['prefix']['addr'], elem['prefix']['len']))]
+    if isinstance(elem, dict) and 'range' in elem:
+        low, high = (ipaddress.ip_address(a) for a in elem['range'])
+        return list(ipaddress.summarize_address_range(low, high))
+    raise ValueError('unexpected set element %r' % (elem,))
+
+
+def _flags(value):
+    if value is None:
+        return []
+    return sorted(value if isinstance(value, list) else [value])
+
+
+def live_model(listing, table):
+    """The model of our table from ``nft -j list table inet <table>`` (parsed JSON)."""
+    model = {'flags': [], 'sets': {}, 'chains': {}, 'foreign': []}
+    rules = []
+    for item in listing.get('nftables', []):
+        (kind, body), = item.items()
+        if kind == 'metainfo':
+            continue
+        if body.get('family') != FAMILY or body.get('table', body.get('name')) != table:
+            continue                                 # not ours (never expected here)
+        if kind == 'table':
+            model['flags'] = _flags(body.get('flags'))
+        elif kind == 'set' and body.get('type') in ('ipv4_addr', 'ipv6_addr'):
+            try:
+                networks = [n for e in body.get('elem', []) for n in _element_networks(e)]
+            except ValueError as exc:
+                model['foreign'].append('set %s: %s' % (body.get('name'), exc))
+                networks = []
+            model['sets'][body['name']] = {'type': body['type'], 'flags': _flags(body.get('flags')),
+                                           'elements': collapse(networks)}
+            for extra in ('timeout', 'gc-interval', 'size', 'policy', 'auto-merge', 'comment'):
+                if extra in body:
+                    model['foreign'].append('set %s has %s' % (body['name'], extra))
+        elif kind == 'chain':
+            model['chains'][body['name']] = {
+                'type': body.get('type'), 'hook': body.get('hook'), 'prio': body.get('prio'),
+                'policy': body.get('policy'), 'rules': []}
+        elif kind == 'rule':
+            rules.append(body)
+        else:
+            model['foreign'].append('%s %s' % (kind, body.get('name', '')))
+    for rule in rules:
+        chain = model['chains'].get(rule.get('chain'))
+        if chain is None:
+            model['foreign'].append('rule in unknown chain %s' % rule.get('chain'))
+        else:
+            chain['rules'].append(rule_text(rule))
+    model['foreign'].sort()
+    return model
+
+
+# ---------------------------------------------------------------- planning (pure)
+
+def _set_shape(name, item):
+    return 'set %s (%s%s)' % (name, item['type'], ''.join(', ' + f for f in item['flags']))
+
+
+def _chain_head(name, chain):
+    return ('chain %s (type %s hook %s priority %s policy %s)'
+            % (name, chain['type'], chain['hook'], chain['prio'], chain['policy']))
+
+
+def table_changes(desired, live, table):
+    """(added, removed): one readable line per set element, rule, policy or object."""
+    added, removed = [], []
+    if desired == live:
+        return added, removed
+    empty = {'flags': [], 'sets': {}, 'chains': {}, 'foreign': []}
+    want, have = desired or empty, live or empty
+    if live is None:
+        added.append('table %s %s' % (FAMILY, table))
+    if desired is None:
+        removed.append('table %s %s' % (FAMILY, table))
+    added += ['table flag %s' % f for f in want['flags'] if f not in have['flags']]
+    removed += ['table flag %s' % f for f in have['flags'] if f not in want['flags']]
+    for name in sorted(set(want['sets']) | set(have['sets'])):
+        new, old = want['sets'].get(name), have['sets'].get(name)
+        if old and new and _set_shape(name, old) == _set_shape(name, new):
+            old_elements, new_elements = set(old['elements']), set(new['elements'])
+        else:                                        # created, removed or re-typed
+            if new:
+                added.append(_set_shape(name, new))
+            if old:
+                removed.append(_set_shape(name, old))
+            old_elements = new_elements = set()
+        added += ['element %s %s' % (name, e) for e in (new['elements'] if new else [])
+                  if e not in old_elements]
+        removed += ['element %s %s' % (name, e) for e in (old['elements'] if old else [])
+                    if e not in new_elements]
+    for name in sorted(set(want['chains']) | set(have['chains'])):
+        new, old = want['chains'].get(name), have['chains'].get(name)
+        if new and (not old or _chain_head(name, new) != _chain_head(name, old)):
+            added.append(_chain_head(name, new))
+        if old and (not new or _chain_head(name, new) != _chain_head(name, old)):
+            removed.append(_chain_head(name, old))
+        new_rules, old_rules = (new or {}).get('rules', []), (old or {}).get('rules', [])
+        more = ['rule %s: %s' % (name, r) for r in new_rules if r not in old_rules]
+        fewer = ['rule %s: %s' % (name, r) for r in old_rules if r not in new_rules]
+        if not more and not fewer and new_rules != old_rules:
+            more = ['rule order in chain %s' % name]
+        added += more
+        removed += fewer
+    removed += ['foreign object in our table: %s' % text for text in have['foreign']]
+    return added, removed
+
+
+def persist_actions(want, have):
+    """Ordered actions that bring the saved state from ``have`` to ``want``.
+
+    want: {'file': text or None, 'include': bool, 'enable': bool}
+    have: {'file': text or None, 'include': bool, 'enabled': systemctl is-enabled word}
+    Our file is written before the include that loads it and removed after it.
+    """
+    actions = []
+    if want['file'] is not None and have['file'] != want['file']:
+        actions.append('write')
+    if want['include'] and not have['include']:
+        actions.append('include')
+    if not want['include'] and have['include']:
+        actions.append('uninclude')
+    if want['file'] is None and have['file'] is not None:
+        actions.append('delete')
+    if want['enable'] and have['enabled'] in ('disabled', 'indirect'):  # masked: warned
+        actions.append('enable')
+    return actions
+
+
+# ---------------------------------------------------------------- the backend (host)
+
+class NftablesBackend(Backend):
+    """Hooks for converge.run(): reads with ``nft -j``, applies with one ``nft -f``."""
+
+    prefix_default = 'jaas'
+    argument_spec = dict(
+        default_incoming=dict(type='str', default='accept', choices=list(POLICIES)),
+        default_outgoing=dict(type='str', default='accept', choices=list(POLICIES)),
+        persist=dict(type='bool', default=True),
+        persist_config=dict(type='path', default=PERSIST_CONFIG),
+        persist_file=dict(type='path'),
+    )
+
+    def __init__(self, module):
+        super(NftablesBackend, self).__init__(module)
+        self.table = module.params['prefix']
+        self.nft = None
+        self.diff_header = 'nftables table %s %s' % (FAMILY, self.table)
+
+    # -- pure -------------------------------------------------------------------------
+    def desired(self, params, safety):
+        check_table(self.table)
+        self.connection_ports = list(safety.connection_ports)
+        model = None
+        if params['state'] == 'present':
+            model = desired_model(params['rules'], safety.keep_open, safety.connection_ports,
+                                  params['default_incoming'], params['default_outgoing'])
+        self.persist_file = params['persist_file'] or os.path.join(PERSIST_DIR, self.table + '.nft')
+        self.persist_config = params['persist_config']
+        keep = params['persist'] and model is not None
+        persist = {'file': persisted_file(model, self.table, self.persist_config) if keep else None,
+                   'include': keep, 'enable': keep}
+        return {'table': model, 'persist': persist}
+
+    def plan(self, desired, live):
+        added, removed = table_changes(desired['table'], live['table'], self.table)
+        table_changed = desired['table'] != live['table']
+        actions = persist_actions(desired['persist'], live['persist'])
+        model = desired['table'] or {'sets': {}, 'chains': {}}
+        extras = dict(
+            table='%s %s' % (FAMILY, self.table) if desired['table'] is not None else None,
+            sets=len(model['sets']),
+            elements=sum(len(s['elements']) for s in model['sets'].values()),
+            rules=sum(len(c['rules']) for c in model['chains'].values()),
+            policies={name: c['policy'] for name, c in model['chains'].items()},
+            persist_changes=['%s %s' % (a, self._persist_target(a)) for a in actions],
+            persist_file=self.persist_file,
+            transaction=table_changed,
+            # only a restrictive input chain holds the connection's rule
+            connection_ports=self.connection_ports if model['chains'].get(
+                'input', {}).get('policy', 'accept') != 'accept' else [])
+        warnings = []
+        if desired['persist']['enable'] and live['persist']['enabled'] not in LOADS_AT_BOOT + (
+                'disabled', 'indirect'):
+            warnings.append('%s is %s: the table is saved in %s, but nothing loads it at boot'
+                            % (PERSIST_SERVICE, live['persist']['enabled'], self.persist_file))
+        return Plan(changed=table_changed or bool(actions), added=added, removed=removed,
+                    warnings=warnings,
+                    before=self._persist_summary(live['persist']) + render_table(live['table'], self.table),
+                    after=self._persist_summary(desired['persist']) + render_table(desired['table'], self.table),
+                    extras=extras,
+                    work={'script': script(desired['table'], self.table) if table_changed else None,
+                          'actions': actions, 'persist': desired['persist']})
+
+    def _persist_target(self, action):
+        if action in ('write', 'delete'):
+            return self.persist_file
+        if action in ('include', 'uninclude'):
+            return '%s (include "%s")' % (self.persist_config, self.persist_file)
+        return PERSIST_SERVICE
+
+    def _persist_summary(self, persist):
+        return ('# saved to %s: %s; included from %s: %s\n'
+                % (self.persist_file, 'yes' if persist['file'] is not None else 'no',
+                   self.persist_config, 'yes' if persist['include'] else 'no'))
+
+    # -- host -------------------------------------------------------------------------
+    def _run(self, args, **kwargs):
+        return self.module.run_command([self.nft] + args, environ_update={'LC_ALL': 'C'},
+                                       **kwargs)
+
+    def missing(self):
+        self.nft = self.module.get_bin_path('nft')
+        return None if self.nft else 'nftables is not installed (no nft command)'
+
+    def read(self):
+        rc, out, err = self._run(['-j', 'list', 'tables', FAMILY])
+        if rc != 0:
+            self.module.fail_json(msg='nft -j list tables failed: %s; nothing changed'
+                                      % (err or out).strip())
+        try:
+            names = [item['table']['name'] for item in json.loads(out or '{}').get('nftables', [])
+                     if 'table' in item]
+        except (ValueError, KeyError, TypeError) as exc:
+            self.module.fail_json(msg='cannot parse nft -j output (%s); nothing changed' % exc)
+        table = None
+        if self.table in names:
+            rc, out, err = self._run(['-j', 'list', 'table', FAMILY, self.table])
+            if rc != 0:
+                self.module.fail_json(msg='nft -j list table %s %s failed: %s; nothing changed'
+                                          % (FAMILY, self.table, (err or out).strip()))
+            try:
+                table = live_model(json.loads(out), self.table)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                self.module.fail_json(msg='cannot parse nft -j list table output (%s); '
+                                          'nothing changed' % exc)
+        return {'table': table, 'persist': self._read_persist()}
+
+    def _read_persist(self):
+        try:
+            with open(self.persist_file) as handle:
+                saved = handle.read()
+        except (IOError, OSError):
+            saved = None
+        try:
+            with open(self.persist_config) as handle:
+                included = any(is_include_of(line, self.persist_file) for line in handle)
+        except (IOError, OSError):
+            included = False
+        enabled = 'unknown'
+        systemctl = self.module.get_bin_path('systemctl')
+        if systemctl:
+            _rc, out, _err = self.module.run_command([systemctl, 'is-enabled', PERSIST_SERVICE],
+                                                     environ_update={'LC_ALL': 'C'})
+            enabled = (out.strip().splitlines() or ['unknown'])[0]
+        return {'file': saved, 'include': included, 'enabled': enabled}
+
+    def _write_temp(self, text):
+        fd, path = tempfile.mkstemp(prefix='jaas-nft-', suffix='.nft',
+                                    dir=getattr(self.module, 'tmpdir', None))
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+        return path
+
+    def check(self, plan):
+        """``nft -c``: the kernel validates the whole transaction without committing it."""
+        if plan.work['script'] is None:
+            return
+        path = self._write_temp(plan.work['script'])
+        try:
+            rc, out, err = self._run(['-c', '-f', path])
+        finally:
+            os.unlink(path)
+        if rc != 0:
+            self.module.fail_json(msg='nft -c refused the generated table (nothing changed): %s'
+                                      % (err or out).strip(), script=plan.work['script'])
+
+    def apply(self, plan):
+        if plan.work['script'] is not None:
+            path = self._write_temp(plan.work['script'])
+            try:
+                rc, out, err = self._run(['-f', path])
+            finally:
+                os.unlink(path)
+            if rc != 0:
+                self.module.fail_json(msg='nft -f failed, the table is unchanged (one '
+                                          'transaction): %s' % (err or out).strip())
+        warnings = []
+        for action in plan.work['actions']:
+            getattr(self, '_persist_' + action)(plan.work['persist'], warnings)
+        for warning in warnings:
+            self.module.warn(warning)
+        return {}
+
+    # persistence steps: each one atomic (rename) and idempotent
+    def _replace_file(self, path, text, mode):
+        directory = os.path.dirname(path)
+        fd, temp = tempfile.mkstemp(prefix='.jaas-', dir=directory)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        self.module.atomic_move(temp, path)
+
+    def _persist_write(self, persist, warnings):
+        directory = os.path.dirname(self.persist_file)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        self._replace_file(self.persist_file, persist['file'], 0o644)
+
+    def _persist_include(self, persist, warnings):
+        try:
+            with open(self.persist_config) as handle:
+                text = handle.read()
+            mode = os.stat(self.persist_config).st_mode & 0o7777
+        except (IOError, OSError):
+            text, mode = '#!/usr/sbin/nft -f\n', 0o755
+        self._replace_file(self.persist_config, with_include(text, self.persist_file, self.table),
+                           mode)
+
+    def _persist_uninclude(self, persist, warnings):
+        with open(self.persist_config) as handle:
+            text = handle.read()
+        mode = os.stat(self.persist_config).st_mode & 0o7777
+        self._replace_file(self.persist_config, without_include(text, self.persist_file), mode)
+
+    def _persist_delete(self, persist, warnings):
+        os.unlink(self.persist_file)
+
+    def _persist_enable(self, persist, warnings):
+        systemctl = self.module.get_bin_path('systemctl')
+        rc, out, err = self.module.run_command([systemctl, 'enable', PERSIST_SERVICE])
+        if rc != 0:
+            warnings.append('systemctl enable %s failed (%s): the table is saved in %s but '
+                            'may not be loaded at boot' % (PERSIST_SERVICE, (err or out).strip(),
+                                                           self.persist_file))

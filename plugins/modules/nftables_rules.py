@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: nftables_rules
+author: jaas.firewall contributors (@jaas-firewall)
+version_added: "0.2.0"
+short_description: Converge one nftables table of its own to the JaaS rules, atomically
+description:
+  - Applies the rule list produced by the P(jaas.firewall.rules#filter) filter to nftables,
+    in one table of its own, C(inet <prefix>) (C(inet jaas) by default). No other table is
+    read for changes, modified or flushed; the module never runs C(flush ruleset).
+  - Every (block, family) becomes one named interval set (C(v4_<block>), C(v6_<block>)) holding
+    its networks, and every (block, family, protocol, ports) one accept rule referencing the
+    set, so the number of rules does not grow with the catalog, only the set elements do.
+    Outbound rules go into the base chain C(output), inbound ones (webhook origins) into C(input).
+  - Reads the table once (C(nft -j list table)), compares it with the desired table, and when
+    they differ writes one script that deletes and recreates the table; C(nft -c) checks it,
+    then C(nft -f) applies it as a single transaction, so the kernel holds the old table or
+    the new one, never a mix. A converged host gets no transaction and reports no change.
+  - With O(default_outgoing) or O(default_incoming) V(drop) or V(reject), that chain also gets,
+    before everything else, accept rules for established and related traffic, the loopback
+    interface, ICMPv6 neighbour discovery, the Ansible connection (O(keep_connection), input
+    only) and O(keep_open) entries. In an accepting chain these would change nothing, so they
+    are left out.
+  - "nftables semantics: every table's base chains see every packet. An accept here does
+    not override a drop in another table, and a drop here drops what other tables accept."
+  - With O(persist) the same script is saved to O(persist_file), and one C(include) line for it
+    is added to O(persist_config), the file the distribution's C(nftables.service) loads at
+    boot; the service is enabled. The rest of that file (your own rules) is never rewritten.
+extends_documentation_fragment:
+  - jaas.firewall.rules
+  - jaas.firewall.converge
+  - jaas.firewall.host_lock
+options:
+  prefix:
+    description:
+      - Name of our table (family C(inet)), the ownership mark. 1-32 lowercase letters,
+        digits or C(_), starting with a letter.
+    type: str
+    default: jaas
+  default_outgoing:
+    description:
+      - Policy of our C(output) chain for traffic no rule accepted. V(reject) drops with an
+        immediate ICMP administratively-prohibited error to the local sender.
+    type: str
+    choices: [accept, drop, reject]
+    default: accept
+  default_incoming:
+    description: Policy of our C(input) chain, as O(default_outgoing).
+    type: str
+    choices: [accept, drop, reject]
+    default: accept
+  persist:
+    description:
+      - Save the table so C(nftables.service) restores it at boot (see the description).
+        V(false) removes our saved file and include line if an earlier run added them.
+      - The service is enabled, never disabled, started or restarted by this module.
+    type: bool
+    default: true
+  persist_config:
+    description:
+      - The file C(nftables.service) loads (Debian and Ubuntu C(/etc/nftables.conf)); one
+        include line for O(persist_file) is added to it or removed from it. Created (with
+        only that line) when missing.
+    type: path
+    default: /etc/nftables.conf
+  persist_file:
+    description: Where our saved table goes; default C(/etc/nftables.d/<prefix>.nft).
+    type: path
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The script is still checked with C(nft -c), which changes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: Our table before and after in nft syntax, set elements one per line.
+requirements:
+  - nftables (the C(nft) command with JSON output), Linux with nf_tables, root.
+notes:
+  - The whole table is replaced in one transaction when anything differs (a set element, a
+    rule, a policy, or an object someone else added to our table). Established connections
+    are unaffected.
+  - A restrictive input policy also blocks what conntrack cannot relate, for example DHCPv6
+    replies; add such ports to O(keep_open).
+seealso:
+  - plugin: jaas.firewall.rules
+    plugin_type: filter
+  - module: jaas.firewall.ufw_rules
+  - module: jaas.firewall.firewalld_rules
+"""
+
+EXAMPLES = r"""
+- name: Allow the JaaS egress in table inet jaas (rules computed on the controller)
+  jaas.firewall.nftables_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules }}"
+
+- name: Restrict egress to JaaS and DNS; webhooks to port 8443; keep the SSH connection
+  jaas.firewall.nftables_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules(webhooks=true, webhook_port=8443) }}"
+    default_outgoing: reject
+    keep_connection: true
+    keep_open:
+      - {direction: out, protocol: udp, port: "53"}
+      - {direction: out, protocol: tcp, port: "53"}
+      - {direction: out, protocol: tcp, port: "3128", network: 10.0.0.8/32}
+
+- name: Remove the table, the saved file and the include line
+  jaas.firewall.nftables_rules:
+    state: absent
+"""
+
+RETURN = r"""
+added:
+  description: What the run adds (would add, in check mode), one line per table, set, element, chain or rule.
+  returned: always
+  type: list
+  elements: str
+  sample: ["element v4_turn 198.18.2.100/32", "rule output: ip daddr @v4_jvb tcp dport 443 accept comment \"jvb\""]
+removed:
+  description: What the run removes, in the same form.
+  returned: always
+  type: list
+  elements: str
+  sample: ["element v4_turn 198.18.2.101/32"]
+diff:
+  description: Our table before and after in nft syntax, with where it is saved.
+  returned: always
+  type: dict
+installed:
+  description: Whether C(nft) exists (V(false) only with O(if_missing=report) or O(state=absent)).
+  returned: always
+  type: bool
+table:
+  description: Our table after the run, V(null) when absent.
+  returned: when nft is installed
+  type: str
+  sample: inet jaas
+sets:
+  description: Number of named sets in our table after the run.
+  returned: when nft is installed
+  type: int
+  sample: 7
+elements:
+  description: Number of set elements (networks, adjacent ones merged) after the run.
+  returned: when nft is installed
+  type: int
+  sample: 186
+rules:
+  description: Number of rules in our chains after the run.
+  returned: when nft is installed
+  type: int
+  sample: 13
+policies:
+  description: Policy of each of our chains after the run.
+  returned: when nft is installed
+  type: dict
+  sample: {input: accept, output: drop}
+transaction:
+  description: Whether the table was (would be) replaced by an C(nft -f) transaction.
+  returned: when nft is installed
+  type: bool
+persist_changes:
+  description: Persistence steps done (to do, in check mode) - C(write), C(include), C(uninclude), C(delete), C(enable).
+  returned: when nft is installed
+  type: list
+  elements: str
+  sample: ["write /etc/nftables.d/jaas.nft", "include /etc/nftables.conf (include \"/etc/nftables.d/jaas.nft\")"]
+persist_file:
+  description: Path of the saved table.
+  returned: when nft is installed
+  type: str
+  sample: /etc/nftables.d/jaas.nft
+connection_ports:
+  description: TCP ports kept open for the Ansible connection (O(keep_connection)).
+  returned: always
+  type: list
+  elements: int
+  sample: [22]
+lock_wait:
+  description: Seconds this run waited for the host lock (see O(lock_timeout)).
+  returned: when nft is installed
+  type: float
+  sample: 0.0
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jaas.firewall.plugins.module_utils.converge import argument_spec, run
+from ansible_collections.jaas.firewall.plugins.module_utils.nftables_backend import NftablesBackend
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(NftablesBackend), supports_check_mode=True)
+    run(module, NftablesBackend(module))
+
+
+if __name__ == '__main__':
+    main()
