@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup venv link unit pytest molecule test harness images demo clean golden molecule-firewalld bench-firewalld
+.PHONY: help setup venv link unit pytest molecule test harness images demo clean golden molecule-firewalld bench-firewalld molecule-squid
 
 help: ## list targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ pytest: setup ## every pytest suite without containers: unit, contract, packagin
 	$(BIN)/pytest -q --ignore=tests/reliability
 
 # Each Molecule scenario runs exactly once; containers come from the cached images.
-test: pytest molecule-ufw molecule-firewalld reliability ## everything CI runs (README's test command)
+test: pytest molecule-ufw molecule-firewalld molecule-squid reliability ## everything CI runs (README's test command)
 	@echo "make test: all suites passed"
 
 golden: setup ## regenerate tests/golden/* (Windows renderer); review `git diff tests/golden` after
@@ -57,6 +57,9 @@ bench-firewalld: setup images ## firewalld role vs a per-rule loop, 10x catalog 
 
 molecule-ufw: setup images ## ufw role on Debian 12 + 13 (network 198.18.1.0/24)
 	JAAS_HARNESS_NET=1 $(BIN)/molecule test -s ufw
+
+molecule-squid: setup images ## squid role on Debian 12 + 13 with real Squid (network 198.18.5.0/24)
+	JAAS_HARNESS_NET=5 $(BIN)/molecule test -s squid
 
 bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalog (bench/ufw_bench.py)
 	$(PY) bench/ufw_bench.py
