@@ -60,6 +60,8 @@ FLEET = {
     'fwd-stop': 'trixie',        # firewalld stopped / masked
     'inject-ufw': 'bookworm',    # hostile strings, ufw
     'inject-fwd': 'trixie',      # hostile strings, firewalld
+    'airgap-ufw': 'bookworm-noapt',   # firewall preinstalled, no python3-apt, no network
+    'airgap-fwd': 'trixie-noapt',
 }
 
 

@@ -18,7 +18,10 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CATALOG = os.path.join(ROOT, 'vars', 'jaas_catalog.yml')
-IMAGES = {'bookworm': 'jaas-firewall-test:bookworm', 'trixie': 'jaas-firewall-test:trixie'}
+IMAGES = {'bookworm': 'jaas-firewall-test:bookworm', 'trixie': 'jaas-firewall-test:trixie',
+          # Debian's minimal installs: no python3-apt (run --network none like every host here)
+          'bookworm-noapt': 'jaas-firewall-test:bookworm-noapt',
+          'trixie-noapt': 'jaas-firewall-test:trixie-noapt'}
 # The harness settings (.config/molecule/config.yml), minus the network: --network none.
 RUN_ARGS = ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_ADMIN',
             '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined',
