@@ -39,9 +39,12 @@ pytest: setup ## every pytest suite without containers: unit, contract, packagin
 test: pytest molecule-ufw molecule-firewalld molecule-squid reliability ## everything CI runs (README's test command)
 	@echo "make test: all suites passed"
 
-golden: setup ## regenerate tests/golden/* (Windows renderer); review `git diff tests/golden` after
-	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py
+golden: setup ## regenerate tests/golden/* (Windows renderer, nftables script); review `git diff tests/golden` after
+	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py tests/unit/test_nftables_plan.py
 	rm -f tests/golden/*.actual
+
+golden-nftables-live: setup images ## re-capture what real nft 1.0.6/1.1.3 print for the fixture (tests/golden/nftables_live_*.json)
+	$(PY) tests/golden/nftables_capture.py
 
 harness: ## install/start dockerd + debootstrap (tools/harness/ensure-docker.sh)
 	tools/harness/ensure-docker.sh

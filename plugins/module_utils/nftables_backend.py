@@ -109,6 +109,45 @@ def collapse(networks):
     return result
 
 
+def _intervals(elements):
+    """Sorted, merged (first, last) integer ranges of CIDR strings of one family."""
+    ranges = sorted((int(n.network_address), int(n.broadcast_address))
+                    for n in (ipaddress.ip_network(e) for e in elements))
+    merged = []
+    for first, last in ranges:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def space_difference(elements, minus):
+    """CIDR strings covering the addresses of ``elements`` that ``minus`` does not cover.
+
+    Reported changes are address space, not set entries: adding 198.18.2.98 next to
+    198.18.2.99 changes the entry to a /31, but only .98 was added.
+    """
+    result = []
+    for version, cls in ((4, ipaddress.IPv4Address), (6, ipaddress.IPv6Address)):
+        keep = _intervals([e for e in elements if ipaddress.ip_network(e).version == version])
+        cut = _intervals([e for e in minus if ipaddress.ip_network(e).version == version])
+        index = 0
+        for first, last in keep:
+            start = first
+            while index < len(cut) and cut[index][1] < start:
+                index += 1
+            probe = index
+            while start <= last and probe < len(cut) and cut[probe][0] <= last:
+                if cut[probe][0] > start:
+                    result.extend(ipaddress.summarize_address_range(cls(start), cls(cut[probe][0] - 1)))
+                start = max(start, cut[probe][1] + 1)
+                probe += 1
+            if start <= last:
+                result.extend(ipaddress.summarize_address_range(cls(start), cls(last)))
+    return [str(n) for n in result]
+
+
 def group_rules(rules):
     """{(direction, block, family): {'networks': set, 'services': {(protocol, ports)}}}.
 
@@ -448,18 +487,18 @@ def table_changes(desired, live, table):
     removed += ['table flag %s' % f for f in have['flags'] if f not in want['flags']]
     for name in sorted(set(want['sets']) | set(have['sets'])):
         new, old = want['sets'].get(name), have['sets'].get(name)
-        if old and new and _set_shape(name, old) == _set_shape(name, new):
-            old_elements, new_elements = set(old['elements']), set(new['elements'])
-        else:                                        # created, removed or re-typed
-            if new:
+        new_elements = new['elements'] if new else []
+        old_elements = old['elements'] if old else []
+        if not (old and new and _set_shape(name, old) == _set_shape(name, new)):
+            if new:                                  # created, removed or re-typed
                 added.append(_set_shape(name, new))
             if old:
                 removed.append(_set_shape(name, old))
-            old_elements = new_elements = set()
-        added += ['element %s %s' % (name, e) for e in (new['elements'] if new else [])
-                  if e not in old_elements]
-        removed += ['element %s %s' % (name, e) for e in (old['elements'] if old else [])
-                    if e not in new_elements]
+            added += ['element %s %s' % (name, e) for e in new_elements]
+            removed += ['element %s %s' % (name, e) for e in old_elements]
+        elif new_elements != old_elements:
+            added += ['element %s %s' % (name, e) for e in space_difference(new_elements, old_elements)]
+            removed += ['element %s %s' % (name, e) for e in space_difference(old_elements, new_elements)]
     for name in sorted(set(want['chains']) | set(have['chains'])):
         new, old = want['chains'].get(name), have['chains'].get(name)
         if new and (not old or _chain_head(name, new) != _chain_head(name, old)):
