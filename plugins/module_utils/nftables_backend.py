@@ -589,6 +589,18 @@ class NftablesBackend(Backend):
             # only a restrictive input chain holds the connection's rule
             connection_ports=self.connection_ports if model['chains'].get(
                 'input', {}).get('policy', 'accept') != 'accept' else [])
+        extras['msg'] = ('table %s %s: %d sets, %d elements, %d rules; policies %s; %d added, '
+                         '%d removed; %s' % (
+                             FAMILY, self.table, extras['sets'], extras['elements'],
+                             extras['rules'], ', '.join('%s %s' % i for i in
+                                                        sorted(extras['policies'].items())) or
+                             'none', len(added), len(removed),
+                             'saved copy: ' + ', '.join(extras['persist_changes'])
+                             if actions else 'saved copy unchanged'))
+        if desired['table'] is None:
+            extras['msg'] = 'table %s %s absent; %d removed; %s' % (
+                FAMILY, self.table, len(removed), ', '.join(extras['persist_changes']) or
+                'nothing saved')
         warnings = []
         if desired['persist']['enable'] and live['persist']['enabled'] not in LOADS_AT_BOOT + (
                 'disabled', 'indirect'):
