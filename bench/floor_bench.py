@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""What a backend role costs on an already-converged host, next to Ansible's own floor.
+
+Floor: a play with fact gathering and one ``ping`` on the same hosts. Role: a play with
+fact gathering and the role (nothing to change). Both run on the same containers in the
+same run, alternating, ``--repeat`` times each; the script prints the median wall time
+and controller CPU (user + system of ansible-playbook and its forks, from os.wait4) and
+the role/floor ratios. A script, not a test: no timing is asserted anywhere.
+
+Containers use the harness settings with --network none (docker connection).
+Usage: make bench-floor   (or .venv/bin/python bench/floor_bench.py --sizes 1,20 --roles ufw)
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+sys.path.insert(0, os.path.join(ROOT, '.collections'))
+from reliability import harness  # noqa: E402  (same container/ansible code as the suite)
+
+PREFIX = 'jaas-floor-%d-' % os.getpid()
+FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
+ROLE_PLAY = '- hosts: all\n  gather_facts: true\n  roles:\n    - role: jaas.firewall.%s\n'
+# What each role needs to converge here (the shipped catalog, default blocks).
+ROLE_VARS = {
+    'ufw': {'jaas_firewall_ufw_enable': True},
+    'firewalld': {'jaas_firewall_firewalld_enable': True},
+    'nftables': {},
+}
+SUITE = {'ufw': 'bookworm', 'firewalld': 'bookworm', 'nftables': 'bookworm'}
+
+
+def timed(ansible, hosts, play, extra, forks):
+    """(wall seconds, controller CPU seconds, output); exits on failure."""
+    argv = ansible.command(hosts, play, extra, forks)
+    with tempfile.TemporaryFile('w+') as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ansible.env(),
+                                cwd=ROOT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        out.seek(0)
+        text = out.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit('run failed on %d host(s):\n%s' % (len(hosts), text[-4000:]))
+    return wall, usage.ru_utime + usage.ru_stime, text
+
+
+def start_hosts(count, suite, tag):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(count, 10)) as pool:
+        return list(pool.map(lambda i: harness.Host.start('%s-%02d' % (tag, i), suite,
+                                                          prefix=PREFIX), range(count)))
+
+
+def measure(ansible, role, size, repeat):
+    hosts = start_hosts(size, SUITE[role], '%s-%d' % (role, size))
+    extra = ROLE_VARS[role]
+    forks = max(size, 1)
+    first = timed(ansible, hosts, ROLE_PLAY % role, extra, forks)
+    floor, converged = [], []
+    for _ in range(repeat):
+        floor.append(timed(ansible, hosts, FLOOR_PLAY, None, forks)[:2])
+        wall, cpu, text = timed(ansible, hosts, ROLE_PLAY % role, extra, forks)
+        if any(count != '0' for count in re.findall(r'changed=(\d+)', text.split('PLAY RECAP', 1)[-1])):
+            sys.exit('%s role changed something on a converged host:\n%s' % (role, text[-3000:]))
+        converged.append((wall, cpu))
+    for host in hosts:
+        subprocess.run(['docker', 'rm', '-f', '-v', host.name], capture_output=True)
+    median = lambda pairs, i: statistics.median(pair[i] for pair in pairs)  # noqa: E731
+    return dict(role=role, hosts=size, first=first[0],
+                floor_wall=median(floor, 0), floor_cpu=median(floor, 1),
+                role_wall=median(converged, 0), role_cpu=median(converged, 1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', default='1,20')
+    parser.add_argument('--roles', default='ufw,firewalld')
+    parser.add_argument('--repeat', type=int, default=3)
+    args = parser.parse_args()
+    ansible = harness.Ansible(tempfile.mkdtemp(prefix='jaas-floor-'))
+    os.makedirs(os.path.join(ansible.workdir, 'tmp'), exist_ok=True)
+    rows = []
+    try:
+        for role in args.roles.split(','):
+            for size in [int(s) for s in args.sizes.split(',')]:
+                rows.append(measure(ansible, role, size, args.repeat))
+                print('measured %s on %d host(s)' % (role, size), file=sys.stderr)
+    finally:
+        harness.remove_all()
+    print('| role | hosts | first apply | floor wall | role wall | ratio | floor CPU | role CPU | ratio |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for row in rows:
+        print('| %(role)s | %(hosts)d | %(first).1f s | %(floor_wall).1f s | %(role_wall).1f s | '
+              '%(wall_ratio).2f× | %(floor_cpu).1f s | %(role_cpu).1f s | %(cpu_ratio).2f× |'
+              % dict(row, wall_ratio=row['role_wall'] / row['floor_wall'],
+                     cpu_ratio=row['role_cpu'] / row['floor_cpu']))
+
+
+if __name__ == '__main__':
+    main()
