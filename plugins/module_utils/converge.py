@@ -25,7 +25,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
-from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
+from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
+    controller_argument_spec, rules_argument_spec)
 
 KEEP_OPEN_OPTIONS = dict(
     direction=dict(type='str', required=True, choices=['in', 'out']),
@@ -55,6 +56,7 @@ def core_argument_spec(prefix_default):
     spec = rules_argument_spec()
     spec.update(copy.deepcopy(LOCK_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
+    spec.update(controller_argument_spec())  # consumed by the action plugin
     spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         prefix=dict(type='str', default=prefix_default),

@@ -25,3 +25,9 @@ def rules_argument_spec():
     """{'rules': ...} for a module's argument_spec (a copy: AnsibleModule may modify it)."""
     return dict(rules=dict(type='list', elements='dict', default=[],
                            options=copy.deepcopy(RULE_OPTIONS)))
+
+
+def controller_argument_spec():
+    """Options the action plugin consumes on the controller (doc fragment
+    ``jaas.firewall.controller``); listed so that the module's spec matches its docs."""
+    return dict(catalog=dict(type='dict'), install=dict(type='list', elements='str'))

@@ -35,6 +35,7 @@ description:
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
+  - jaas.firewall.controller
 options:
   keep_open:
     description:
@@ -98,6 +99,12 @@ options:
       - The port the controller believes the connection uses (the role passes C(ansible_port)
         when it is set). Kept in addition to the detected port with O(keep_connection).
     type: int
+  enable_at_boot:
+    description:
+      - Enable C(firewalld.service) at boot (C(systemctl enable)) when it is not, with
+        O(state=present). The module never disables it.
+    type: bool
+    default: false
   if_missing:
     description:
       - What to do when firewalld or its Python bindings are not installed and O(state=present).
@@ -208,6 +215,10 @@ seeded:
   returned: always
   type: list
   elements: str
+enabled_at_boot:
+  description: Whether this run enabled firewalld at boot (would, in check mode); see O(enable_at_boot).
+  returned: always
+  type: bool
 installed:
   description: Whether firewalld and its Python bindings are installed (V(false) only with O(if_missing=report)).
   returned: always
@@ -240,7 +251,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan impor
     needs_reload, owns, render_text)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
-from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
+from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
+    controller_argument_spec, rules_argument_spec)
 
 try:
     from firewall.client import (FirewallClient, FirewallClientIPSetSettings,
@@ -454,6 +466,21 @@ def start_firewalld(module, prefix):
     return firewalld, seeded
 
 
+def enable_at_boot(module):
+    """systemctl enable firewalld when it is not enabled; True when it had to be."""
+    systemctl = module.get_bin_path('systemctl')
+    if systemctl is None:
+        module.fail_json(msg='systemctl not found: enable_at_boot works through systemd only')
+    rc, out, _err = module.run_command([systemctl, 'is-enabled', 'firewalld.service'])
+    if out.strip() == 'enabled':
+        return False
+    if not module.check_mode:
+        rc, out, err = module.run_command([systemctl, 'enable', 'firewalld.service'])
+        if rc != 0:
+            module.fail_json(msg='systemctl enable firewalld failed: %s' % (err or out).strip())
+    return True
+
+
 def main():
     argument_spec = rules_argument_spec()
     argument_spec.update(LOCK_ARGUMENT_SPEC)
@@ -469,8 +496,10 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         start=dict(type='bool', default=False),
         if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
+        enable_at_boot=dict(type='bool', default=False),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
+    argument_spec.update(controller_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params['prefix']
     try:
@@ -530,13 +559,16 @@ def main():
         runtime = firewalld.read_runtime()
     except Exception as exc:
         module.fail_json(msg='reading firewalld state failed: %s' % _dbus_message(exc))
+    enabled_now = bool(module.params['enable_at_boot'] and module.params['state'] == 'present'
+                       and enable_at_boot(module))
     permanent_changes = diff_layer(desired, permanent, prefix)
     runtime_changes = diff_layer(desired, runtime, prefix)
     reload_needed = needs_reload(runtime_changes)
     changed = started or has_changes(permanent_changes) or has_changes(runtime_changes)
 
     result = dict(
-        changed=changed,
+        changed=changed or enabled_now,
+        enabled_at_boot=enabled_now,
         reloaded=bool(changed and reload_needed),
         ipsets=sorted(desired['ipsets']),
         policies=sorted(desired['policies']),

@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.converge
   - jaas.firewall.host_lock
+  - jaas.firewall.controller
 options:
   prefix:
     description:

@@ -27,7 +27,42 @@ description:
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
+  - jaas.firewall.controller
 options:
+  keep_open:
+    description:
+      - Rules that must keep working when ufw restricts traffic (DNS, a proxy, your own
+        ports), written as rules of block C(safety) before any policy changes. Guarded like
+        the other C(safety) rules (see O(guard_blocks)).
+      - Each entry is C({direction, protocol, port, network?}); without C(network), one rule
+        per family of O(keep_open_families) to any address.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      direction:
+        description: Traffic direction.
+        type: str
+        required: true
+        choices: [in, out]
+      protocol:
+        description: Transport protocol.
+        type: str
+        required: true
+        choices: [tcp, udp]
+      port:
+        description: V("53") or V("1000-2000").
+        type: str
+        required: true
+      network:
+        description: Peer network (destination for V(out), source for V(in)); any if omitted.
+        type: str
+  keep_open_families:
+    description: Address families of the O(keep_open) entries that name no network.
+    type: list
+    elements: int
+    choices: [4, 6]
+    default: [4, 6]
   state:
     description:
       - With V(present), O(rules) is the complete set of rules owned by this module (minus
@@ -254,7 +289,10 @@ from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
-from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import rules_argument_spec
+from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
+    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
+    controller_argument_spec, rules_argument_spec)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
     SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
     desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults, plan_file, remove_from_file)
@@ -402,6 +440,19 @@ def summarise(blocks, family):
     return [describe(block, family) for block in blocks]
 
 
+def keep_open_rules(entries, families):
+    """Rules of block safety for validated keep-open entries."""
+    rules = []
+    for entry in entries:
+        network = entry.get('network')
+        for family in ([6 if ':' in network else 4] if network else families):
+            rules.append(dict(direction=entry['direction'], family=family,
+                              network=network or ('::/0' if family == 6 else '0.0.0.0/0'),
+                              protocol=entry['protocol'], ports=entry['port'], block='safety',
+                              region=None))
+    return rules
+
+
 def connection_rules(ports, families):
     """Rules of block safety that keep the connection's ports open inbound."""
     return [dict(direction='in', family=family, network='::/0' if family == 6 else '0.0.0.0/0',
@@ -424,6 +475,16 @@ def main():
         if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
+    argument_spec.update(controller_argument_spec())
+    argument_spec.update(
+        keep_open=dict(type='list', elements='dict', default=[], options=dict(
+            direction=dict(type='str', required=True, choices=['in', 'out']),
+            protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+            port=dict(type='str', required=True),
+            network=dict(type='str'),
+        )),
+        keep_open_families=dict(type='list', elements='int', choices=[4, 6], default=[4, 6]),
+    )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     tag_prefix = params['tag_prefix']
@@ -440,6 +501,12 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     # Everything is rendered and validated before anything is read or written.
+    try:
+        if params['state'] == 'present':
+            params['rules'] = keep_open_rules(validate_keep_open(params['keep_open'], 'keep_open'),
+                                              params['keep_open_families']) + list(params['rules'])
+    except KeepOpenError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
     try:
         wanted = desired_blocks(params['rules'], tag_prefix)
     except UfwRulesError as exc:

@@ -41,9 +41,6 @@ def test_ufw_role_converges_without_python3_apt_or_network(fleet, ansible):
     extra = dict(LONDON_V4, jaas_firewall_ufw_enable=True, jaas_firewall_ufw_default_outgoing='deny')
     result = ansible.run([host], harness.role_play('ufw'), extra_vars=extra)
     assert result.rc == 0, result.stdout[-3000:]
-    assert 'Install ufw' not in ' '.join(harness.changed_tasks(result.stdout))
-    assert re.search(r'skipping: \[[^\]]+\]', result.stdout.split('Install ufw', 1)[1]), \
-        'the install task should have been skipped'
     assert _ufw_catalog_rules(host) == EXPECTED_UFW
     assert 'Status: active' in host.sh('ufw status').stdout
     assert host.sh(NO_APT).stdout.strip() == 'no-apt'
@@ -61,7 +58,6 @@ def test_firewalld_role_converges_without_python3_apt_or_network(fleet, ansible)
                  jaas_firewall_firewalld_enable=True)
     result = ansible.run([host], harness.role_play('firewalld'), extra_vars=extra, timeout=400)
     assert result.rc == 0, result.stdout[-3000:]
-    assert 'Install firewalld' not in ' '.join(harness.changed_tasks(result.stdout))
     assert host.sh('firewall-cmd --state', check=False).stdout.strip() == 'running'
     entries = set(host.sh('firewall-cmd --ipset=jaas-turn-v4 --get-entries').stdout.split())
     assert {entry.split('/')[0] for entry in entries} == set(LONDON_TURN)
@@ -71,5 +67,4 @@ def test_firewalld_role_converges_without_python3_apt_or_network(fleet, ansible)
 
     again = ansible.run([host], harness.role_play('firewalld'), extra_vars=extra, timeout=400)
     assert again.rc == 0, again.stdout[-3000:]
-    assert [task for task in harness.changed_tasks(again.stdout)
-            if 'Enable firewalld at boot' not in task] == []
+    assert harness.changed_tasks(again.stdout) == []

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller half of every backend module (``jaas.firewall.<backend>_rules``).
+
+One action plugin class, used by each backend module's action plugin file, so a role
+costs one task per host on a converged host:
+
+1. ``catalog``: the desired rules are computed here, on the controller, by the
+   ``jaas.firewall.catalog`` lookup and the ``jaas.firewall.rules`` filter (the same code,
+   the same validation and error messages as when a playbook calls them), and appended
+   to ``rules``. No huge list goes through Jinja or into host facts.
+2. The module runs on the host (``if_missing=report`` when ``install`` is given).
+3. ``install``: only when the module reports the firewall missing, the host's package
+   manager installs these packages and the module runs once more. A host that has the
+   firewall never sees a package task (air-gapped hosts without python3-apt converge).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+# Options of the rules filter; every other key of ``catalog`` is a lookup option.
+RULES_FILTER_OPTIONS = ('webhooks', 'webhook_port', 'compact')
+
+
+class BackendAction(ActionBase):
+    """Subclasses set ``module`` to the backend module's FQCN."""
+
+    module = None
+    TRANSFERS_FILES = False
+
+    def desired_rules(self, selection, task_vars):
+        """The catalog's rules for ``selection`` (lookup options + rules filter options)."""
+        # Imported here: the filter module pulls in netaddr, needed only with ``catalog``.
+        from ansible_collections.jaas.firewall.plugins.filter.rules import rules as rules_filter
+
+        if not isinstance(selection, dict):
+            raise AnsibleError('catalog must be a dict of jaas.firewall.catalog lookup options '
+                               'and webhooks/webhook_port/compact, got %s'
+                               % type(selection).__name__)
+        lookup_options = dict((key, value) for key, value in selection.items()
+                              if key not in RULES_FILTER_OPTIONS and value is not None)
+        filter_options = dict((key, selection[key]) for key in RULES_FILTER_OPTIONS
+                              if selection.get(key) is not None)
+        lookup = self._shared_loader_obj.lookup_loader.get(
+            'jaas.firewall.catalog', loader=self._loader, templar=self._templar)
+        catalog = lookup.run([], variables=task_vars, **lookup_options)[0]
+        return rules_filter(catalog, **filter_options)
+
+    def package_manager_install(self, packages, task_vars):
+        """Install ``packages`` with the host's package manager (as ``package`` does)."""
+        facts = task_vars.get('ansible_facts', {})
+        manager = task_vars.get('ansible_package_use') or facts.get('pkg_mgr')
+        if not manager:
+            found = self._execute_module(module_name='ansible.legacy.setup',
+                                         module_args=dict(filter='ansible_pkg_mgr',
+                                                          gather_subset='!all'),
+                                         task_vars=task_vars)
+            manager = found.get('ansible_facts', {}).get('ansible_pkg_mgr')
+        if not manager or manager == 'unknown':
+            return dict(failed=True, msg='the firewall is missing and no package manager was '
+                                         'found to install %s' % ', '.join(packages))
+        return self._execute_module(module_name='ansible.legacy.' + manager,
+                                    module_args=dict(name=list(packages), state='present'),
+                                    task_vars=task_vars)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(BackendAction, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        selection = args.pop('catalog', None)
+        install = args.pop('install', None) or []
+        if args.get('state', 'present') == 'absent':
+            selection = None
+        if selection is not None:
+            try:
+                args['rules'] = list(args.get('rules') or []) + self.desired_rules(selection,
+                                                                                    task_vars)
+            except AnsibleError as exc:
+                # Nothing has reached the host: one message naming the entry, and stop.
+                result.update(failed=True, changed=False, msg=to_text(exc.message))
+                return result
+        if install:
+            args['if_missing'] = 'report'
+
+        module_result = self._execute_module(module_name=self.module, module_args=args,
+                                             task_vars=task_vars)
+        if install and module_result.get('installed') is False \
+                and args.get('state', 'present') == 'present' and not module_result.get('failed'):
+            installed = self.package_manager_install(install, task_vars)
+            if installed.get('failed'):
+                installed['msg'] = 'installing %s failed: %s' % (', '.join(install),
+                                                                 installed.get('msg', ''))
+                result.update(installed)
+                return result
+            args['if_missing'] = 'fail'
+            module_result = self._execute_module(module_name=self.module, module_args=args,
+                                                 task_vars=task_vars)
+            module_result['changed'] = True
+            module_result['packages_installed'] = list(install)
+        result.update(module_result)
+        return result
