@@ -502,9 +502,8 @@ def main():
         module.fail_json(msg=str(exc))
     # Everything is rendered and validated before anything is read or written.
     try:
-        if params['state'] == 'present':
-            params['rules'] = keep_open_rules(validate_keep_open(params['keep_open'], 'keep_open'),
-                                              params['keep_open_families']) + list(params['rules'])
+        keep_open = validate_keep_open(params['keep_open'], 'keep_open') \
+            if params['state'] == 'present' else []
     except KeepOpenError as exc:
         module.fail_json(msg='nothing changed: %s' % exc)
     try:
@@ -519,9 +518,12 @@ def main():
     if ufw is None or not os.path.exists(os.path.join(UFW_DIR, RULES_FILES[4])):
         not_installed(module, wanted)
     defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
-    if kept_ports:
-        # Put first, so the connection's rule precedes anything that could restrict it.
-        extra = connection_rules(kept_ports, [4, 6] if defaults['ipv6'] else [4])
+    if kept_ports or keep_open:
+        # First, so the connection's rule precedes anything that could restrict it. Rules
+        # without a network go to the families ufw filters (IPv6 only with IPV6=yes).
+        families = [4, 6] if defaults['ipv6'] else [4]
+        extra = connection_rules(kept_ports, families) + keep_open_rules(
+            keep_open, [family for family in params['keep_open_families'] if family in families])
         params['rules'] = extra + list(params['rules'])
         wanted = desired_blocks(params['rules'], tag_prefix)
     active = ufw_active(module, ufw)
