@@ -1,0 +1,259 @@
+"""Over real SSH: the roles never lock out the Ansible connection.
+
+Ansible connects the way users do (ssh connection plugin, key auth, pipelining on,
+ControlPersist as by default) to containers running sshd on an internal network
+(ssh_harness.py). sshd listens on 22 and 2222 on every host, so the port that is *not*
+used must end up closed: that proves the firewall really denies incoming traffic and
+that only the connection's own port was opened.
+
+Three ways to reach a host, per backend:
+  22      no port anywhere (ssh's default),
+  p2222   ``ansible_port: 2222``,
+  cfg2222 ``Port 2222`` only in the ssh config file passed with ``-F`` (the controller
+          does not know the port; the host sees it in SSH_CONNECTION).
+The ufw cfg2222 host is reached as an unprivileged user with ``become_method: su`` and
+``-l`` (a login shell: SSH_CONNECTION is gone from the module's own environment).
+The catalog is cut to one block (the connection's port does not depend on it) to keep
+the suite's run time modest.
+
+Expectations come from that table, not from the code under test.
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from . import harness, ssh_harness
+
+# name: (backend, suite, how the port is set, connection port, become)
+KEEP_CASES = {
+    'ufw-22': ('ufw', 'bookworm', None, 22, False),
+    'ufw-p2222': ('ufw', 'bookworm', 'ansible_port', 2222, False),
+    'ufw-cfg2222-su': ('ufw', 'bookworm', 'ssh_config', 2222, True),
+    'fwd-22': ('firewalld', 'trixie', None, 22, False),
+    'fwd-p2222': ('firewalld', 'trixie', 'ansible_port', 2222, False),
+    'fwd-cfg2222': ('firewalld', 'trixie', 'ssh_config', 2222, False),
+}
+OTHER_PORT = {22: 2222, 2222: 22}
+
+# Incoming and outgoing denied, per backend (the role variables a user sets).
+RESTRICT = {
+    'all': {'jaas_firewall_blocks': ['cloudflare']},
+    'ufw': {'jaas_firewall_ufw_enable': True, 'jaas_firewall_ufw_default_incoming': 'deny',
+            'jaas_firewall_ufw_default_outgoing': 'deny'},
+    # firewalld's incoming side is the zone: the hosts' public zone has no ssh service
+    # (removed before the run), so only the role's ingress policy can let SSH in.
+    'firewalld': {'jaas_firewall_firewalld_enable': True,
+                  'jaas_firewall_firewalld_egress_target': 'REJECT'},
+}
+
+BECOME_USER_SETUP = r'''
+set -e
+useradd -m -s /bin/bash deploy
+install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
+cp /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys
+chown deploy:deploy /home/deploy/.ssh/authorized_keys
+echo 'root:jaas-test-root' | chpasswd
+'''
+
+
+@pytest.fixture(scope='module')
+def ssh_site(tmp_path_factory):
+    """The network, the key pair and the ssh client config files of this module."""
+    ssh_harness.raise_inotify_limit()
+    workdir = tmp_path_factory.mktemp('ssh')
+    network = ssh_harness.SshNetwork().create()
+    try:
+        yield {'network': network, 'key': ssh_harness.KeyPair(str(workdir / 'key')),
+               'plain': ssh_harness.ssh_config(str(workdir / 'ssh_config')),
+               'port2222': ssh_harness.ssh_config(str(workdir / 'ssh_config_2222'), 2222),
+               'workdir': str(workdir)}
+    finally:
+        network.remove()
+
+
+def start_hosts(site, cases, first_number):
+    """{case: SshHost} started in parallel; removed by the caller (harness.remove_all)."""
+    def start(item):
+        number, (name, case) = item
+        backend, suite, how, port, become = case
+        host = ssh_harness.SshHost.start_ssh(name, site['network'], number, site['key'],
+                                             suite, ports=(22, 2222))
+        host.config_file = site['port2222'] if how == 'ssh_config' else site['plain']
+        host.connect_port = port if how == 'ansible_port' else None
+        host.backend = backend
+        host.kept_port = port
+        host.become_user = None
+        if become:
+            host.sh(BECOME_USER_SETUP)
+            host.become_user = 'deploy'
+        if backend == 'firewalld':
+            # incoming denied: only what the role opens gets in
+            host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null && ! firewall-offline-cmd --zone=public --list-services | grep -qw ssh')
+        return name, host
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        return dict(pool.map(start, enumerate(sorted(cases.items()), first_number)))
+
+
+def inventory_with_become(host):
+    values = ssh_harness.SshHost.inventory_vars(host)
+    if host.become_user:
+        values.update(ansible_user=host.become_user, ansible_become=True,
+                      ansible_become_method='su', ansible_become_flags='-l',
+                      ansible_become_password='jaas-test-root')
+    return values
+
+
+def role_plays(extra_post_tasks=''):
+    return '''
+- name: ufw hosts
+  hosts: backend_ufw
+  gather_facts: false
+  roles: [jaas.firewall.ufw]
+- name: firewalld hosts
+  hosts: backend_firewalld
+  gather_facts: false
+  roles: [jaas.firewall.firewalld]
+- name: The connection after the change
+  hosts: all
+  gather_facts: false
+  vars:
+    ansible_become: false  # SSH_CONNECTION of the session itself (su -l would scrub it)
+  tasks:
+    - name: The play's own (multiplexed, established) connection still works
+      ansible.builtin.command: sh -c 'echo "$SSH_CONNECTION"'
+      register: before_reset
+      changed_when: false
+    - name: Drop the ControlPersist master
+      ansible.builtin.meta: reset_connection
+    - name: A brand-new connection works
+      ansible.builtin.command: sh -c 'echo "$SSH_CONNECTION"'
+      register: after_reset
+      changed_when: false
+    - name: Report
+      ansible.builtin.debug:
+        msg: "SSHCHECK {{ {'host': inventory_hostname, 'before': before_reset.stdout,
+               'after': after_reset.stdout,
+               'kept': (jaas_firewall_ufw_result | default(jaas_firewall_firewalld_result)).connection_ports
+              } | to_json }}"
+''' + extra_post_tasks
+
+
+def run_plays(ansible, hosts, play, extra_vars, timeout=600):
+    """ansible-playbook over SSH with groups backend_<name>; returns PlayResult."""
+    inventory = {'all': {'children': {}}}
+    for host in hosts:
+        group = inventory['all']['children'].setdefault('backend_' + host.backend, {'hosts': {}})
+        group['hosts'][host.name] = inventory_with_become(host)
+    inventory_path = ansible.write('inventory', inventory)
+    argv = [ansible.binary, '-i', inventory_path, '--forks', '20',
+            '-e', '@' + ansible.write('vars', json.dumps(extra_vars), '.json'),
+            ansible.write('play', play)]
+    env = ssh_harness.ssh_env(ansible)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=harness.ROOT,
+                          timeout=timeout)
+    return harness.PlayResult(proc.returncode, proc.stdout, proc.stderr, None, None)
+
+
+def reports(output, tag):
+    found = {}
+    for text in re.findall(r'"msg": "%s (\{.*\})"' % tag, output):
+        item = json.loads(text.encode().decode('unicode_escape'))
+        found[item['host']] = item
+    return found
+
+
+def ufw_kernel_accepts(host):
+    """{family: {ports accepted by ufw-user-input}, 'policy': INPUT policies} (iptables-save)."""
+    result = {}
+    for family, save in ((4, 'iptables-save'), (6, 'ip6tables-save')):
+        text = host.sh('%s -t filter' % save).stdout
+        ports = set()
+        for line in text.splitlines():
+            if re.match(r'-A ufw6?-user-input ', line) and '-j ACCEPT' in line:
+                match = re.search(r'--dport (\d+)', line)
+                if match:
+                    ports.add(int(match.group(1)))
+        policy = re.search(r'^:INPUT (\w+)', text, re.M)
+        result[family] = (ports, policy.group(1) if policy else None)
+    return result
+
+
+def _dport(expr):
+    match = expr.get('match')
+    if not match:
+        return None
+    left = match.get('left', {}).get('payload', {})
+    if left.get('protocol') == 'tcp' and left.get('field') == 'dport':
+        right = match.get('right')
+        return right if isinstance(right, int) else None
+    return None
+
+
+def firewalld_kernel_accepts(host):
+    """TCP ports accepted in firewalld's nft chains of the jaas ingress policy (nft -j)."""
+    data = json.loads(host.sh('nft -j list ruleset').stdout)
+    ports = set()
+    for item in data['nftables']:
+        rule = item.get('rule')
+        if not rule or rule.get('table') != 'firewalld' or 'jaas-ingress' not in rule['chain']:
+            continue
+        exprs = rule['expr']
+        if any('accept' in expr for expr in exprs):
+            ports.update(port for port in (_dport(expr) for expr in exprs) if port)
+    return ports
+
+
+@pytest.fixture(scope='module')
+def keep_hosts(ssh_site):
+    try:
+        yield start_hosts(ssh_site, KEEP_CASES, 11)
+    finally:
+        harness.remove_all()
+
+
+def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
+    hosts = list(keep_hosts.values())
+    extra = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **RESTRICT['firewalld']))
+    result = run_plays(ansible, hosts, role_plays(), extra)
+    if os.environ.get('JAAS_SSH_SHOW'):
+        print(result.stdout[-6000:])
+    assert result.rc == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    checks = reports(result.stdout, 'SSHCHECK')
+    assert set(checks) == set(host.name for host in hosts), result.stdout[-3000:]
+    problems = []
+    for name, host in sorted(keep_hosts.items()):
+        check = checks[host.name]
+        port, other = host.kept_port, OTHER_PORT[host.kept_port]
+        # both commands ran over SSH to the expected port; reset_connection opened a new one
+        if check['before'].split()[3:] != [str(port)] or check['after'].split()[3:] != [str(port)]:
+            problems.append('%s: SSH_CONNECTION %r / %r, expected server port %d'
+                            % (name, check['before'], check['after'], port))
+        if check['before'] == check['after']:
+            problems.append('%s: reset_connection did not open a new connection' % name)
+        if check['kept'] != [port]:
+            problems.append('%s: module kept %s, expected [%d]' % (name, check['kept'], port))
+        # brand-new connections from outside the play, IPv4 and IPv6
+        for family in (4, 6):
+            probe = host.new_ssh('true', port, family=family)
+            if probe.returncode != 0:
+                problems.append('%s: new ssh over IPv%d to %d failed: %s'
+                                % (name, family, port, probe.stderr.strip()))
+        if host.tcp_open(other):
+            problems.append('%s: port %d (not the connection) accepts connections' % (name, other))
+        if host.backend == 'ufw':
+            for family, (ports, policy) in ufw_kernel_accepts(host).items():
+                if ports != {port} or policy != 'DROP':
+                    problems.append('%s IPv%d: ufw-user-input accepts %s, INPUT %s; expected '
+                                    '{%d}, DROP' % (name, family, sorted(ports), policy, port))
+        else:
+            ports = firewalld_kernel_accepts(host)
+            if ports != {port}:
+                problems.append('%s: jaas-ingress accepts %s in the kernel, expected {%d}'
+                                % (name, sorted(ports), port))
+    assert not problems, '\n'.join(problems)
