@@ -13,18 +13,14 @@ cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 step "Starting a throwaway Debian 12 container ($name) from jaas-firewall-test:bookworm"
-docker run -d --name "$name" --hostname jaas-demo \
-  --cap-add NET_ADMIN --cap-add NET_RAW --cap-add SYS_ADMIN \
-  --security-opt apparmor=unconfined --security-opt seccomp=unconfined \
-  --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-  --tmpfs /run --tmpfs /run/lock -e container=docker \
-  jaas-firewall-test:bookworm /lib/systemd/systemd >/dev/null
-for _ in $(seq 1 60); do
-  state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
-  case "$state" in running|degraded) break;; esac
-  sleep 0.5
-done
-echo "systemd: ${state:-unknown}"
+# The harness's container settings (tests/reliability/harness.py), as the tests use them.
+python - "$name" <<'PY'
+import sys
+sys.path.insert(0, 'tests')
+from reliability import harness
+host = harness.start_container(sys.argv[1], harness.IMAGES['bookworm'], hostname='jaas-demo')
+print('systemd: %s' % host.wait_for_systemd())
+PY
 
 inventory=$(mktemp --suffix=.yml)
 trap 'cleanup; rm -f "$inventory"' EXIT
