@@ -36,7 +36,7 @@ pytest: setup ## every pytest suite without containers: unit, contract, packagin
 	$(BIN)/pytest -q --ignore=tests/reliability
 
 # Each Molecule scenario runs exactly once; containers come from the cached images.
-test: pytest molecule-ufw molecule-firewalld molecule-squid reliability ## everything CI runs (README's test command)
+test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid reliability ## everything CI runs (README's test command)
 	@echo "make test: all suites passed"
 
 golden: setup ## regenerate tests/golden/* (Windows renderer, nftables script); review `git diff tests/golden` after
@@ -58,6 +58,12 @@ molecule-firewalld: setup images ## firewalld role on Debian 12 + 13 (network 19
 bench-firewalld: setup images ## firewalld role vs a per-rule loop, 10x catalog (bench/firewalld_bench.py)
 	$(PY) bench/firewalld_bench.py
 
+molecule-nftables: setup images ## nftables role on Debian 12 + 13 (network 198.18.3.0/24)
+	JAAS_HARNESS_NET=3 $(BIN)/molecule test -s nftables
+
+bench-nftables: setup images ## nftables role next to the ufw and firewalld roles, 10x catalog (bench/nftables_bench.py)
+	$(PY) bench/nftables_bench.py
+
 molecule-ufw: setup images ## ufw role on Debian 12 + 13 (network 198.18.1.0/24)
 	JAAS_HARNESS_NET=1 $(BIN)/molecule test -s ufw
 
@@ -76,3 +82,5 @@ reliability: setup images ## reliability suite: faults, bad input, injection on 
 
 bench-scale: setup images ## ufw role on 1/5/20 containers + 10x catalog per backend (bench/scale_bench.py)
 	$(PY) bench/scale_bench.py
+
+.PHONY: molecule-nftables bench-nftables golden-nftables-live
