@@ -76,6 +76,24 @@ def ssh_connection_ports(pid=None, proc=PROC, environ=None):
     return sorted(ports)
 
 
+def ssh_session(pid=None, proc=PROC, environ=None):
+    """The ``SSH_CONNECTION`` value of the nearest SSH session this process runs under,
+    or None. Two runs over the same (multiplexed) connection see the same value; a new
+    TCP connection has a new client port, so the value tells the two apart."""
+    value = (os.environ if environ is None else environ).get('SSH_CONNECTION')
+    if server_port(value):
+        return value
+    pid = os.getpid() if pid is None else pid
+    for _depth in range(_MAX_DEPTH):
+        if pid <= 1:
+            break
+        value = _ssh_connection(pid, proc)
+        if server_port(value):
+            return value
+        pid = _parent(pid, proc)
+    return None
+
+
 # Options every backend module takes for the connection (documented in each module).
 CONNECTION_ARGUMENT_SPEC = dict(
     keep_connection=dict(type='bool', default=False),

@@ -36,6 +36,7 @@ extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
+  - jaas.firewall.rollback
 options:
   keep_open:
     description:
@@ -174,6 +175,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback:
+  description:
+    - The revert armed because of O(rollback_timeout), and (added by the action plugin) what
+      became of it. Its C(id) is what M(jaas.firewall.rollback_confirm) takes.
+  returned: when a revert was armed
+  type: dict
+  sample: {armed: false, confirmed: true, id: 20261126T101500-3fa2c1, backend: ufw, timeout: 60,
+           mechanism: systemd, expires_in: 57.9, armed_over: 198.18.40.1 50514 198.18.40.11 22,
+           confirmed_over: 198.18.40.1 50530 198.18.40.11 22}
 ipsets:
   description: Names of our ipsets after the run.
   returned: always
@@ -251,6 +261,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan impor
     needs_reload, owns, render_text)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
+    ROLLBACK_ARGUMENT_SPEC, FirewalldRecipe, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
     controller_argument_spec, rules_argument_spec)
 
@@ -481,6 +493,17 @@ def enable_at_boot(module):
     return True
 
 
+def will_enable(module):
+    """Will enable_at_boot() change anything? Read-only."""
+    if not (module.params['enable_at_boot'] and module.params['state'] == 'present'):
+        return False
+    systemctl = module.get_bin_path('systemctl')
+    if systemctl is None:
+        return False
+    _rc, out, _err = module.run_command([systemctl, 'is-enabled', 'firewalld.service'])
+    return out.strip() != 'enabled'
+
+
 def main():
     argument_spec = rules_argument_spec()
     argument_spec.update(LOCK_ARGUMENT_SPEC)
@@ -499,6 +522,7 @@ def main():
         enable_at_boot=dict(type='bool', default=False),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
+    argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
     argument_spec.update(controller_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params['prefix']
@@ -508,6 +532,8 @@ def main():
             module.params['connection_port'])
     except ValueError as exc:
         module.fail_json(msg='nothing changed: %s' % exc)
+    if timeout_problem(module.params['rollback_timeout']):
+        module.fail_json(msg='nothing changed: %s' % timeout_problem(module.params['rollback_timeout']))
     # First, so the connection's rule is also the first one seeded before a start.
     module.params['keep_open'] = [dict(direction='in', protocol='tcp', port=str(port), network=None)
                                   for port in kept_ports] + list(module.params['keep_open'])
@@ -551,6 +577,8 @@ def main():
                                  'module manages a running firewalld only (no firewall-offline-cmd '
                                  'fallback); start it first, e.g. with start=true (the role '
                                  'variable jaas_firewall_firewalld_enable=true).')
+        # Before the offline seeding: the host stops firewalld again unless the run confirms.
+        arm(module, FirewalldRecipe(running=False), module.params['rollback_timeout'])
         firewalld, seeded = start_firewalld(module, prefix)
         started = True
 
@@ -559,12 +587,15 @@ def main():
         runtime = firewalld.read_runtime()
     except Exception as exc:
         module.fail_json(msg='reading firewalld state failed: %s' % _dbus_message(exc))
-    enabled_now = bool(module.params['enable_at_boot'] and module.params['state'] == 'present'
-                       and enable_at_boot(module))
     permanent_changes = diff_layer(desired, permanent, prefix)
     runtime_changes = diff_layer(desired, runtime, prefix)
     reload_needed = needs_reload(runtime_changes)
     changed = started or has_changes(permanent_changes) or has_changes(runtime_changes)
+    if not started and module.params['rollback_timeout'] and (changed or will_enable(module)):
+        # Before the first change: the host reverts by itself unless the run confirms.
+        arm(module, FirewalldRecipe(running=True), module.params['rollback_timeout'])
+    enabled_now = bool(module.params['enable_at_boot'] and module.params['state'] == 'present'
+                       and enable_at_boot(module))
 
     result = dict(
         changed=changed or enabled_now,

@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
+  - jaas.firewall.rollback
 options:
   keep_open:
     description:
@@ -213,6 +214,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback:
+  description:
+    - The revert armed because of O(rollback_timeout), and (added by the action plugin) what
+      became of it. Its C(id) is what M(jaas.firewall.rollback_confirm) takes.
+  returned: when a revert was armed
+  type: dict
+  sample: {armed: false, confirmed: true, id: 20261126T101500-3fa2c1, backend: ufw, timeout: 60,
+           mechanism: systemd, expires_in: 57.9, armed_over: 198.18.40.1 50514 198.18.40.11 22,
+           confirmed_over: 198.18.40.1 50530 198.18.40.11 22}
 added:
   description: Rules added (or that would be added in check mode).
   returned: always
@@ -291,6 +301,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
+    ROLLBACK_ARGUMENT_SPEC, UfwRecipe, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
     controller_argument_spec, rules_argument_spec)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
@@ -460,6 +472,19 @@ def connection_rules(ports, families):
             for port in ports for family in families]
 
 
+def will_change(module, params, updated, active, defaults):
+    """Does this run change files, the running rules, a policy or the enabled state?"""
+    if updated or (active and os.path.exists(RELOAD_PENDING)):
+        return True
+    if any(params['default_' + name] and params['default_' + name] != defaults[name]
+           for name in ('incoming', 'outgoing')):
+        return True
+    if params['enabled'] is None:
+        return False
+    at_boot = _enabled_at_boot(module)
+    return params['enabled'] != (active and at_boot) and (params['enabled'] or active or at_boot)
+
+
 def main():
     argument_spec = rules_argument_spec()
     argument_spec.update(LOCK_ARGUMENT_SPEC)
@@ -475,6 +500,7 @@ def main():
         if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
+    argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
     argument_spec.update(controller_argument_spec())
     argument_spec.update(
         keep_open=dict(type='list', elements='dict', default=[], options=dict(
@@ -500,6 +526,8 @@ def main():
                                            params['connection_port'])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+    if timeout_problem(params['rollback_timeout']):
+        module.fail_json(msg='nothing changed: %s' % timeout_problem(params['rollback_timeout']))
     # Everything is rendered and validated before anything is read or written.
     try:
         keep_open = validate_keep_open(params['keep_open'], 'keep_open') \
@@ -539,6 +567,11 @@ def main():
                              'select families [4]' % DEFAULTS_FILE)
 
     plan = plan_files(module, wanted, tag_prefix, exclude)
+    if params['rollback_timeout'] and will_change(module, params, plan[1], active, defaults):
+        # Before the first write: the host reverts by itself unless the run confirms.
+        arm(module, UfwRecipe([os.path.join(UFW_DIR, name) for name in
+                               (RULES_FILES[4], RULES_FILES[6], 'ufw.conf')] + [DEFAULTS_FILE],
+                              active), params['rollback_timeout'])
     if plan[1] and not module.check_mode and plan[5]:
         # Files as the package ships them: let ufw write its own full format first (same
         # rules, same log level), then plan again on what ufw wrote.

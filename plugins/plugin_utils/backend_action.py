@@ -14,6 +14,9 @@ costs one task per host on a converged host:
 3. ``install``: only when the module reports the firewall missing, the host's package
    manager installs these packages and the module runs once more. A host that has the
    firewall never sees a package task (air-gapped hosts without python3-apt converge).
+4. ``rollback``: when the module armed a revert (``rollback_timeout``), the change is
+   confirmed over a brand-new connection at once, or the task fails saying that the host
+   rolled it back (plugins/plugin_utils/confirm_change.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +26,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
 
 # Options of the rules filter; every other key of ``catalog`` is a lookup option.
 RULES_FILTER_OPTIONS = ('webhooks', 'webhook_port', 'compact')
@@ -104,4 +109,7 @@ class BackendAction(ActionBase):
             module_result['changed'] = True
             module_result['packages_installed'] = list(install)
         result.update(module_result)
+        # rollback_timeout: confirm over a new connection now, or report the host's revert
+        if (module_result.get('rollback') or {}).get('armed') and not module_result.get('failed'):
+            result.update(confirm_change.confirm(self, module_result['rollback'], task_vars))
         return result

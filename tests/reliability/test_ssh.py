@@ -93,7 +93,8 @@ def start_hosts(site, cases, first_number):
             host.become_user = 'deploy'
         if backend == 'firewalld':
             # incoming denied: only what the role opens gets in
-            host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null && ! firewall-offline-cmd --zone=public --list-services | grep -qw ssh')
+            host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null && '
+                    '! firewall-offline-cmd --zone=public --list-services | grep -qw ssh')
         return name, host
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(cases)) as pool:
@@ -110,15 +111,15 @@ def inventory_with_become(host):
 
 
 def role_plays(extra_post_tasks=''):
+    # One play for every backend: a play whose hosts all fail would end the playbook.
     return '''
-- name: ufw hosts
-  hosts: backend_ufw
+- name: Apply the backend role
+  hosts: all
   gather_facts: false
-  roles: [jaas.firewall.ufw]
-- name: firewalld hosts
-  hosts: backend_firewalld
-  gather_facts: false
-  roles: [jaas.firewall.firewalld]
+  tasks:
+    - name: Backend role
+      ansible.builtin.include_role:
+        name: "jaas.firewall.{{ jaas_test_backend }}"
 - name: The connection after the change
   hosts: all
   gather_facts: false
@@ -139,8 +140,10 @@ def role_plays(extra_post_tasks=''):
       ansible.builtin.debug:
         msg: "SSHCHECK {{ {'host': inventory_hostname, 'before': before_reset.stdout,
                'after': after_reset.stdout,
-               'kept': (jaas_firewall_ufw_result | default(jaas_firewall_firewalld_result)).connection_ports
+               'kept': __result.connection_ports, 'rollback': __result.rollback | default(None)
               } | to_json }}"
+      vars:
+        __result: "{{ jaas_firewall_ufw_result | default(jaas_firewall_firewalld_result) }}"
 ''' + extra_post_tasks
 
 
@@ -149,7 +152,7 @@ def run_plays(ansible, hosts, play, extra_vars, timeout=600):
     inventory = {'all': {'children': {}}}
     for host in hosts:
         group = inventory['all']['children'].setdefault('backend_' + host.backend, {'hosts': {}})
-        group['hosts'][host.name] = inventory_with_become(host)
+        group['hosts'][host.name] = dict(inventory_with_become(host), jaas_test_backend=host.backend)
     inventory_path = ansible.write('inventory', inventory)
     argv = [ansible.binary, '-i', inventory_path, '--forks', '20',
             '-e', '@' + ansible.write('vars', json.dumps(extra_vars), '.json'),
@@ -217,6 +220,63 @@ def keep_hosts(ssh_site):
         harness.remove_all()
 
 
+SNAPSHOT = {'ufw': harness.ufw_snapshot, 'firewalld': harness.firewalld_snapshot}
+ROLLBACK_TIMEOUT = 15  # short for the suite's run time; the role default is 60
+
+
+def rollback_record(host, rollback_id):
+    """meta.json, outcome and reverted_at of a rollback, read on the host (docker exec)."""
+    directory = '/var/lib/jaas-firewall/rollback/%s' % rollback_id
+    text = host.sh('cat %s/meta.json; echo; cat %s/outcome 2>/dev/null || echo none; '
+                   'cat %s/reverted_at 2>/dev/null || echo none' % ((directory,) * 3)).stdout
+    meta, outcome, reverted_at = text.strip().split('\n')[-3:]
+    return json.loads(meta), outcome, None if reverted_at == 'none' else int(reverted_at)
+
+
+def run_cut_and_check_rollback(ansible, hosts):
+    """A run that cuts the Ansible port: the host must revert by itself, the play must say
+    so, and every host must end byte-identical to before and reachable on its port."""
+    before = dict((host.name, SNAPSHOT[host.backend](host)) for host in hosts)
+    extra = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **RESTRICT['firewalld']))
+    extra.update(jaas_firewall_allow_ansible_connection=False,
+                 jaas_firewall_rollback_timeout=ROLLBACK_TIMEOUT)
+    result = run_plays(ansible, hosts, role_plays(), extra)
+    if os.environ.get('JAAS_SSH_SHOW'):
+        print(result.stdout[-6000:])
+    assert result.rc != 0, result.stdout[-5000:]
+    failed = dict(harness.failures(result.stdout))
+    problems, figures = [], []
+    for host in hosts:
+        outcome = failed.get(host.name)
+        if not outcome or 'ROLLED BACK' not in outcome.get('msg', ''):
+            problems.append('%s: no rollback message: %s' % (host.name, outcome))
+            continue
+        rollback = outcome['rollback']
+        meta, state, reverted_at = rollback_record(host, rollback['id'])
+        if state != 'reverted' or rollback.get('outcome') != 'reverted':
+            problems.append('%s: rollback outcome %s / %s' % (host.name, state, rollback))
+        if reverted_at is not None:
+            # the revert waits for the module's host lock: a slow apply delays it
+            figures.append('%s: timeout %d s, reverted %.0f s after the snapshot (%+.0f s from '
+                           'the deadline, %s)' % (host.name, meta['timeout'],
+                                                  reverted_at - meta['armed_at'],
+                                                  reverted_at - meta['deadline'], meta['mechanism']))
+        probe = host.new_ssh('true', host.kept_port)
+        if probe.returncode != 0:
+            problems.append('%s: not reachable on %d after the rollback: %s'
+                            % (host.name, host.kept_port, probe.stderr.strip()))
+        changes = harness.diff_snapshots(before[host.name], SNAPSHOT[host.backend](host))
+        if changes:
+            problems.append('%s: not restored byte-identically:\n%s' % (host.name, changes))
+    print('\n'.join(['rollback figures:'] + figures))
+    assert not problems, '\n'.join(problems) + '\n' + result.stdout[-3000:]
+
+
+def test_a_run_that_cuts_ssh_on_a_fresh_host_is_rolled_back(keep_hosts, ansible):
+    """ufw inactive / firewalld stopped before: enabled without the connection's port."""
+    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-22'], keep_hosts['fwd-22']])
+
+
 def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
     hosts = list(keep_hosts.values())
     extra = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **RESTRICT['firewalld']))
@@ -238,6 +298,16 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
             problems.append('%s: reset_connection did not open a new connection' % name)
         if check['kept'] != [port]:
             problems.append('%s: module kept %s, expected [%d]' % (name, check['kept'], port))
+        # armed (the role's default timeout), then confirmed over a new connection
+        rollback = check['rollback'] or {}
+        if not rollback.get('confirmed') or rollback.get('confirmed_over') == rollback.get('armed_over'):
+            problems.append('%s: change not confirmed over a new connection: %s' % (name, rollback))
+        else:
+            meta, state, _reverted = rollback_record(host, rollback['id'])
+            timer = host.sh('systemctl is-active %s.timer' % meta.get('unit'), check=False)
+            if state != 'confirmed' or timer.stdout.strip() == 'active':
+                problems.append('%s: rollback %s after confirming, timer %s'
+                                % (name, state, timer.stdout.strip()))
         # brand-new connections from outside the play, IPv4 and IPv6
         for family in (4, 6):
             probe = host.new_ssh('true', port, family=family)
@@ -257,3 +327,9 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
                 problems.append('%s: jaas-ingress accepts %s in the kernel, expected {%d}'
                                 % (name, sorted(ports), port))
     assert not problems, '\n'.join(problems)
+
+
+def test_a_run_that_cuts_ssh_on_a_restricted_host_is_rolled_back(keep_hosts, ansible):
+    """ufw active / firewalld running with the connection's port kept (the previous test):
+    the run drops the port, the host reloads its previous rules."""
+    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-p2222'], keep_hosts['fwd-p2222']])

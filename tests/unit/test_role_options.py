@@ -19,7 +19,8 @@ SHARED = ['jaas_firewall_state', 'jaas_firewall_catalog_file', 'jaas_firewall_bl
           'jaas_firewall_regions', 'jaas_firewall_families', 'jaas_firewall_webhooks',
           'jaas_firewall_webhook_port', 'jaas_firewall_compact',
           'jaas_firewall_allow_private_networks', 'jaas_firewall_keep_open',
-          'jaas_firewall_allow_dns', 'jaas_firewall_allow_ansible_connection']
+          'jaas_firewall_allow_dns', 'jaas_firewall_allow_ansible_connection',
+          'jaas_firewall_rollback_timeout']
 
 
 def _load(*parts):

@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: rollback_confirm
+short_description: Confirm a firewall change armed with rollback_timeout, or learn that the host reverted it
+version_added: "1.0.0"
+description:
+  - A backend module (M(jaas.firewall.ufw_rules), M(jaas.firewall.firewalld_rules),
+    M(jaas.firewall.nftables_rules)) run with O(jaas.firewall.ufw_rules#module:rollback_timeout)
+    snapshots the firewall before it changes it and schedules, on the host, a revert to that
+    snapshot. This module disarms it.
+  - The backend modules' action plugin calls this module by itself, right after the change,
+    over a brand-new connection; call it yourself only to confirm from your own play or to
+    look at a rollback (O(state=query)).
+  - A confirmation is refused when it arrives over the SSH connection that made the change
+    (same C(SSH_CONNECTION), for example a multiplexed ControlPersist channel), because it would
+    prove nothing about new connections. Run C(meta reset_connection) before this module.
+author: jaas.firewall contributors
+options:
+  id:
+    description: The rollback id, RV(jaas.firewall.ufw_rules#module:rollback.id) of the backend module.
+    type: str
+    required: true
+  state:
+    description:
+      - V(confirmed) disarms the rollback (fails when the host already reverted the change,
+        or when called over the connection that made it).
+      - V(query) only reports what became of it.
+    type: str
+    choices: [confirmed, query]
+    default: confirmed
+  wait:
+    description: Seconds to wait for a revert that is running to finish before reporting.
+    type: int
+    default: 30
+attributes:
+  check_mode:
+    support: full
+    details: In check mode it only reports (as O(state=query)); a check-mode backend run never
+      arms a rollback.
+  diff_mode:
+    support: none
+notes:
+  - Snapshots and records live in C(/var/lib/jaas-firewall/rollback/<id>/) (the ten newest are kept).
+"""
+
+EXAMPLES = r"""
+- name: Change the firewall, confirm by hand later in the play
+  jaas.firewall.ufw_rules:
+    rules: "{{ my_rules }}"
+    default_incoming: deny
+    enabled: true
+    keep_connection: true
+    rollback_timeout: 120
+  register: change
+
+- name: Open a new connection (not a multiplexed channel of the old one)
+  ansible.builtin.meta: reset_connection
+
+- name: Keep the change
+  jaas.firewall.rollback_confirm:
+    id: "{{ change.rollback.id }}"
+  when: change.rollback.armed | default(false)
+"""
+
+RETURN = r"""
+rollback_state:
+  description:
+    - What became of the rollback. V(confirmed) (disarmed now), V(armed) (query only),
+      V(reverting), V(reverted), V(revert-failed), V(abandoned) (its timer was lost, for
+      example by a reboot), V(same-connection) (refused), V(unknown) (no such id).
+  returned: always
+  type: str
+  sample: confirmed
+session:
+  description: C(SSH_CONNECTION) of the connection this module ran over.
+  returned: when confirming
+  type: str
+  sample: 198.18.40.1 50514 198.18.40.11 2222
+armed_over:
+  description: C(SSH_CONNECTION) of the connection that made the change.
+  returned: when confirming
+  type: str
+reverted_at:
+  description: When the host restored the snapshot (seconds since the epoch, host clock).
+  returned: when reverted
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jaas.firewall.plugins.module_utils import rollback
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        id=dict(type='str', required=True),
+        state=dict(type='str', choices=['confirmed', 'query'], default='confirmed'),
+        wait=dict(type='int', default=30),
+    ), supports_check_mode=True)
+    rollback_id = module.params['id']
+    if rollback_id != rollback_id.strip() or '/' in rollback_id or rollback_id.startswith('.'):
+        module.fail_json(msg='id %r is not a rollback id' % rollback_id, rollback_state='unknown')
+    if module.params['state'] == 'query' or module.check_mode:
+        found = rollback.settled(rollback_id, wait=module.params['wait'])
+        module.exit_json(changed=False, rollback_state=found.pop('state'), **found)
+
+    found = rollback.confirm(rollback_id, wait=module.params['wait'])
+    state = found.pop('state')
+    if state == 'confirmed':
+        module.exit_json(changed=True, rollback_state=state,
+                         msg='rollback %s disarmed: the change is kept' % rollback_id, **found)
+    messages = {
+        'unknown': 'no rollback %s on this host' % rollback_id,
+        'same-connection': 'not confirmed: this call came over the SSH connection that made the '
+                           'change (%s), which proves nothing about new connections; run '
+                           'meta: reset_connection first' % found.get('session'),
+        'reverted': 'rollback %s: the host already restored the firewall as it was before the '
+                    'change (no confirmation in time)' % rollback_id,
+        'revert-failed': 'rollback %s: the host tried to restore the firewall and a step failed '
+                         '(see revert.log in %s)' % (rollback_id, rollback.STATE_DIR),
+        'abandoned': 'rollback %s was abandoned (its timer was lost, e.g. by a reboot)' % rollback_id,
+        'reverting': 'rollback %s: the host is restoring the firewall' % rollback_id,
+    }
+    module.fail_json(msg=messages.get(state, 'rollback %s: %s' % (rollback_id, state)),
+                     rollback_state=state, **found)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller half of confirm-or-revert (host half: plugins/module_utils/rollback.py).
+
+Called by the backend action plugin in the same task, right after a backend module armed
+a rollback, so the confirmation follows the change on that host at once (a separate task
+would wait for every other host's change first and could miss the deadline):
+
+1. drop the connection (``reset()``: stops the ControlPersist master) and run
+   ``jaas.firewall.rollback_confirm`` over a brand-new one; the host refuses a confirmation
+   that comes over the connection that made the change;
+2. while the host cannot be reached, try again until its revert deadline;
+3. past the deadline, wait (a bounded grace) for the host to come back after restoring
+   its snapshot, and fail the task with a message that says it rolled back.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.module_utils.common.text.converters import to_text
+
+CONFIRM_MODULE = 'jaas.firewall.rollback_confirm'
+# After the host's deadline: time for the revert to run and sshd to answer again.
+GRACE = 45
+RETRY_PAUSE = 2.0
+HOST_GONE_BACK = ('reverted', 'revert-failed', 'abandoned')
+
+
+def _over_new_connection(action, args, task_vars):
+    """Run the confirm module over a new connection; dict(unreachable=True) when it fails."""
+    try:
+        action._connection.reset()
+    except Exception:  # a connection that cannot reset simply reconnects below
+        pass
+    try:
+        return action._execute_module(module_name=CONFIRM_MODULE, module_args=args,
+                                      task_vars=task_vars)
+    except AnsibleConnectionFailure as exc:
+        lines = to_text(exc).strip().splitlines()
+        return dict(unreachable=True, msg=lines[-1] if lines else 'unreachable')
+
+
+def _reason(found):
+    return to_text(found.get('msg', '')).strip()
+
+
+def rolled_back_message(rollback, found, cause):
+    when = found.get('reverted_at')
+    clock = time.strftime(' at %H:%M:%S UTC', time.gmtime(when)) if when else ''
+    if found.get('rollback_state') == 'revert-failed':
+        return ('jaas.firewall: no confirmation reached the host over a new connection within '
+                '%d s (%s), so the host reverted the %s change (rollback %s)%s, but a step of '
+                'the revert failed; the host answers again, see revert.log in '
+                '/var/lib/jaas-firewall/rollback/%s/.'
+                % (rollback['timeout'], cause, rollback['backend'], rollback['id'], clock,
+                   rollback['id']))
+    return ('jaas.firewall: ROLLED BACK. No confirmation reached the host over a new SSH '
+            'connection within %d s (%s), so the host restored its %s firewall as it was '
+            'before this run (rollback %s)%s and answers again. The change most likely cut the '
+            'Ansible connection: check jaas_firewall_keep_open, '
+            'jaas_firewall_allow_ansible_connection and the port Ansible connects to.'
+            % (rollback['timeout'], cause, rollback['backend'], rollback['id'], clock))
+
+
+def confirm(action, rollback, task_vars, sleep=time.sleep, clock=time.monotonic):
+    """Result keys to merge into the backend task's result (``failed`` when rolled back)."""
+    deadline = clock() + float(rollback.get('expires_in', rollback['timeout']))
+    cause = 'the confirmation was not attempted'
+    while True:
+        found = _over_new_connection(action, dict(id=rollback['id'], state='confirmed'),
+                                     task_vars)
+        state = found.get('rollback_state')
+        if state == 'confirmed':
+            return dict(rollback=dict(rollback, armed=False, confirmed=True,
+                                      confirmed_over=found.get('session')))
+        if state in HOST_GONE_BACK:
+            return dict(failed=True, changed=False, rolled_back=True,
+                        rollback=dict(rollback, armed=False, confirmed=False, outcome=state),
+                        msg=rolled_back_message(rollback, found, 'it came too late'))
+        if found.get('unreachable'):
+            cause = 'new connections failed: %s' % _reason(found)
+        else:
+            cause = _reason(found) or 'confirmation failed (%s)' % state
+        if clock() >= deadline:
+            break
+        sleep(min(RETRY_PAUSE, max(0.0, deadline - clock())))
+
+    # The host's own revert is due now: wait for it to answer again and say what it did.
+    final = deadline + GRACE
+    found = {}
+    while clock() < final:
+        found = _over_new_connection(action, dict(id=rollback['id'], state='query'), task_vars)
+        if found.get('rollback_state') in HOST_GONE_BACK:
+            return dict(failed=True, changed=False, rolled_back=True,
+                        rollback=dict(rollback, armed=False, confirmed=False,
+                                      outcome=found['rollback_state']),
+                        msg=rolled_back_message(rollback, found, cause))
+        if found.get('rollback_state') == 'confirmed':  # a late retry of ours got through
+            return dict(rollback=dict(rollback, armed=False, confirmed=True))
+        sleep(RETRY_PAUSE)
+    return dict(failed=True, changed=True, rolled_back=None,
+                rollback=dict(rollback, confirmed=False, outcome=found.get('rollback_state')),
+                msg='jaas.firewall: the change could not be confirmed (%s) and the host still '
+                    'does not answer %d s after its revert deadline (rollback %s, state %s). '
+                    'Its revert may have failed: reach it out of band.'
+                    % (cause, GRACE, rollback['id'], found.get('rollback_state') or 'unreachable'))
