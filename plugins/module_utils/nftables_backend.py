@@ -36,6 +36,7 @@ import tempfile
 
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     Backend, Plan, PlanError)
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
 from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
     PortRangeError, PortSyntaxError, parse_port_range)
 
@@ -705,14 +706,21 @@ class NftablesBackend(Backend):
             finally:
                 os.unlink(path)
             if rc != 0:
-                self.module.fail_json(msg='nft -f failed, the table is unchanged (one '
-                                          'transaction): %s' % (err or out).strip())
+                # One transaction: unless nft died after the kernel committed it, nothing
+                # changed; either way the next run sees which and converges.
+                self.module.fail_json(msg='nft -f failed (rc %s); the table is either unchanged '
+                                          'or fully replaced, never partly: %s'
+                                          % (rc, (err or out).strip()))
         warnings = []
         for action in plan.work['actions']:
             getattr(self, '_persist_' + action)(plan.work['persist'], warnings)
         for warning in warnings:
             self.module.warn(warning)
         return {}
+
+    def rollback_recipe(self):
+        return NftablesRecipe(FAMILY, self.table, [self.persist_file, self.persist_config],
+                              PERSIST_SERVICE)
 
     # persistence steps: each one atomic (rename) and idempotent
     def _replace_file(self, path, text, mode):

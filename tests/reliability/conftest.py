@@ -62,6 +62,10 @@ FLEET = {
     'inject-fwd': 'trixie',      # hostile strings, firewalld
     'airgap-ufw': 'bookworm-noapt',   # firewall preinstalled, no python3-apt, no network
     'airgap-fwd': 'trixie-noapt',
+    'bad-nft': 'trixie',         # corpus subset against nftables (foreign tables, ours applied)
+    'kill-nft': 'bookworm',      # nft killed mid-transaction: old or new table, never a mix
+    'airgap-nft': 'bookworm-noapt',   # nft preinstalled, no python3-apt, no network
+    'pick': 'bookworm',          # backend auto-selection (choose_backend.yml)
 }
 
 

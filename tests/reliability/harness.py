@@ -320,6 +320,35 @@ echo '=== nft foreign'; nft list table inet foreign | %(nft)s
     return _sections(host.sh(script, timeout=180).stdout)
 
 
+NFTABLES_FOREIGN_SETUP = r'''
+set -e
+cat >> /etc/nftables.conf <<'CONF'
+table inet foreign {
+	chain out {
+		type filter hook output priority 10; policy accept;
+		ip daddr 198.18.8.0/24 tcp dport 8443 accept comment "admin tunnel"
+	}
+}
+CONF
+systemctl start nftables
+nft add table ip runtime_only
+nft add chain ip runtime_only out '{ type filter hook output priority 20; }'
+nft add rule ip runtime_only out ip daddr 198.18.9.0/24 accept
+'''
+
+
+def nftables_snapshot(host):
+    """Everything an nftables run could change: the whole ruleset (counters stripped), the
+    service's file, our saved files, the service's boot state."""
+    script = '''
+echo '=== nft ruleset'; nft list ruleset | %(nft)s
+echo '=== nftables.conf'; sha256sum /etc/nftables.conf 2>&1 || true
+echo '=== nftables.d'; find /etc/nftables.d -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum
+echo '=== service'; systemctl is-enabled nftables 2>&1 || true
+''' % {'nft': _STRIP_NFT}
+    return _sections(host.sh(script).stdout)
+
+
 # ---------------------------------------------------------------- ufw files vs kernel
 
 _RULE_WORDS = re.compile(r'(-[sd]) (\S+)|--dports? (\S+)|-p (\S+)|-j (\S+)')

@@ -119,7 +119,7 @@ def test_remove_takes_away_ours_only(hosts, ansible):
 def test_forced_backend_is_validated(hosts, ansible):
     result = ansible.run([hosts['ufw']], play(ALLOW), extra_vars={'jaas_firewall_backend': 'iptables'})
     assert result.rc != 0
-    assert 'jaas_firewall_backend must be auto, ufw, firewalld or windows_firewall' in result.stdout
+    assert 'jaas_firewall_backend must be auto, ufw, firewalld, nftables or windows_firewall' in result.stdout
 
 
 def test_serial_applies_host_by_host(hosts, ansible):

@@ -57,9 +57,9 @@ JAAS_PLAIN_RULES = {
         ({ESTABLISHED}, 'accept'),
         ({('meta oif', 'lo')}, 'accept'),
         ({('icmpv6 type', ND_OUT)}, 'accept'),
+        ({('ip daddr', ipaddress.ip_network('198.18.3.100/32')), ('tcp dport', 80)}, 'accept'),
         ({('udp dport', 53)}, 'accept'),
         ({('tcp dport', 53)}, 'accept'),
-        ({('ip daddr', ipaddress.ip_network('198.18.3.100/32')), ('tcp dport', 80)}, 'accept'),
         (set(), 'reject'),
     ],
     'input': [
