@@ -16,10 +16,15 @@ description:
   - Each entry is a dict with exactly the keys C(direction) (V(in) or V(out)), C(protocol)
     (V(tcp) or V(udp)), C(port) (V("53") or V("1000-2000"), within 1-65535, not reversed) and
     optionally C(network) (a CIDR network without host bits; V(198.18.0.1) means V(198.18.0.1/32)).
+  - Values are parsed by the collection's one rule model, exactly like the catalog's ports
+    and networks. V("443-443") becomes V("443"); V("0443"), V(" 53"), V("53\\n"), V("443:443"),
+    netmask notation (V(198.18.0.0/255.255.0.0)) and IPv4-mapped IPv6 are refused. An
+    unquoted V(0443) in YAML is already the octal number 291 when it reaches the filter.
+  - Unlike catalog networks, keep-open networks may be private (they are your own hosts).
   - The returned entries are rebuilt from the parsed values (ports as canonical strings,
     networks as C(ipaddress) prints them); C(network) is left out when not given.
   - "The first bad entry fails the task with a message naming it, for example
-    C(jaas_firewall_keep_open[2]: port '0' is out of range 1-65535 or reversed)."
+    C(jaas_firewall_keep_open[2].port: '0': port 0 is out of range 1-65535)."
 positional: _input
 options:
   _input:

@@ -15,6 +15,9 @@ description:
     validates all of it strictly and returns it normalised.
   - Any problem fails the task with one line per problem naming the file, the entry and the
     offending value, so nothing downstream (and no firewall) is touched with bad data.
+  - Networks, ports, protocols and keys are parsed by the collection's one rule model, so a
+    spelling is accepted or refused here exactly as in C(jaas_firewall_keep_open), the live
+    Cloudflare list and the backend modules (see docs/catalog-schema.md).
   - Duplicate networks or domain names are reported as warnings and removed.
   - Feed the result to the P(jaas.firewall.rules#filter) filter to get firewall rules.
 options:
@@ -45,6 +48,19 @@ options:
     description:
       - Accept networks broader than /8 (IPv4) or /16 (IPv6). They are refused by
         default because they almost always are a typo.
+    type: bool
+    default: false
+  allow_private_networks:
+    description:
+      - Accept networks in address space that cannot be a vendor's public service but
+        can be yours (private RFC 1918, unique local IPv6, shared RFC 6598, link-local,
+        documentation and benchmarking ranges (198.18.0.0/15, 2001:2::/48), and other
+        non-global ranges listed in docs/catalog-schema.md). Needed for a catalog of a
+        self-hosted deployment or a test lab.
+      - They are refused by default so a mistaken or tampered catalog cannot open the
+        local network. Loopback, unspecified, multicast, reserved and IPv4-mapped space
+        is refused even with this option.
+      - The roles set it from C(jaas_firewall_allow_private_networks).
     type: bool
     default: false
   drop_expired:
@@ -221,6 +237,7 @@ class LookupModule(LookupBase):
         try:
             catalog = load_catalog(path,
                                    allow_broad_networks=self.get_option('allow_broad_networks'),
+                                   allow_private_networks=self.get_option('allow_private_networks'),
                                    drop_expired=self.get_option('drop_expired'),
                                    warn=display.warning)
             catalog = self._live_cloudflare(catalog)

@@ -4,7 +4,9 @@
 """Pure logic of jaas.firewall.firewalld_rules: names, grouping, rich rules, diffs.
 
 No firewalld import here: this runs on the managed host inside the module, and in the
-unit tests on the controller. Python stdlib only (``ipaddress``).
+unit tests on the controller. Python stdlib only (``ipaddress``); rules, keep-open entries,
+the prefix and ipset names are validated by the rule model (module_utils/model.py),
+exactly as on the controller.
 
 Desired and live state share one shape::
 
@@ -18,23 +20,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
 
-from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
-    PortRangeError, PortSyntaxError, parse_port_range)
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
 
 IPSET_TYPE = 'hash:net'
 FAMILIES = {4: ('ipv4', 'inet'), 6: ('ipv6', 'inet6')}
-# The kernel / nftables set name limit (IPSET_MAXNAMELEN - 1).
-IPSET_NAME_MAX = 31
-# firewalld's max_policy_name_len() with the iptables backend (28 - 11).
-POLICY_NAME_MAX = 17
+IPSET_NAME_MAX = model.FIREWALLD_IPSET_NAME_MAX
+POLICY_NAME_MAX = model.FIREWALLD_POLICY_NAME_MAX
 EGRESS_TARGETS = ('CONTINUE', 'REJECT', 'DROP')
-# \Z, not $: $ also matches before a trailing newline ("jaas\n").
-_PREFIX = re.compile(r'^[a-z][a-z0-9]{0,7}\Z')
-_BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]*\Z')
 
 # Outgoing ICMPv6 neighbour discovery is not conntrack "established": without these a
 # REJECT/DROP egress policy would break IPv6 to every neighbour, allowed or not.
@@ -54,8 +50,11 @@ def ingress_policy_name(prefix):
 
 
 def ipset_name(prefix, block, family):
-    """``jaas-turn-v4``: one hash:net set per (block, family)."""
-    return '%s-%s-v%d' % (prefix, block, family)
+    """``jaas-turn-v4``: one hash:net set per (block, family), within firewalld's limit."""
+    try:
+        return model.firewalld_ipset_name(prefix, block, family)
+    except ModelError as exc:
+        raise PlanError(str(exc))
 
 
 def owns(prefix, name):
@@ -64,21 +63,10 @@ def owns(prefix, name):
 
 
 def check_prefix(prefix):
-    if not _PREFIX.match(prefix or ''):
-        raise PlanError('prefix must be 1-8 lowercase letters/digits starting with a letter, '
-                        'got %r' % (prefix,))
-
-
-def _check_ports(ports, where):
-    if ports is None:
-        return None
     try:
-        parse_port_range(ports)
-    except PortSyntaxError:
-        raise PlanError('%s: ports must be "N" or "N-M", got %r' % (where, ports))
-    except PortRangeError:
-        raise PlanError('%s: invalid port range %r' % (where, ports))
-    return str(ports)
+        model.check_name('firewalld prefix', prefix)
+    except ModelError as exc:
+        raise PlanError(str(exc.at('prefix')))
 
 
 def rich_rule(direction, protocol, ports=None, family=None, ipset=None, address=None):
@@ -127,25 +115,13 @@ def group_rules(rules):
     shared ipset would allow a service to a network that did not ask for it: PlanError.
     """
     per_network = {}
-    for index, rule in enumerate(rules):
-        where = 'rules[%d]' % index
-        block = rule.get('block')
-        if not block or not _BLOCK.match(block):
-            raise PlanError('%s: block must be a catalog block key, got %r' % (where, block))
-        family = rule.get('family')
-        if family not in FAMILIES:
-            raise PlanError('%s: family must be 4 or 6, got %r' % (where, family))
+    for index, given in enumerate(rules):
         try:
-            network = ipaddress.ip_network(str(rule['network']), strict=True)
-        except (KeyError, ValueError) as exc:
-            raise PlanError('%s: invalid network: %s' % (where, exc))
-        if network.version != family:
-            raise PlanError('%s: network %s is not IPv%d' % (where, network, family))
-        if rule.get('direction') not in ('in', 'out'):
-            raise PlanError('%s: direction must be in or out' % where)
-        if rule.get('protocol') not in ('tcp', 'udp'):
-            raise PlanError('%s: protocol must be tcp or udp' % where)
-        ports = _check_ports(rule.get('ports'), where)
+            rule = model.normalise_rule(given, 'rules[%d]' % index)
+        except ModelError as exc:
+            raise PlanError(str(exc))
+        block, family, ports = rule['block'], rule['family'], rule['ports']
+        network = ipaddress.ip_network(rule['network'])
         key = (rule['direction'], block, family)
         per_network.setdefault(key, {}).setdefault(network, set()).add((rule['protocol'], ports))
 
@@ -199,9 +175,6 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
     by_direction = {'out': [], 'in': []}
     for (direction, block, family), group in sorted(group_rules(rules).items()):
         name = ipset_name(prefix, block, family)
-        if len(name) > IPSET_NAME_MAX:
-            raise PlanError('ipset name %r is longer than %d characters; use a shorter '
-                            'prefix or block key' % (name, IPSET_NAME_MAX))
         ipsets[name] = {'type': IPSET_TYPE, 'family': FAMILIES[family][1],
                         'entries': [str(n) for n in _without_contained(group['networks'])]}
         for protocol, ports in sorted(group['services'], key=_port_key):

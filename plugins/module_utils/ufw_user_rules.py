@@ -16,7 +16,8 @@ as ufw 0.36 renders them (``UFWRule.format_rule`` + ``_write_rules``) and splice
 into the file text, leaving every other line byte for byte as it was.
 
 No ufw import here: this runs on the managed host inside the module and in the unit tests
-on the controller. Python stdlib only (``ipaddress``).
+on the controller. Python stdlib only; every value is parsed by the rule model
+(module_utils/model.py), exactly as on the controller.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,11 +25,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import binascii
-import ipaddress
-import re
 
-from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
-    PortRangeError, PortSyntaxError, parse_port_range)
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
 RULES_START = '### RULES ###'
 RULES_END = '### END RULES ###'
@@ -36,10 +35,10 @@ TUPLE_MARK = '### tuple ###'
 # Chain prefixes ufw uses per family.
 CHAIN_PREFIX = {4: 'ufw', 6: 'ufw6'}
 ANY_ADDRESS = {4: '0.0.0.0/0', 6: '::/0'}
-# Block, region and tag keys: slugs only, so nothing odd ever reaches a file or a command.
-# \Z, not $: $ also matches before a trailing newline ("uk-london\n").
-SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,62}\Z')
-TAG_PREFIX = re.compile(r'^[a-z0-9][a-z0-9_-]{0,30}\Z')
+# Block keys (guard_blocks, exclude_blocks) and the tag prefix: the model's name rules, so
+# nothing odd ever reaches a file or a command.
+SLUG = model.NAME_RULES['block key'].regex
+TAG_PREFIX = model.NAME_RULES['ufw tag prefix'].regex
 
 
 class UfwRulesError(ValueError):
@@ -51,11 +50,11 @@ class UfwRulesError(ValueError):
 def ufw_address(network, family):
     """The address as ufw writes it: canonical, host routes without their prefix."""
     try:
-        parsed = ipaddress.ip_network(u'%s' % network, strict=True)
-    except ValueError as exc:
-        raise UfwRulesError('network %r: %s' % (network, exc))
+        parsed = model.parse_network(network)
+    except ModelError as exc:
+        raise UfwRulesError(str(exc.at(field='network')))
     if parsed.version != family:
-        raise UfwRulesError('network %s is not IPv%d' % (network, family))
+        raise UfwRulesError('network: %s is not IPv%d (family %d)' % (parsed, family, family))
     if parsed.prefixlen == 0:
         return ANY_ADDRESS[family]
     if parsed.prefixlen == parsed.max_prefixlen:
@@ -64,24 +63,23 @@ def ufw_address(network, family):
 
 
 def ufw_ports(ports):
-    """'443' -> '443', '49152-65535' -> '49152:65535', None -> 'any'."""
-    if ports is None:
-        return 'any'
+    """'443' -> '443', '443-443' -> '443', '49152-65535' -> '49152:65535', None -> 'any'."""
     try:
-        low, high = parse_port_range(ports)
-    except PortSyntaxError:
-        raise UfwRulesError('ports %r: expected "443", "1000-2000" or null' % (ports,))
-    except PortRangeError:
-        raise UfwRulesError('ports %r: out of range 1-65535 or reversed' % (ports,))
-    return '%d:%d' % (low, high) if '-' in str(ports) else '%d' % low
+        text = model.ports_text(ports)
+    except ModelError as exc:
+        raise UfwRulesError(str(exc.at(field='ports')))
+    return 'any' if text is None else text.replace('-', ':')
 
 
 def rule_comment(rule, tag_prefix):
     """The ownership mark: '<tag_prefix>:<block>[:<region>]'."""
-    for key in ('block', 'region'):
+    for key, kind in (('block', 'block key'), ('region', 'region key')):
         value = rule.get(key)
-        if (value is not None or key == 'block') and not SLUG.match(str(value)):
-            raise UfwRulesError('%s %r is not a slug ([a-z0-9][a-z0-9_-]*)' % (key, value))
+        if value is not None or key == 'block':
+            try:
+                model.check_name(kind, value)
+            except ModelError as exc:
+                raise UfwRulesError(str(exc.at(field=key)))
     comment = '%s:%s' % (tag_prefix, rule['block'])
     if rule.get('region'):
         comment += ':%s' % rule['region']
@@ -100,17 +98,26 @@ def decode_comment(hex_text):
         return None
 
 
-def render_block(rule, tag_prefix):
-    """(family, block text) for one rule of the interface, exactly as ufw 0.36 writes it."""
-    family = int(rule['family'])
-    if family not in CHAIN_PREFIX:
-        raise UfwRulesError('family %r: expected 4 or 6' % (rule['family'],))
+def check_tag_prefix(tag_prefix):
+    try:
+        return model.check_name('ufw tag prefix', tag_prefix)
+    except ModelError as exc:
+        raise UfwRulesError(str(exc.at('tag_prefix')))
+
+
+def render_block(rule, tag_prefix, where=None):
+    """(family, block text) for one rule of the interface, exactly as ufw 0.36 writes it.
+
+    The rule is validated and normalised by the model first (errors located at ``where``).
+    """
+    check_tag_prefix(tag_prefix)
+    try:
+        rule = model.normalise_rule(rule, where)
+    except ModelError as exc:
+        raise UfwRulesError(str(exc))
+    family = rule['family']
     direction = rule['direction']
-    if direction not in ('in', 'out'):
-        raise UfwRulesError('direction %r: expected in or out' % (direction,))
     protocol = rule['protocol']
-    if protocol not in ('tcp', 'udp'):
-        raise UfwRulesError('protocol %r: expected tcp or udp' % (protocol,))
     address = ufw_address(rule['network'], family)
     dport = ufw_ports(rule.get('ports'))
     comment = rule_comment(rule, tag_prefix)
@@ -259,14 +266,10 @@ def describe_text(summary):
 
 def desired_blocks(rules, tag_prefix):
     """{family: [block text, ...]} in the order given, duplicates dropped."""
+    check_tag_prefix(tag_prefix)
     wanted = {4: [], 6: []}
     for index, rule in enumerate(rules):
-        try:
-            family, block = render_block(rule, tag_prefix)
-        except (KeyError, TypeError) as exc:
-            raise UfwRulesError('rules[%d]: missing or bad key %s' % (index, exc))
-        except UfwRulesError as exc:
-            raise UfwRulesError('rules[%d]: %s' % (index, exc))
+        family, block = render_block(rule, tag_prefix, 'rules[%d]' % index)
         if block not in wanted[family]:
             wanted[family].append(block)
     return wanted

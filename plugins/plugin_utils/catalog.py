@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Load, validate and normalise the JaaS catalog (vars/jaas_catalog.yml).
 
-Pure Python + netaddr + PyYAML; no Ansible imports, so the unit tests and the
-command-line tools use exactly the code the plugins use.
+Pure Python + PyYAML; networks, ports, protocols, directions and keys are parsed by the
+rule model (module_utils/model.py, ``ipaddress``), exactly as every other entry point
+parses them. No Ansible imports, so the unit tests and the command-line tools use
+exactly the code the plugins use.
 
 Every problem becomes one line ``<file>: <path>: <problem>``; all problems found in
 one pass are reported together in a single CatalogError.
@@ -19,25 +21,18 @@ import re
 
 import yaml
 
-from ansible_collections.jaas.firewall.plugins.module_utils.ports import parse_port_range
-
-try:
-    import netaddr
-except ImportError:  # pragma: no cover - reported by the plugins
-    netaddr = None
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import (
+    BROADEST_PREFIX, ModelError)
 
 SCHEMA_VERSION = 1
-PROTOCOLS = ('tcp', 'udp')
 DIRECTIONS = ('out', 'in')
 # The one non-numeric port value: the user's webhook receiver port (inbound blocks only).
 RECEIVER_PORT = 'receiver'
-# Networks broader than these prefixes are refused unless allow_broad_networks is set.
-BROADEST_PREFIX = {4: 8, 6: 16}
 
 DEFAULT_CATALOG = os.path.normpath(
     os.path.join(os.path.dirname(__file__), '..', '..', 'vars', 'jaas_catalog.yml'))
 
-_SLUG = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}\Z')
 _DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z')
 _DOMAIN = re.compile(r'^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z')
 
@@ -60,8 +55,22 @@ class CatalogError(ValueError):
         super().__init__('\n'.join(self.problems))
 
 
+_DECIMAL = re.compile(r'[-+]?(?:0|[1-9][0-9]*)\Z')
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)
+    and integers that YAML 1.1 would not read as written: ``0443`` is octal 291, ``1:30``
+    is 90, ``0x1bb`` is 443."""
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        if not _DECIMAL.match(text.replace('_', '#')):
+            raise yaml.constructor.ConstructorError(
+                None, None, 'integer %r is not plain decimal (YAML would read it as %d); '
+                'write a plain decimal number, or quote it' % (text, super().construct_yaml_int(node)),
+                node.start_mark)
+        return super().construct_yaml_int(node)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -72,6 +81,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     None, None, 'duplicate key %r' % (key,), key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor('tag:yaml.org,2002:int', _UniqueKeyLoader.construct_yaml_int)
 
 
 def read_catalog_file(path):
@@ -101,12 +113,13 @@ def parse_catalog_text(text, source):
 
 
 def load_catalog(path=None, allow_broad_networks=False, drop_expired=False, today=None,
-                 warn=None):
+                 warn=None, allow_private_networks=False):
     """Read, validate and normalise a catalog file; the default is the bundled one."""
     path = path or DEFAULT_CATALOG
     data = read_catalog_file(path)
     return validate_catalog(data, source=path, allow_broad_networks=allow_broad_networks,
-                            drop_expired=drop_expired, today=today, warn=warn)
+                            drop_expired=drop_expired, today=today, warn=warn,
+                            allow_private_networks=allow_private_networks)
 
 
 class _Checker(object):
@@ -120,8 +133,7 @@ class _Checker(object):
 
     def _line(self, path, message):
         # One problem, one line: a hostile key must not be able to forge extra lines.
-        line = '%s: %s: %s' % (self.source, path, message)
-        return line.replace('\r', '\\r').replace('\n', '\\n')
+        return model.one_line('%s: %s: %s' % (self.source, path, message))
 
     def error(self, path, message):
         self.problems.append(self._line(path, message))
@@ -169,46 +181,18 @@ def _join(path, key):
 
 
 def parse_ports(value):
-    """Return the canonical port string ("443", "49152-65535") or None for every port.
+    """The canonical port string ("443", "49152-65535") or None for every port.
 
-    Raises ValueError with a short reason for anything else.
+    The rule model's parser (``443-443`` is ``443``; ``0443`` is refused); raises
+    ModelError, a ValueError, with the reason.
     """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError('ports must be a port number or "low-high", got %s' % _type_name(value))
-    low, high = parse_port_range(str(value).strip())
-    return str(low) if low == high else '%d-%d' % (low, high)
+    return model.ports_text(value)
 
 
 def parse_network(value):
-    """Return a netaddr.IPNetwork for a strict address or CIDR string, or raise ValueError.
-
-    Strict means: dotted quad / RFC 4291 text only, prefix within range, no host bits.
-    A bare address becomes a /32 or /128.
-    """
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError('must be an address or CIDR string, got %s' % _type_name(value))
-    text = value.strip()
-    address, _sep, prefix = text.partition('/')
-    try:
-        ip = netaddr.IPAddress(address, flags=netaddr.INET_PTON)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise ValueError('%r is not an IPv4/IPv6 address or network' % text)
-    width = 32 if ip.version == 4 else 128
-    if _sep:
-        if not prefix.isdigit():
-            raise ValueError('%r has an invalid prefix length %r' % (text, prefix))
-        length = int(prefix)
-        if length > width:
-            raise ValueError('%r: prefix /%d is out of range for IPv%d (0-%d)'
-                             % (text, length, ip.version, width))
-    else:
-        length = width
-    network = netaddr.IPNetwork('%s/%d' % (ip, length))
-    if network.ip != network.network:
-        raise ValueError('%r has host bits set (did you mean %s?)' % (text, network.cidr))
-    return network.cidr
+    """The rule model's strict network parser: an ``ipaddress`` network, a bare address
+    being a /32 or /128. Raises ModelError, a ValueError, with the reason."""
+    return model.parse_network(value)
 
 
 def _parse_date(value, path, check):
@@ -228,16 +212,16 @@ def _parse_date(value, path, check):
 
 
 def validate_catalog(data, source='<catalog>', allow_broad_networks=False,
-                     drop_expired=False, today=None, warn=None):
+                     drop_expired=False, today=None, warn=None, allow_private_networks=False):
     """Validate plain catalog data and return the normalised catalog.
 
     Raises CatalogError listing every problem. Duplicate networks and names are
-    warned about (through ``warn``) and removed.
+    warned about (through ``warn``) and removed. Address space that cannot be a vendor's
+    public service is refused (model.SPECIAL_ADDRESS_SPACE); ``allow_private_networks``
+    admits its opt-in ranges (private, ULA, documentation, benchmarking ...).
     """
-    if netaddr is None:
-        raise CatalogError(['%s: the Python library netaddr is required on the controller '
-                            '(pip install netaddr)' % source])
     check = _Checker(source, warn)
+    check.allow_private = allow_private_networks
     today = today or datetime.date.today()
     if not check.mapping(data, '(top level)', _TOP_KEYS):
         raise CatalogError(check.problems)
@@ -267,8 +251,10 @@ def validate_catalog(data, source='<catalog>', allow_broad_networks=False,
         else:
             for name, block in raw_blocks.items():
                 path = 'blocks.%s' % name
-                if not isinstance(name, str) or not _SLUG.match(name):
-                    check.error(path, 'block key %r must match %s' % (name, _SLUG.pattern))
+                try:
+                    model.check_name('block key', name)
+                except ModelError as exc:
+                    check.error(path, exc.reason)
                     continue
                 blocks[name] = _validate_block(block, path, check, allow_broad_networks,
                                                drop_expired, today)
@@ -294,21 +280,22 @@ def _validate_rules(raw, path, check, direction):
         rpath = '%s[%d]' % (path, index)
         if not check.mapping(rule, rpath, _RULE_KEYS):
             continue
-        protocol = rule.get('protocol')
-        if protocol not in PROTOCOLS:
-            check.error(rpath, 'unknown protocol %r; allowed: %s' % (protocol, ', '.join(PROTOCOLS)))
+        try:
+            protocol = model.parse_protocol(rule.get('protocol'))
+        except ModelError as exc:
+            check.error(rpath + '.protocol', exc.reason)
             continue
         ports = rule.get('ports')
         if ports == RECEIVER_PORT:
             if direction != 'in':
-                check.error(rpath, 'ports %r is only allowed in inbound (direction: in) blocks'
-                            % RECEIVER_PORT)
+                check.error(rpath + '.ports', '%r is only allowed in inbound (direction: in) '
+                            'blocks' % RECEIVER_PORT)
                 continue
         else:
             try:
                 ports = parse_ports(ports)
-            except ValueError as exc:
-                check.error(rpath, str(exc))
+            except ModelError as exc:
+                check.error(rpath + '.ports', exc.reason)
                 continue
         entry = {'protocol': protocol, 'ports': ports}
         if entry in rules:
@@ -353,9 +340,10 @@ def _validate_block(block, path, check, allow_broad, drop_expired, today):
     if not check.mapping(block, path, _BLOCK_KEYS):
         return None
     direction = block.get('direction')
-    if direction not in DIRECTIONS:
-        check.error(path + '.direction', 'must be one of %s, got %r'
-                    % (', '.join(DIRECTIONS), direction))
+    try:
+        model.parse_direction(direction)
+    except ModelError as exc:
+        check.error(path + '.direction', exc.reason)
     has_networks, has_regions = 'networks' in block, 'regions' in block
     if has_networks == has_regions:
         check.error(path, 'needs exactly one of "networks" (no regions) or "regions"')
@@ -381,8 +369,10 @@ def _validate_block(block, path, check, allow_broad, drop_expired, today):
         normal['regions'] = {}
         for key, region in regions.items():
             rpath = '%s.regions.%s' % (path, key)
-            if not isinstance(key, str) or not _SLUG.match(key):
-                check.error(rpath, 'region key %r must match %s' % (key, _SLUG.pattern))
+            try:
+                model.check_name('region key', key)
+            except ModelError as exc:
+                check.error(rpath, exc.reason)
                 continue
             if not check.mapping(region, rpath, _REGION_KEYS):
                 continue
@@ -417,8 +407,8 @@ def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today)
         # Validate before any expiry decision: a typo in an expired entry is still a typo.
         try:
             network = parse_network(value)
-        except ValueError as exc:
-            check.error(epath, str(exc))
+        except ModelError as exc:
+            check.error(epath, exc.reason)
             continue
         if expires and expires < today:
             verb = 'dropped' if drop_expired else 'still allowed (set drop_expired to drop it)'
@@ -429,6 +419,11 @@ def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today)
         if not allow_broad and network.prefixlen < BROADEST_PREFIX[network.version]:
             check.error(epath, '%s is broader than /%d; set allow_broad_networks to allow it'
                         % (network, BROADEST_PREFIX[network.version]))
+            continue
+        try:
+            model.check_public_network(network, allow_private=check.allow_private)
+        except ModelError as exc:
+            check.error(epath, exc.reason)
             continue
         cidr = str(network)
         if cidr in seen:

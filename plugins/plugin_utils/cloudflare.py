@@ -10,7 +10,8 @@ falls back to the catalog's bundled ranges with a warning. It never returns an e
 list, and an accepted live list *replaces* the bundled one, so a range Cloudflare drops
 is really dropped.
 
-Pure Python: stdlib urllib + the catalog model (netaddr). No Ansible imports.
+Pure Python: stdlib urllib + the rule model (module_utils/model.py). Ansible's open_url
+is the only Ansible import.
 
 Plausibility rules for one family's answer (each failure is a refusal -> fallback):
 
@@ -18,12 +19,14 @@ Plausibility rules for one family's answer (each failure is a refusal -> fallbac
   at most MAX_BYTES, received within ``timeout`` seconds in total (not per read);
   an HTML content type is refused outright (captive portals, error pages);
 * text: UTF-8; every non-blank line is one CIDR with an explicit prefix, parsed by the
-  catalog's strict ``parse_network`` (no host bits, no leading zeros, no junk). A bare
-  address is refused because it is what a line cut just before its ``/`` looks like;
-  a line cut inside the prefix almost always has host bits set and is refused too;
-* content: the right family for the URL, no range broader than the catalog's
-  BROADEST_PREFIX (/8, /16), only global unicast space (no private, loopback,
-  documentation, multicast ... ranges), at most MAX_ENTRIES lines;
+  rule model's ``parse_network`` exactly as a catalog entry is (no host bits, no leading
+  zeros, no surrounding whitespace, no netmask, no junk). A bare address is refused
+  because it is what a line cut just before its ``/`` looks like; a line cut inside the
+  prefix almost always has host bits set and is refused too;
+* content: the right family for the URL, no range broader than BROADEST_PREFIX (/8,
+  /16), only global unicast space (nothing in model.SPECIAL_ADDRESS_SPACE: no private,
+  loopback, documentation, benchmarking, multicast ... ranges, and no opt-in: Cloudflare
+  never publishes those), at most MAX_ENTRIES lines;
 * size: at least MIN_FRACTION_OF_BUNDLED (50 %) as many distinct ranges as the bundled
   list of that family has (rounded up, never fewer than 1). Cloudflare's lists have
   moved by one or two ranges at a time since they were first published; losing half
@@ -47,8 +50,10 @@ import urllib.parse
 import yaml
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
-    BROADEST_PREFIX, CatalogError, parse_network)
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import (
+    BROADEST_PREFIX, ModelError)
+from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import CatalogError
 
 DEFAULT_URLS = {
     4: 'https://www.cloudflare.com/ips-v4',
@@ -97,9 +102,12 @@ def minimum_entries(bundled_count):
     return max(1, int(math.ceil(bundled_count * MIN_FRACTION_OF_BUNDLED)))
 
 
+def _clip(text, width=160):
+    return text if len(text) <= width else text[:width - 3] + '...'
+
+
 def _shorten(text, width=60):
-    text = text if len(text) <= width else text[:width - 3] + '...'
-    return repr(text)
+    return repr(_clip(text, width))
 
 
 def parse_list(text, family, bundled_count):
@@ -112,25 +120,27 @@ def parse_list(text, family, bundled_count):
     if len(lines) > MAX_ENTRIES:
         raise ListRefused('%d lines, more than the %d a Cloudflare list could plausibly have'
                           % (len(lines), MAX_ENTRIES))
-    for number, raw in enumerate(lines, 1):
-        line = raw.strip()
-        if not line:
+    for number, line in enumerate(lines, 1):
+        # Blank lines are layout; any other line is one value, spelled as in a catalog.
+        if not line.strip():
             continue
-        where = 'line %d %s' % (number, _shorten(line))
-        if '/' not in line:
-            raise ListRefused('%s has no /prefix (Cloudflare publishes ranges; a bare address '
-                              'is what a line cut before its prefix looks like)' % where)
+        where = 'line %d' % number
         try:
-            network = parse_network(line)
-        except ValueError as exc:
-            raise ListRefused('%s: %s' % (where, exc))
+            network = model.parse_network(line)
+        except ModelError as exc:
+            raise ListRefused('%s: %s' % (where, _clip(exc.reason)))
+        if '/' not in line:
+            raise ListRefused('%s: %s has no /prefix (Cloudflare publishes ranges; a bare '
+                              'address is what a line cut before its prefix looks like)'
+                              % (where, _shorten(line)))
         if network.version != family:
-            raise ListRefused('%s is IPv%d in the IPv%d list' % (where, network.version, family))
+            raise ListRefused('%s: %s is IPv%d in the IPv%d list'
+                              % (where, network, network.version, family))
         if network.prefixlen < BROADEST_PREFIX[family]:
-            raise ListRefused('%s is broader than /%d' % (where, BROADEST_PREFIX[family]))
-        ends = [network.network, type(network.network)(network.last, family)]
-        if not all(ip.is_global() and ip.is_unicast() for ip in ends):
-            raise ListRefused('%s is not global unicast address space' % where)
+            raise ListRefused('%s: %s is broader than /%d' % (where, network, BROADEST_PREFIX[family]))
+        special = model.special_address_text(network)
+        if special:
+            raise ListRefused('%s: not global unicast address space: %s' % (where, special[0]))
         cidr = str(network)
         if cidr not in networks:
             networks.append(cidr)

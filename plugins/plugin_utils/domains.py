@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import CatalogError
 
 
@@ -56,8 +58,10 @@ def squid_acl_lines(names, acl_name='jaas_domains'):
     ``<acl_name>`` (dstdomain) holds exact names and apex+subdomain pairs;
     ``<acl_name>_subdomains`` (dstdom_regex) holds subdomain-only wildcards.
     """
-    if not re.match(r'^[A-Za-z0-9_-]+$', acl_name or ''):
-        raise CatalogError(['acl_name %r must be letters, digits, "_" or "-"' % (acl_name,)])
+    try:
+        model.check_name('Squid ACL name', acl_name)
+    except ModelError as exc:
+        raise CatalogError([str(exc.at('acl_name'))])
     exact, regex = [], []
     for base, kind in _split(names).items():
         if kind['apex'] and kind['subdomains']:
@@ -72,6 +76,11 @@ def squid_acl_lines(names, acl_name='jaas_domains'):
 
 def pac_script(names, match='DIRECT', default='DIRECT'):
     """A FindProxyForURL function returning ``match`` for the names, else ``default``."""
+    for option, value in (('match', match), ('default', default)):
+        try:
+            model.check_line(value)
+        except ModelError as exc:
+            raise CatalogError([str(exc.at(option))])
     tests = []
     for base, kind in _split(names).items():
         if kind['apex']:

@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render flat jaas.firewall rules as Windows Defender Firewall rules.
 
-Pure Python + netaddr; no Ansible imports. Two outputs from one model:
+Pure Python; no Ansible imports. Rules, keep-open entries and names are validated by the
+rule model (module_utils/model.py); netaddr only reads Windows' own address forms back
+(``canonical_address``). Two outputs from one model:
 
 * ``windows_rule_specs``  one dict per Windows rule whose keys are exactly options of
   community.windows.win_firewall_rule, so the role passes them through unchanged;
@@ -23,7 +25,7 @@ the same set of CIDR strings; compare those sets, never the strings.
 
 from __future__ import annotations
 
-import re
+import ipaddress
 import uuid
 
 try:
@@ -31,7 +33,8 @@ try:
 except ImportError:  # the lookup has already failed with a clear message without it
     netaddr = None
 
-from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import RULE_KEYS
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
 DEFAULT_GROUP = 'JaaS'
 DEFAULT_MAX_ADDRESSES = 200
@@ -52,7 +55,6 @@ SPEC_KEYS = ('name', 'group', 'description', 'direction', 'action', 'enabled', '
 _KEYWORD_NAMESPACE = uuid.UUID('5b1c3e0e-7f0a-4c5e-9a51-6a6161732d66')
 # Windows PowerShell treats these as single quotes too: they must be doubled as well.
 _PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
-_GROUP_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$')
 
 
 class RenderError(ValueError):
@@ -74,13 +76,13 @@ def rule_name(group, title, direction, protocol, ports, chunk=1):
 
 def _address_text(network):
     """Host routes without a prefix (Windows' own display form), networks as CIDR."""
-    if network.size == 1:
-        return str(network.ip)
-    return str(network.cidr)
+    if network.num_addresses == 1:
+        return str(network.network_address)
+    return str(network)
 
 
 def _address_key(network):
-    return (network.version, int(network.network), network.prefixlen)
+    return (network.version, int(network.network_address), network.prefixlen)
 
 
 def canonical_address(text):
@@ -116,10 +118,15 @@ def canonical_address_set(addresses):
     return frozenset(result)
 
 
+def _check_group(group):
+    try:
+        model.check_name('Windows group name', group)
+    except ModelError as exc:
+        raise RenderError(str(exc.at('group')))
+
+
 def _check_options(group, max_addresses, profiles):
-    if not isinstance(group, str) or not _GROUP_RE.match(group):
-        raise RenderError('group %r must be 1-64 letters, digits, spaces, ".", "_" or "-"'
-                          % (group,))
+    _check_group(group)
     if isinstance(max_addresses, bool) or not isinstance(max_addresses, int) \
             or not 1 <= max_addresses <= 1000:
         raise RenderError('max_addresses must be an integer 1-1000, got %r' % (max_addresses,))
@@ -153,16 +160,11 @@ def _description(summary, regions, chunk, chunks, provenance):
 
 
 def _validate_rule(rule, index):
-    if not isinstance(rule, dict) or set(rule) != set(RULE_KEYS):
-        raise RenderError('rules[%d] is not a jaas.firewall rule (keys %s); produce the list '
-                          'with the jaas.firewall.rules filter' % (index, ', '.join(RULE_KEYS)))
-    if rule['direction'] not in ('in', 'out') or rule['protocol'] not in ('tcp', 'udp'):
-        raise RenderError('rules[%d]: direction %r / protocol %r cannot be rendered for Windows'
-                          % (index, rule['direction'], rule['protocol']))
+    """The rule normalised by the model (as every backend module does), or RenderError."""
     try:
-        return netaddr.IPNetwork(rule['network']).cidr
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise RenderError('rules[%d]: network %r is not a CIDR' % (index, rule['network']))
+        return model.normalise_rule(rule, 'rules[%d]' % index)
+    except ModelError as exc:
+        raise RenderError(str(exc))
 
 
 def _spec(name, group, description, direction, protocol, ports, remoteip, profiles):
@@ -203,8 +205,9 @@ def windows_rule_specs(rules, provenance=None, group=DEFAULT_GROUP,
                           % type(rules).__name__)
     block_descriptions = block_descriptions or {}
     groups = {}  # (direction, block, protocol, ports) -> {'networks': set, 'regions': set}
-    for index, rule in enumerate(rules):
-        network = _validate_rule(rule, index)
+    for index, given in enumerate(rules):
+        rule = _validate_rule(given, index)
+        network = ipaddress.ip_network(rule['network'])
         key = (rule['direction'], rule['block'], rule['protocol'], rule['ports'])
         entry = groups.setdefault(key, {'networks': set(), 'regions': set()})
         entry['networks'].add(network)
@@ -228,6 +231,10 @@ def windows_rule_specs(rules, provenance=None, group=DEFAULT_GROUP,
                 profiles))
     specs.extend(_keep_open_specs(keep_open or [], group, profiles))
     names = [spec['name'] for spec in specs]
+    too_long = [n for n in names if len(n) > model.WINDOWS_RULE_NAME_MAX]
+    if too_long:
+        raise RenderError('rule name %r is longer than %d characters, the most Windows keeps'
+                          % (too_long[0], model.WINDOWS_RULE_NAME_MAX))
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
         raise RenderError('two rules would share the name(s) %s' % ', '.join(duplicates))
@@ -248,7 +255,7 @@ def _keep_open_specs(keep_open, group, profiles):
     merged = {}  # (direction, protocol, ports) -> set of networks or None (= any)
     for item in entries:
         key = (item['direction'], item['protocol'], item['port'])
-        network = netaddr.IPNetwork(item['network']) if 'network' in item else None
+        network = ipaddress.ip_network(item['network']) if 'network' in item else None
         if network is None or merged.get(key, set()) is None:
             merged[key] = None
         else:
@@ -311,6 +318,7 @@ def domain_rule_specs(domains, categories=None, group=DEFAULT_GROUP, provenance=
 
 def all_keyword_ids(domains, group=DEFAULT_GROUP):
     """Every keyword ID this catalog can produce: what the role may delete, and nothing else."""
+    _check_group(group)
     return sorted(set(keyword_id(group, name) for entry in domains.values()
                       for name in entry['names']))
 
@@ -351,8 +359,7 @@ def _ps_rule(spec):
 
 def powershell_script(specs, group=DEFAULT_GROUP, provenance=None, bom=True):
     """The rule specs as one idempotent PowerShell script (see _PS_TEMPLATE)."""
-    if not isinstance(group, str) or not _GROUP_RE.match(group):
-        raise RenderError('group %r is not a valid group name' % (group,))
+    _check_group(group)
     for index, spec in enumerate(specs):
         missing = [k for k in ('name', 'group', 'description', 'direction', 'protocol',
                                'localport', 'remoteport', 'remoteip', 'profiles') if k not in spec]

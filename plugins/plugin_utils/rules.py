@@ -16,29 +16,30 @@ A rule is a dict with exactly these keys::
 
 from __future__ import annotations
 
+import ipaddress
+
 try:
-    import netaddr
+    import netaddr  # CIDR compaction (cidr_merge) only
 except ImportError:  # reported as a clear error by catalog_rules()
     netaddr = None
 
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
-    RECEIVER_PORT, CatalogError, parse_network, parse_ports)
-
-RULE_KEYS = ('direction', 'family', 'network', 'protocol', 'ports', 'block', 'region')
+    RECEIVER_PORT, CatalogError, parse_network)
 
 
 def _port_sort_key(ports):
     if ports is None:
         return (0, 0)
-    low, _sep, high = ports.partition('-')
-    return (int(low), int(high or low))
+    return model.parse_ports(ports)
 
 
 def rule_sort_key(rule):
     """Deterministic order: direction, block, region, family, protocol, ports, address."""
-    network = netaddr.IPNetwork(rule['network'])
+    network = ipaddress.ip_network(rule['network'])
     return (rule['direction'], rule['block'], rule['region'] or '', rule['family'],
-            rule['protocol'], _port_sort_key(rule['ports']), int(network.network),
+            rule['protocol'], _port_sort_key(rule['ports']), int(network.network_address),
             network.prefixlen)
 
 
@@ -55,14 +56,10 @@ def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
     if netaddr is None:
         raise CatalogError(['the Python library netaddr is required on the controller '
                             '(pip install netaddr)'])
-    if isinstance(webhook_port, bool):
-        raise CatalogError(['webhook_port must be an integer 1-65535, got %r' % webhook_port])
     try:
-        receiver = parse_ports(webhook_port)
-    except ValueError as exc:
-        raise CatalogError(['webhook_port: %s' % exc])
-    if '-' in receiver:
-        raise CatalogError(['webhook_port must be a single port, got %r' % webhook_port])
+        receiver = '%d' % model.single_port(webhook_port)
+    except ModelError as exc:
+        raise CatalogError([str(exc.at('webhook_port'))])
 
     problems = []
     groups = {}  # (direction, block, region, family, protocol, ports) -> [IPNetwork]
@@ -77,9 +74,10 @@ def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
             for text in networks:
                 try:
                     network = parse_network(text)
-                except ValueError as exc:
-                    problems.append('%s: blocks.%s%s: %s' % (
-                        source, block_name, '.regions.%s' % region if region else '', exc))
+                except ModelError as exc:
+                    problems.append(model.one_line('%s: blocks.%s%s: %s' % (
+                        source, block_name, '.regions.%s' % region if region else '',
+                        exc.reason)))
                     continue
                 for rule in block['rules']:
                     ports = receiver if rule['ports'] == RECEIVER_PORT else rule['ports']
@@ -93,6 +91,7 @@ def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
     for (direction, block_name, region, family, protocol, ports), networks in groups.items():
         # cidr_merge only joins adjacent/overlapping networks into their exact union:
         # it never allows an address that was not allowed before.
+        networks = [netaddr.IPNetwork(str(network)) for network in networks]
         merged = netaddr.cidr_merge(networks) if compact else sorted(set(networks))
         for network in merged:
             rules.append({

@@ -84,10 +84,10 @@ def test_shipped_page_text_report(capsys):
 
 def test_region_added(tmp_path, page_text):
     text = replace_once(page_text, '* USA West (Phoenix): 129.146.227.2',
-                        '* Singapore (Singapore): 203.0.113.10, 203.0.113.11\n'
+                        '* Singapore (Singapore): 158.101.0.10, 158.101.0.11\n'
                         '* USA West (Phoenix): 129.146.227.2')
     text = replace_once(text, '* UK (London): 152.67.144.0/24',
-                        '* UK (London): 152.67.144.0/24\n* Canada (Montréal): 198.51.100.0/26')
+                        '* UK (London): 152.67.144.0/24\n* Canada (Montréal): 158.101.1.0/26')
     code, report, _ = run(edited(tmp_path, text))
     assert code == 1
     assert changes_of(report) == {
@@ -96,13 +96,13 @@ def test_region_added(tmp_path, page_text):
             {'block': 'turn', 'region': 'sg-singapore', 'name': 'Singapore (Singapore)',
              'change': 'added'}],
         'networks': [
-            {'block': 'jvb', 'region': 'ca-montreal', 'added': ['198.51.100.0/26'], 'removed': []},
+            {'block': 'jvb', 'region': 'ca-montreal', 'added': ['158.101.1.0/26'], 'removed': []},
             {'block': 'turn', 'region': 'sg-singapore',
-             'added': ['203.0.113.10/32', '203.0.113.11/32'], 'removed': []}],
+             'added': ['158.101.0.10/32', '158.101.0.11/32'], 'removed': []}],
     }
     # not added to the Copy/Paste list on the edited page
     missing = report['copy_paste']['missing_from_copy_paste']
-    assert {'block': 'turn', 'region': 'sg-singapore', 'network': '203.0.113.10/32'} in missing
+    assert {'block': 'turn', 'region': 'sg-singapore', 'network': '158.101.0.10/32'} in missing
     assert len(missing) == 7 + 3
 
 
@@ -239,15 +239,25 @@ def test_region_keys_for_new_regions(name, key):
     assert drift.region_key(name) == key
 
 
+def test_page_listing_documentation_space_is_refused(tmp_path, page_text):
+    # A vendor's service is never in documentation space: the page itself is refused
+    # (exit 2), whatever the bundled catalog is allowed to hold.
+    text = replace_once(page_text, '* UK (London): 152.67.144.0/24',
+                        '* UK (London): 152.67.144.0/24, 203.0.113.0/26')
+    code, report, errors = run(edited(tmp_path, text))
+    assert code == 2 and report is None
+    assert '203.0.113.0/26 is documentation address space (203.0.113.0/24, RFC 5737)' in errors[0]
+
+
 @pytest.mark.parametrize('edit,fragments', [
     (('India (Mumbai): 152.67.21.0/24', 'India (Mumbai): 152.67.21.300/24'),
-     [':%d: ', "'152.67.21.300/24' is not an IPv4/IPv6"]),
+     [':%d: ', "'152.67.21.300/24' is not a CIDR network or address"]),
     (('Australia (Sydney): 168.138.111.128/25', 'Australia (Sydney): 168.138.111.129/25'),
      [':%d: ', 'host bits set']),
     (('* `https://api.amplitude.com`', '* `https://api amplitude com`'),
      ['domains.analytics.names[0]', '(page line %d)']),
     (('### IP Addresses', '### Other stuff'), ['no IP blocks found']),
-    (('#### TURN Relay Servers', '#### TURN Relay Servers\n\n* 203.0.113.7'),
+    (('#### TURN Relay Servers', '#### TURN Relay Servers\n\n* 158.101.0.7'),
      ["block 'TURN Relay Servers' has both region lines and bare addresses"]),
 ])
 def test_parse_errors_exit_2_with_the_page_line(tmp_path, page_text, edit, fragments):

@@ -48,7 +48,7 @@ CASES = [
     # (id, mutation, expected fragments in the message)
     ('invalid-address',
      lambda d: turn_london(d)['networks'].__setitem__(1, '152.67.128.256'),
-     ['blocks.turn.regions.uk-london.networks[1]', '152.67.128.256', 'not an IPv4/IPv6']),
+     ['blocks.turn.regions.uk-london.networks[1]', "'152.67.128.256' is not a CIDR network"]),
     ('not-an-address',
      lambda d: d['blocks']['cloudflare']['networks'].append('cloudflare.com'),
      ['blocks.cloudflare.networks[22]', 'cloudflare.com']),
@@ -64,7 +64,7 @@ CASES = [
      ['blocks.cloudflare.networks[15]', '/129']),
     ('port-zero',
      lambda d: d['blocks']['jvb']['rules'].__setitem__(1, {'protocol': 'udp', 'ports': 0}),
-     ['blocks.jvb.rules[1]', 'port 0 is out of range']),
+     ['blocks.jvb.rules[1].ports: 0: port 0 is out of range 1-65535']),
     ('port-70000',
      lambda d: d['blocks']['jvb']['rules'].__setitem__(1, {'protocol': 'udp', 'ports': 70000}),
      ['blocks.jvb.rules[1]', '70000']),
@@ -73,7 +73,7 @@ CASES = [
      ['blocks.turn.rules[2]', '65535-49152', 'reversed']),
     ('unknown-protocol',
      lambda d: d['blocks']['turn']['rules'].__setitem__(0, {'protocol': 'sctp', 'ports': '443'}),
-     ['blocks.turn.rules[0]', "'sctp'", 'unknown protocol']),
+     ["blocks.turn.rules[0].protocol: 'sctp': expected tcp or udp"]),
     ('misspelt-block-key',
      lambda d: d['blocks']['turn'].__setitem__('regoins', {}),
      ['blocks.turn', "'regoins'", "did you mean 'regions'"]),
@@ -112,7 +112,7 @@ CASES = [
      ['blocks.turn.regions.uk-london.networks', 'a string']),
     ('wrong-type-port',
      lambda d: d['blocks']['jvb']['rules'].__setitem__(0, {'protocol': 'tcp', 'ports': True}),
-     ['blocks.jvb.rules[0]', 'a boolean']),
+     ['blocks.jvb.rules[0].ports: True is not a port', 'expected a number or a string']),
     ('wrong-type-block',
      lambda d: d['blocks'].__setitem__('turn', ['1.2.3.4']),
      ['blocks.turn', 'must be a mapping, got a list']),
@@ -130,13 +130,53 @@ CASES = [
      ['blocks.jvb.rules[0]', 'inbound']),
     ('bad-region-key',
      lambda d: d['blocks']['turn']['regions'].__setitem__('UK; rm -rf /', {'name': 'x', 'networks': ['1.2.3.4']}),
-     ["blocks.turn.regions.UK; rm -rf /", 'must match']),
+     ["blocks.turn.regions.UK; rm -rf /: 'UK; rm -rf /' is not a valid region key"]),
     ('region-key-trailing-newline',
      lambda d: d['blocks']['turn']['regions'].__setitem__('uk-london\n', {'name': 'x', 'networks': ['1.2.3.4']}),
-     ["blocks.turn.regions.uk-london\\n", 'must match']),
+     ["blocks.turn.regions.uk-london\\n: 'uk-london\\n' is not a valid region key"]),
     ('bad-domain',
      lambda d: d['domains']['core']['names'].append('not a domain'),
      ['domains.core.names[6]', "'not a domain'"]),
+    ('netmask-notation',
+     lambda d: d['blocks']['cloudflare']['networks'].__setitem__(0, '173.245.48.0/255.255.240.0'),
+     ["blocks.cloudflare.networks[0]: '173.245.48.0/255.255.240.0' is not a CIDR network or "
+      'address: netmask notation; write the prefix length (173.245.48.0/20)']),
+    ('leading-space',
+     lambda d: d['blocks']['cloudflare']['networks'].__setitem__(0, ' 173.245.48.0/20'),
+     ["blocks.cloudflare.networks[0]: ' 173.245.48.0/20' is not a CIDR network or address: "
+      'leading or trailing whitespace']),
+    ('trailing-newline',
+     lambda d: d['blocks']['cloudflare']['networks'].__setitem__(0, '173.245.48.0/20\n'),
+     ["blocks.cloudflare.networks[0]: '173.245.48.0/20\\n' is not a CIDR network"]),
+    ('ipv4-mapped',
+     lambda d: d['blocks']['cloudflare']['networks'].__setitem__(0, '::ffff:173.245.48.0/116'),
+     ['blocks.cloudflare.networks[0]', 'IPv4-mapped IPv6 address; write the IPv4 form 173.245.48.0/20']),
+    ('port-leading-zero',
+     lambda d: d['blocks']['jvb']['rules'].__setitem__(0, {'protocol': 'tcp', 'ports': '0443'}),
+     ['blocks.jvb.rules[0].ports: \'0443\' is not a port "N" or a port range "N-M": leading zero']),
+    ('port-colon-range',
+     lambda d: d['blocks']['turn']['rules'].__setitem__(2, {'protocol': 'udp', 'ports': '49152:65535'}),
+     ['blocks.turn.rules[2].ports', 'write ranges with "-" (49152-65535)']),
+    ('block-key-too-long-for-firewalld',
+     lambda d: d['blocks'].__setitem__('webhook_origins_europe', d['blocks'].pop('webhook_origins')),
+     ["blocks.webhook_origins_europe: 'webhook_origins_europe' is not a valid block key: longer "
+      "than 19 characters (firewalld's ipset name <prefix>-<block>-v6 holds 31)"]),
+    ('private-network',
+     lambda d: turn_london(d)['networks'].append('10.20.0.0/16'),
+     ['blocks.turn.regions.uk-london.networks[4]: 10.20.0.0/16 is private address space '
+      '(10.0.0.0/8, RFC 1918)', 'set allow_private_networks']),
+    ('loopback',
+     lambda d: turn_london(d)['networks'].append('127.0.0.1'),
+     ['127.0.0.1/32 is loopback address space (127.0.0.0/8, RFC 1122), never a remote service']),
+    ('ula',
+     lambda d: d['blocks']['cloudflare']['networks'].append('fd00:1::/64'),
+     ['fd00:1::/64 is unique local (ULA) address space (fc00::/7, RFC 4193)']),
+    ('benchmark',
+     lambda d: d['blocks']['cloudflare']['networks'].append('198.18.1.0/24'),
+     ['198.18.1.0/24 is benchmarking address space (198.18.0.0/15, RFC 2544)']),
+    ('multicast-v6',
+     lambda d: d['blocks']['cloudflare']['networks'].append('ff02::1'),
+     ['ff02::1/128 is multicast address space (ff00::/8, RFC 4291), never a remote service']),
     ('bad-date',
      lambda d: turn_london(d)['networks'].__setitem__(0, {'network': '140.238.95.196', 'expires': '31/12/2026'}),
      ['blocks.turn.regions.uk-london.networks[0].expires', '31/12/2026']),
@@ -160,9 +200,48 @@ def test_every_problem_is_reported_at_once(shipped, tmp_path):
 
 
 def test_broad_network_allowed_when_asked(shipped, tmp_path):
-    path = mutate(shipped, tmp_path, lambda d: d['blocks']['cloudflare']['networks'].append('0.0.0.0/0'))
+    # 128.0.0.0/3 (128-159.x) holds no special-purpose range, so only its size is at issue
+    path = mutate(shipped, tmp_path, lambda d: d['blocks']['cloudflare']['networks'].append('128.0.0.0/3'))
+    assert 'broader than /8' in refused(path)
     catalog = load_catalog(path, allow_broad_networks=True)
-    assert '0.0.0.0/0' in catalog['blocks']['cloudflare']['networks']
+    assert '128.0.0.0/3' in catalog['blocks']['cloudflare']['networks']
+
+
+def test_the_whole_internet_is_never_a_vendor_service(shipped, tmp_path):
+    path = mutate(shipped, tmp_path, lambda d: d['blocks']['cloudflare']['networks'].append('0.0.0.0/0'))
+    message = refused(path, allow_broad_networks=True, allow_private_networks=True)
+    assert '0.0.0.0/0 includes this-network (unspecified) address space (0.0.0.0/8, RFC 791), ' \
+        'never a remote service' in message
+
+
+def test_private_networks_allowed_only_when_asked(shipped, tmp_path):
+    def lab(data):
+        turn_london(data)['networks'] = ['198.18.1.100', '2001:2:0:1::100', '10.1.2.0/24',
+                                         'fd00:1::/64', '192.0.2.7']
+    path = mutate(shipped, tmp_path, lab)
+    assert len(refused(path).splitlines()) == 5
+    catalog = load_catalog(path, allow_private_networks=True)
+    assert catalog['blocks']['turn']['regions']['uk-london']['networks'] == [
+        '198.18.1.100/32', '2001:2:0:1::100/128', '10.1.2.0/24', 'fd00:1::/64', '192.0.2.7/32']
+    # "never" space stays refused with the opt-in
+    path = mutate(shipped, tmp_path, lambda d: turn_london(d)['networks'].append('::1'))
+    assert 'never a remote service' in refused(path, allow_private_networks=True)
+
+
+def test_same_port_range_is_one_port(shipped, tmp_path):
+    path = mutate(shipped, tmp_path, lambda d: d['blocks']['jvb']['rules'].__setitem__(
+        0, {'protocol': 'tcp', 'ports': '443-443'}))
+    assert load_catalog(path)['blocks']['jvb']['rules'][0] == {'protocol': 'tcp', 'ports': '443'}
+
+
+@pytest.mark.parametrize('written, read_as', [('0443', 291), ('1:30', 90), ('0x1bb', 443)])
+def test_yaml_integers_that_are_not_what_they_look_like(tmp_path, written, read_as):
+    path = tmp_path / 'octal.yml'
+    path.write_text('schema_version: 1\nblocks:\n  jvb:\n    rules: [{protocol: tcp, ports: %s}]\n'
+                    % written)
+    message = refused(str(path))
+    assert 'YAML syntax error (line 4, column 36)' in message
+    assert 'integer %r is not plain decimal (YAML would read it as %d)' % (written, read_as) in message
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):

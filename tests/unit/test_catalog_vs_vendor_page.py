@@ -4,7 +4,10 @@ import netaddr
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog, select
-from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import RULE_KEYS, catalog_rules
+from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules
+
+# The rule interface, typed in from docs/ARCHITECTURE.md.
+RULE_KEYS = ('direction', 'family', 'network', 'protocol', 'ports', 'block', 'region')
 
 from vendor_page import PAGE_PORTS, page_copy_paste, page_domains, page_networks
 

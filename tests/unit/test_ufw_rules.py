@@ -100,9 +100,9 @@ def test_host_route_is_written_without_prefix():
     (rule('1.2.3.0/24', family=6), 'not IPv6'),
     (rule('1.2.3.0/24', ports='0'), 'out of range'),
     (rule('1.2.3.0/24', ports='2000-1000'), 'reversed'),
-    (rule('1.2.3.0/24', ports='443; reboot'), 'expected'),
-    (rule('1.2.3.0/24', block='jvb ; rm'), 'not a slug'),
-    (rule('1.2.3.0/24', region='UK London'), 'not a slug'),
+    (rule('1.2.3.0/24', ports='443; reboot'), 'is not a port'),
+    (rule('1.2.3.0/24', block='jvb ; rm'), 'is not a valid block key'),
+    (rule('1.2.3.0/24', region='UK London'), 'is not a valid region key'),
     (rule('1.2.3.0/24', protocol='icmp'), 'expected tcp or udp'),
 ])
 def test_render_refuses_unsafe_or_invalid_values(bad, message):

@@ -143,7 +143,7 @@ def test_keep_open_uses_the_shared_validator():
         RenderError, windows_rule_specs)
     for bad, fragment in (
             ({'direction': 'out', 'protocol': 'tcp', 'port': '70000'}, 'out of range'),
-            ({'direction': 'out', 'protocol': 'tcp', 'port': '53\n'}, 'must be "N" or "N-M"'),
+            ({'direction': 'out', 'protocol': 'tcp', 'port': '53\n'}, 'is not a port "N" or a port range "N-M"'),
             ({'direction': 'out', 'protocol': 'tcp', 'port': '53',
               'network': '10.0.0.1/8'}, 'network'),
             ({'direction': 'out', 'protocol': 'icmp', 'port': '53'}, 'protocol')):
