@@ -48,7 +48,13 @@ fi
 command -v dockerd >/dev/null 2>&1 || die "dockerd still missing after install"
 command -v docker >/dev/null 2>&1 || die "no docker client in PATH"
 
-# 2. daemon
+# 2. kernel limits: twenty or more systemd containers at once exhaust the default 128
+#    inotify instances (systemd in the newest containers exits); the suites start more.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)" -lt 8192 ]; then
+  $SUDO sysctl -q -w fs.inotify.max_user_instances=8192 || log "WARNING: could not raise fs.inotify.max_user_instances"
+fi
+
+# 3. daemon
 if docker info >/dev/null 2>&1; then
   log "docker daemon already answers"
 else
