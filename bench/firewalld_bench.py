@@ -38,6 +38,8 @@ ROLE_PLAY = """
     - role: jaas.firewall.firewalld
       vars:
         jaas_firewall_catalog_file: {catalog}
+        # the 10x catalog's extra networks are in 198.18.0.0/15 and 2001:2::/48
+        jaas_firewall_allow_private_networks: true
         jaas_firewall_webhooks: true
 """
 

@@ -77,6 +77,7 @@ def test_hostile_text_never_reaches_a_shell_or_ufw(ufw_host, ansible):
     assert_no_canary(host)
     foreign = harness.ufw_foreign(host)
     extra = {'jaas_firewall_catalog_file': hostile_catalog(ansible.workdir),
+             'jaas_firewall_allow_private_networks': True,  # its networks are 198.18.x
              'jaas_firewall_ufw_enable': True, 'jaas_firewall_ufw_default_outgoing': 'deny'}
     result = ansible.run([host], harness.role_play('ufw'), extra_vars=extra)
     assert result.rc == 0, result.stdout[-3000:]
@@ -108,7 +109,8 @@ def test_hostile_text_never_reaches_a_shell_or_ufw(ufw_host, ansible):
 def test_hostile_text_never_corrupts_firewalld(firewalld_host, ansible):
     host = firewalld_host
     foreign = harness.firewalld_foreign(host)
-    extra = {'jaas_firewall_catalog_file': hostile_catalog(ansible.workdir)}
+    extra = {'jaas_firewall_catalog_file': hostile_catalog(ansible.workdir),
+             'jaas_firewall_allow_private_networks': True}  # its networks are 198.18.x
     result = ansible.run([host], harness.role_play('firewalld'), extra_vars=extra)
     assert result.rc == 0, result.stdout[-3000:]
     assert_no_canary(host)
@@ -133,7 +135,8 @@ def test_malicious_region_key_is_refused(ufw_host, ansible, bad_key):
     host = ufw_host
     before = harness.ufw_snapshot(host)
     result = ansible.run([host], harness.role_play('ufw'), extra_vars={
-        'jaas_firewall_catalog_file': hostile_catalog(ansible.workdir, bad_key=bad_key)})
+        'jaas_firewall_catalog_file': hostile_catalog(ansible.workdir, bad_key=bad_key),
+        'jaas_firewall_allow_private_networks': True})
     assert result.rc != 0
     message = harness.failure_text(result.stdout)
     assert 'blocks.turn.regions.%s' % bad_key in message and 'region key' in message, message
@@ -147,6 +150,7 @@ def test_region_key_with_trailing_newline_is_refused(ufw_host, ansible):
     before = harness.ufw_snapshot(host)
     result = ansible.run([host], harness.role_play('ufw'), extra_vars={
         'jaas_firewall_catalog_file': hostile_catalog(ansible.workdir, bad_key='uk-london\n'),
+        'jaas_firewall_allow_private_networks': True,
         'jaas_firewall_regions': ['uk-london\n']})
     try:
         assert result.rc != 0
