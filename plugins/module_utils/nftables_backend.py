@@ -37,16 +37,15 @@ import tempfile
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     Backend, Plan, PlanError)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
-from ansible_collections.jaas.firewall.plugins.module_utils.ports import (
-    PortRangeError, PortSyntaxError, parse_port_range)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import (
+    ModelError, normalise_rule, ports_text)
 
 FAMILY = 'inet'
 POLICIES = ('accept', 'drop', 'reject')
 # Table names: an nft identifier, kept short and plain (it also names the saved file).
 _TABLE = re.compile(r'^[a-z][a-z0-9_]{0,31}\Z')
-# Catalog block keys (the catalog's slug); set names get a "v4_"/"v6_" prefix, so a key
-# starting with a digit still makes an nft identifier.
-_BLOCK = re.compile(r'^[a-z0-9][a-z0-9_-]{0,47}\Z')
+# Set names are "v4_<block key>": the prefix makes a block key that starts with a digit an
+# nft identifier too (block keys are the rule model's slugs).
 ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
 CHAIN_HOOKS = {'input': 'input', 'output': 'output'}
 CHAIN_OF = {'in': 'input', 'out': 'output'}
@@ -81,17 +80,6 @@ def check_table(name):
 
 def set_name(block, family):
     return 'v%d_%s' % (family, block)
-
-
-def port_text(value, where):
-    """'443', '49152-65535' from a port value; PlanError names ``where``."""
-    try:
-        low, high = parse_port_range(value)
-    except PortSyntaxError:
-        raise PlanError('%s: ports must be "N" or "N-M", got %r' % (where, value))
-    except PortRangeError:
-        raise PlanError('%s: invalid port range %r' % (where, value))
-    return '%d' % low if low == high else '%d-%d' % (low, high)
 
 
 def address_text(network):
@@ -157,27 +145,14 @@ def group_rules(rules):
     """
     per_network = {}
     for index, rule in enumerate(rules):
-        where = 'rules[%d]' % index
-        block = rule.get('block')
-        if not isinstance(block, str) or not _BLOCK.match(block):
-            raise PlanError('%s: block must be a catalog block key, got %r' % (where, block))
-        family = rule.get('family')
-        if family not in ADDRESS:
-            raise PlanError('%s: family must be 4 or 6, got %r' % (where, family))
         try:
-            network = ipaddress.ip_network(str(rule.get('network')), strict=True)
-        except ValueError as exc:
-            raise PlanError('%s: invalid network: %s' % (where, exc))
-        if network.version != family:
-            raise PlanError('%s: network %s is not IPv%d' % (where, network, family))
-        if rule.get('direction') not in CHAIN_OF:
-            raise PlanError('%s: direction must be in or out' % where)
-        if rule.get('protocol') not in ('tcp', 'udp'):
-            raise PlanError('%s: protocol must be tcp or udp' % where)
-        ports = rule.get('ports')
-        ports = None if ports is None else port_text(ports, where)
-        key = (rule['direction'], block, family)
-        per_network.setdefault(key, {}).setdefault(network, set()).add((rule['protocol'], ports))
+            rule = normalise_rule(rule, 'rules[%d]' % index)
+        except ModelError as exc:
+            raise PlanError(str(exc))
+        network = ipaddress.ip_network(rule['network'])
+        key = (rule['direction'], rule['block'], rule['family'])
+        per_network.setdefault(key, {}).setdefault(network, set()).add(
+            (rule['protocol'], rule['ports']))
 
     directions = {}
     for direction, block, _family in per_network:
@@ -211,9 +186,8 @@ def keep_open_rule(entry):
         network = ipaddress.ip_network(entry['network'])
         side = 'daddr' if entry['direction'] == 'out' else 'saddr'
         match = '%s %s %s ' % (ADDRESS[network.version][0], side, address_text(network))
-    low, high = parse_port_range(entry['port'])
-    ports = '%d' % low if low == high else '%d-%d' % (low, high)
-    return '%s%s dport %s accept comment "keep_open"' % (match, entry['protocol'], ports)
+    return '%s%s dport %s accept comment "keep_open"' % (match, entry['protocol'],
+                                                         ports_text(entry['port']))
 
 
 def _unique(items):
