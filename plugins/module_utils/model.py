@@ -49,6 +49,8 @@ UFW_TAG_PREFIX_MAX = 31
 # to NFTNL_UDATA_COMMENT_MAXLEN (128), which the longest ufw-style comment (100) fits.
 NFT_NAME_MAX = 255
 NFT_COMMENT_MAX = 128
+# Our own, shorter limit for the table name (the nftables backend's ``prefix``).
+NFT_TABLE_NAME_MAX = 32
 # Windows Firewall (MS-FASP FW_RULE): the rule id holds at most 511 characters, the
 # display name 10000; rule names we render must fit the id.
 WINDOWS_RULE_NAME_MAX = 511
@@ -376,6 +378,9 @@ NAME_RULES = dict((rule.kind, rule) for rule in (
              "the policy <prefix>-ingress must fit firewalld's %d" % FIREWALLD_POLICY_NAME_MAX),
     NameRule('nftables name', 'a-z', 'a-z0-9_', NFT_NAME_MAX,
              'lowercase letters, digits or "_", starting with a letter', 'NFT_NAME_MAXLEN'),
+    NameRule('nftables table name', 'a-z', 'a-z0-9_', NFT_TABLE_NAME_MAX,
+             'lowercase letters, digits or "_", starting with a letter',
+             'kept short: it also names the saved file /etc/nftables.d/<table>.nft'),
     NameRule('Squid ACL name', 'A-Za-z0-9_-', 'A-Za-z0-9_-', SQUID_ACL_NAME_MAX,
              'letters, digits, "_" or "-"', 'Squid allows 63 and "_subdomains" is appended'),
     NameRule('Windows group name', 'A-Za-z0-9', 'A-Za-z0-9 ._-', 64,
