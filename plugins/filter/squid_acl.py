@@ -49,7 +49,8 @@ EXAMPLES = r"""
   # acl jaas_domains dstdomain .8x8.vc
   # acl jaas_domains dstdomain .jitsi.net
   # Not "http_access allow jaas_domains" alone: it would also pass a plain GET and a
-  # CONNECT to any other port of these names.
+  # CONNECT to any other port of these names. The role also adds "-n" after dstdomain and
+  # dstdom_regex, so a CONNECT to a bare IP address is never matched through its PTR name.
 
 - name: Auxiliary names have subdomain-only wildcards, so allow the second ACL too
   ansible.builtin.debug:
