@@ -5,10 +5,17 @@ import concurrent.futures
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
 from . import harness
+
+sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'unit'))
+from vendor_page import page_networks, page_rule_counts  # noqa: E402  (the vendor page, read independently)
+
+PAGE_RULES = sum(page_rule_counts().values())        # ufw: one rule per (network, port) after merging
+PAGE_TURN = sum(len(a) for a in page_networks()['turn'].values())   # firewalld: jaas-turn-v4 entries
 
 ALLOW = 'playbooks/allow_jaas.yml'
 REMOVE = 'playbooks/remove_jaas.yml'
@@ -97,10 +104,10 @@ def test_apply_with_tags_converges_and_rerun_changes_nothing(hosts, ansible):
     ipsets = set(hosts['fwd'].sh('firewall-cmd --get-ipsets').stdout.split())
     assert {'jaas-cloudflare-v4', 'jaas-cloudflare-v6', 'jaas-jvb-v4', 'jaas-turn-v4'} <= ipsets
     turn = hosts['fwd'].sh('firewall-cmd --ipset=jaas-turn-v4 --get-entries').stdout.split()
-    assert len(turn) == 40 and '152.67.128.56' in ' '.join(turn)
-    # ufw: 190 tagged rules (hand count from the vendor page: 44 + 26 + 120)
+    assert len(turn) == PAGE_TURN and '152.67.128.56' in ' '.join(turn)
+    # ufw: one tagged rule per rule of the vendor page (44 + 26 + 120 today)
     owned = hosts['ufw'].sh("ufw show added | grep -c \"comment 'jaas:\"").stdout.strip()
-    assert owned == '190'
+    assert owned == str(PAGE_RULES)
     assert foreign(hosts) == kept
 
 
@@ -127,6 +134,6 @@ def test_serial_applies_host_by_host(hosts, ansible):
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # one batch per host: the play banner is printed once per batch
     assert result.stdout.count('PLAY [Allow JaaS through the host firewall]') == 2
-    assert hosts['ufw'].sh("ufw show added | grep -c \"comment 'jaas:\"").stdout.strip() == '190'
+    assert hosts['ufw'].sh("ufw show added | grep -c \"comment 'jaas:\"").stdout.strip() == str(PAGE_RULES)
     turn = hosts['fwd'].sh('firewall-cmd --ipset=jaas-turn-v4 --get-entries').stdout.split()
-    assert len(turn) == 40
+    assert len(turn) == PAGE_TURN

@@ -19,6 +19,7 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils.render_windows impor
     RenderError, canonical_address_set, domain_rule_specs, keyword_id, powershell_script,
     ps_quote, windows_rule_specs)
 from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules
+from vendor_page import page_networks
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
 UPDATE = os.environ.get('JAAS_UPDATE_GOLDEN') == '1'
@@ -81,14 +82,18 @@ def test_chunks_are_deterministic_and_complete(catalog):
     small = windows_rule_specs(rules, max_addresses=15)
     again = windows_rule_specs(list(reversed(rules)), max_addresses=15)
     assert small == again  # input order does not matter
+    # the page lists 40 TURN relays: chunks of 15, 15 and 10
+    page_turn = set(a for addresses in page_networks()['turn'].values() for a in addresses)
+    sizes = [min(15, len(page_turn) - start) for start in range(0, len(page_turn), 15)]
     turn = [s for s in small if s['name'].startswith('JaaS - TURN - UDP 443')]
-    assert [s['name'] for s in turn] == ['JaaS - TURN - UDP 443', 'JaaS - TURN - UDP 443 (2)',
-                                         'JaaS - TURN - UDP 443 (3)']
-    assert [len(s['remoteip'].split(',')) for s in turn] == [15, 15, 10]
+    assert [s['name'] for s in turn] == ['JaaS - TURN - UDP 443'] + [
+        'JaaS - TURN - UDP 443 (%d)' % n for n in range(2, len(sizes) + 1)]
+    assert [len(s['remoteip'].split(',')) for s in turn] == sizes
     union = set()
     for spec in turn:
         union |= canonical_address_set(spec['remoteip'])
-    assert len(union) == 40 and 'Part 3 of 3' in turn[2]['description']
+    assert union == page_turn
+    assert 'Part %d of %d' % (len(sizes), len(sizes)) in turn[-1]['description']
 
 
 def test_windows_address_forms_compare_as_sets():

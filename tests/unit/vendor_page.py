@@ -5,6 +5,7 @@ shared/jaas-network-requirements.md plus a hand-written table of the ports the p
 states in prose for each section.
 """
 
+import ipaddress
 import os
 import re
 
@@ -93,3 +94,21 @@ def page_domains():
         result[category] = re.findall(r'^\* `https://([^`]+)`', _section(text, start, end),
                                       flags=re.M)
     return result
+
+
+def page_rule_counts(blocks=('cloudflare', 'jvb', 'turn'), families=(4, 6), compact=True):
+    """{block: number of rules the page asks for}: per region and family, the page's
+    networks (merged with the standard library's collapse_addresses when ``compact``, as
+    the rules filter merges with netaddr) times the ports the page states for the block."""
+    counts = {}
+    for block, regions in page_networks().items():
+        if block not in blocks:
+            continue
+        networks = 0
+        for addresses in regions.values():
+            for family in families:
+                chosen = set(ipaddress.ip_network(a) for a in addresses
+                             if (6 if ':' in a else 4) == family)
+                networks += len(list(ipaddress.collapse_addresses(chosen)) if compact else chosen)
+        counts[block] = networks * len(PAGE_PORTS[block])
+    return counts
