@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup venv link unit pytest molecule test harness images demo clean golden molecule-firewalld bench-firewalld molecule-squid
+.PHONY: help setup venv link unit pytest sanity molecule test harness images demo clean golden molecule-ufw molecule-firewalld bench-ufw bench-firewalld molecule-squid
 
 help: ## list targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,8 +35,18 @@ unit: setup ## fast pytest suites: model, plugins, contracts (no containers, no 
 pytest: setup ## every pytest suite without containers: unit, contract, packaging, lint
 	$(BIN)/pytest -q --ignore=tests/reliability
 
+sanity: setup ## ansible-test sanity (offline) on the built collection, as `make pytest` runs it
+	$(BIN)/pytest -q tests/packaging/test_galaxy.py -k ansible_test_sanity
+
 # Each Molecule scenario runs exactly once; containers come from the cached images.
 test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid reliability ## everything CI runs (README's test command)
+
+molecule: molecule-ufw molecule-firewalld molecule-nftables molecule-squid ## every Molecule scenario, one after the other
+
+clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.actual, caches); keeps .venv and images
+	rm -rf build tests/output .pytest_cache importer_result.json changelogs/.plugin-cache.yaml
+	rm -f tests/golden/*.actual
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	@echo "make test: all suites passed"
 
 golden: setup ## regenerate tests/golden/* (Windows renderer, nftables script); review `git diff tests/golden` after
