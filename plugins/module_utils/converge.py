@@ -25,6 +25,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
+    ROLLBACK_ARGUMENT_SPEC, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
     controller_argument_spec, rules_argument_spec)
 
@@ -56,6 +58,7 @@ def core_argument_spec(prefix_default):
     spec = rules_argument_spec()
     spec.update(copy.deepcopy(LOCK_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
+    spec.update(copy.deepcopy(ROLLBACK_ARGUMENT_SPEC))
     spec.update(controller_argument_spec())  # consumed by the action plugin
     spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -103,6 +106,11 @@ class Backend(object):
         """Make the change; return extra result keys. Fail with fail_json."""
         raise NotImplementedError
 
+    def rollback_recipe(self):
+        """A module_utils/rollback.py Recipe that snapshots (and restores) everything apply()
+        changes; None when the backend has none (``rollback_timeout`` is then refused)."""
+        return None
+
 
 def safety_inputs(params):
     """Validated keep-open entries and the connection's ports (raises PlanError)."""
@@ -122,6 +130,8 @@ def run(module, backend):
     try:
         safety = safety_inputs(params)
         desired = backend.desired(params, safety)
+        if timeout_problem(params['rollback_timeout']):
+            raise PlanError(timeout_problem(params['rollback_timeout']))
     except PlanError as exc:
         module.fail_json(msg='nothing changed: %s' % exc)
 
@@ -148,6 +158,13 @@ def run(module, backend):
     if plan.changed:
         backend.check(plan)
         if not module.check_mode:
+            if params['rollback_timeout']:
+                # Before the change: the host reverts by itself unless the run confirms.
+                recipe = backend.rollback_recipe()
+                if recipe is None:
+                    module.fail_json(msg='rollback_timeout: this backend cannot snapshot its '
+                                         'state; nothing changed')
+                arm(module, recipe, params['rollback_timeout'])
             result.update(backend.apply(plan) or {})
     module.exit_json(**result)
 

@@ -104,6 +104,18 @@ def _copy_files(paths, directory):
     return lines
 
 
+def _unit_enablement(module, unit):
+    """Shell lines that disable ``unit`` again if a change enables it (none if enabled now)."""
+    systemctl = module.get_bin_path('systemctl')
+    if systemctl is None:
+        return []
+    _rc, out, _err = module.run_command([systemctl, 'is-enabled', unit])
+    if out.strip() in ('enabled', 'enabled-runtime', 'alias', 'static', 'generated'):
+        return []
+    return ['if [ "$(systemctl is-enabled %s 2>/dev/null)" = enabled ]; then systemctl disable %s; '
+            'fi || failed=1' % (q(unit), q(unit))]
+
+
 # Removes what `ufw disable` leaves behind when ufw had never been active: its chains,
 # the jumps to them, the built-in policies it reset, and a filter table that only ufw
 # created (iptables-nft). Chains of others (Docker...) are not touched.
@@ -181,12 +193,7 @@ class FirewalldRecipe(Recipe):
                  'mv %s %s && rmdir %s || failed=1'
                  % (q(staging), q(staging), q(staging), q(archive), q(self.config_dir),
                     q(os.path.join(staging, name)), q(self.config_dir), q(staging))]
-        systemctl = module.get_bin_path('systemctl')
-        if systemctl:
-            _rc, out, _err = module.run_command([systemctl, 'is-enabled', 'firewalld.service'])
-            if out.strip() not in ('enabled', 'enabled-runtime', 'alias', 'static'):
-                lines.append('if [ "$(systemctl is-enabled firewalld.service 2>/dev/null)" = '
-                             'enabled ]; then systemctl disable firewalld.service; fi || failed=1')
+        lines.extend(_unit_enablement(module, 'firewalld.service'))
         if self.running:
             lines.append('if systemctl is-active -q firewalld.service; then firewall-cmd --reload; '
                          'else systemctl start firewalld.service; fi || failed=1')
@@ -202,14 +209,16 @@ class FirewalldRecipe(Recipe):
 
 
 class NftablesRecipe(Recipe):
-    """nftables: our table (deleted or put back as listed) and the files persisting it."""
+    """nftables: our table (deleted or put back as listed), the files that load it at boot
+    and the enabled state of the service that does."""
 
     backend = 'nftables'
 
-    def __init__(self, family, table, files):
+    def __init__(self, family, table, files, service='nftables.service'):
         self.family = family
         self.table = table
         self.files = list(files)
+        self.service = service
 
     def snapshot(self, module, directory):
         saved = os.path.join(directory, 'table.nft')
@@ -224,6 +233,7 @@ class NftablesRecipe(Recipe):
             lines.append('{ %s; nft -f %s; } || failed=1' % (delete, q(saved)))
         else:
             lines.append('%s || failed=1' % delete)
+        lines.extend(_unit_enablement(module, self.service))
         return lines
 
 

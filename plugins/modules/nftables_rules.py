@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - jaas.firewall.converge
   - jaas.firewall.host_lock
   - jaas.firewall.controller
+  - jaas.firewall.rollback
 options:
   prefix:
     description:
@@ -120,6 +121,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rollback:
+  description:
+    - The revert armed because of O(rollback_timeout), and (added by the action plugin) what
+      became of it. Its C(id) is what M(jaas.firewall.rollback_confirm) takes.
+  returned: when a revert was armed
+  type: dict
+  sample: {armed: false, confirmed: true, id: 20261126T101500-3fa2c1, backend: nftables, timeout: 60,
+           mechanism: systemd, expires_in: 58.2, armed_over: 198.18.40.1 50514 198.18.40.11 22,
+           confirmed_over: 198.18.40.1 50530 198.18.40.11 22}
 added:
   description: What the run adds (would add, in check mode), one line per table, set, element, chain or rule.
   returned: always
