@@ -6,7 +6,7 @@ ControlPersist as by default) to containers running sshd on an internal network
 used must end up closed: that proves the firewall really denies incoming traffic and
 that only the connection's own port was opened.
 
-Three ways to reach a host, per backend:
+Backends ufw (Debian 12), firewalld (Debian 13), nftables (both). Three ways to reach a host:
   22      no port anywhere (ssh's default),
   p2222   ``ansible_port: 2222``,
   cfg2222 ``Port 2222`` only in the ssh config file passed with ``-F`` (the controller
@@ -37,6 +37,8 @@ KEEP_CASES = {
     'fwd-22': ('firewalld', 'trixie', None, 22, False),
     'fwd-p2222': ('firewalld', 'trixie', 'ansible_port', 2222, False),
     'fwd-cfg2222': ('firewalld', 'trixie', 'ssh_config', 2222, False),
+    'nft-22': ('nftables', 'bookworm', None, 22, False),
+    'nft-cfg2222': ('nftables', 'trixie', 'ssh_config', 2222, False),
 }
 OTHER_PORT = {22: 2222, 2222: 22}
 
@@ -49,7 +51,11 @@ RESTRICT = {
     # (removed before the run), so only the role's ingress policy can let SSH in.
     'firewalld': {'jaas_firewall_firewalld_enable': True,
                   'jaas_firewall_firewalld_egress_target': 'REJECT'},
+    'nftables': {'jaas_firewall_nftables_default_incoming': 'drop',
+                 'jaas_firewall_nftables_default_outgoing': 'reject'},
 }
+ALL_RESTRICTED = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **dict(RESTRICT['firewalld'],
+                                                                      **RESTRICT['nftables'])))
 
 BECOME_USER_SETUP = r'''
 set -e
@@ -143,7 +149,7 @@ def role_plays(extra_post_tasks=''):
                'kept': __result.connection_ports, 'rollback': __result.rollback | default(None)
               } | to_json }}"
       vars:
-        __result: "{{ jaas_firewall_ufw_result | default(jaas_firewall_firewalld_result) }}"
+        __result: "{{ lookup('vars', 'jaas_firewall_%s_result' % jaas_test_backend) }}"
 ''' + extra_post_tasks
 
 
@@ -198,13 +204,13 @@ def _dport(expr):
     return None
 
 
-def firewalld_kernel_accepts(host):
-    """TCP ports accepted in firewalld's nft chains of the jaas ingress policy (nft -j)."""
+def nft_kernel_accepts(host, table, chain_part):
+    """TCP ports accepted by rules of ``table`` in chains named with ``chain_part`` (nft -j)."""
     data = json.loads(host.sh('nft -j list ruleset').stdout)
     ports = set()
     for item in data['nftables']:
         rule = item.get('rule')
-        if not rule or rule.get('table') != 'firewalld' or 'jaas-ingress' not in rule['chain']:
+        if not rule or rule.get('table') != table or chain_part not in rule['chain']:
             continue
         exprs = rule['expr']
         if any('accept' in expr for expr in exprs):
@@ -220,8 +226,15 @@ def keep_hosts(ssh_site):
         harness.remove_all()
 
 
-SNAPSHOT = {'ufw': harness.ufw_snapshot, 'firewalld': harness.firewalld_snapshot}
-ROLLBACK_TIMEOUT = 15  # short for the suite's run time; the role default is 60
+NFT_STATE = r'''
+echo '=== nft ruleset'; nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+echo '=== files'; sha256sum /etc/nftables.conf /etc/nftables.d/* 2>&1 || true
+echo '=== service'; systemctl is-enabled nftables.service 2>&1 || true
+echo '=== iptables-save'; iptables-save | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]/[0:0]/'
+'''
+SNAPSHOT = {'ufw': harness.ufw_snapshot, 'firewalld': harness.firewalld_snapshot,
+            'nftables': lambda host: harness._sections(host.sh(NFT_STATE).stdout)}
+ROLLBACK_TIMEOUT = 10  # the minimum, for the suite's run time; the role default is 60
 
 
 def rollback_record(host, rollback_id):
@@ -237,7 +250,7 @@ def run_cut_and_check_rollback(ansible, hosts):
     """A run that cuts the Ansible port: the host must revert by itself, the play must say
     so, and every host must end byte-identical to before and reachable on its port."""
     before = dict((host.name, SNAPSHOT[host.backend](host)) for host in hosts)
-    extra = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **RESTRICT['firewalld']))
+    extra = dict(ALL_RESTRICTED)
     extra.update(jaas_firewall_allow_ansible_connection=False,
                  jaas_firewall_rollback_timeout=ROLLBACK_TIMEOUT)
     result = run_plays(ansible, hosts, role_plays(), extra)
@@ -273,13 +286,15 @@ def run_cut_and_check_rollback(ansible, hosts):
 
 
 def test_a_run_that_cuts_ssh_on_a_fresh_host_is_rolled_back(keep_hosts, ansible):
-    """ufw inactive / firewalld stopped before: enabled without the connection's port."""
-    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-22'], keep_hosts['fwd-22']])
+    """ufw inactive / firewalld stopped / no table of ours before: the firewall is enabled
+    without the connection's port."""
+    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-22'], keep_hosts['fwd-22'],
+                                         keep_hosts['nft-22']])
 
 
 def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
     hosts = list(keep_hosts.values())
-    extra = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **RESTRICT['firewalld']))
+    extra = dict(ALL_RESTRICTED)
     result = run_plays(ansible, hosts, role_plays(), extra)
     if os.environ.get('JAAS_SSH_SHOW'):
         print(result.stdout[-6000:])
@@ -322,14 +337,18 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
                     problems.append('%s IPv%d: ufw-user-input accepts %s, INPUT %s; expected '
                                     '{%d}, DROP' % (name, family, sorted(ports), policy, port))
         else:
-            ports = firewalld_kernel_accepts(host)
+            # firewalld: the chains of policy jaas-ingress; nftables: our table's input chain
+            table, chain = {'firewalld': ('firewalld', 'jaas-ingress'),
+                            'nftables': ('jaas', 'input')}[host.backend]
+            ports = nft_kernel_accepts(host, table, chain)
             if ports != {port}:
-                problems.append('%s: jaas-ingress accepts %s in the kernel, expected {%d}'
-                                % (name, sorted(ports), port))
+                problems.append('%s: %s %s accepts %s in the kernel, expected {%d}'
+                                % (name, table, chain, sorted(ports), port))
     assert not problems, '\n'.join(problems)
 
 
 def test_a_run_that_cuts_ssh_on_a_restricted_host_is_rolled_back(keep_hosts, ansible):
-    """ufw active / firewalld running with the connection's port kept (the previous test):
-    the run drops the port, the host reloads its previous rules."""
-    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-p2222'], keep_hosts['fwd-p2222']])
+    """ufw active / firewalld running / our table with the connection's port kept (the
+    previous test): the run drops the port, the host puts its previous rules back."""
+    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-p2222'], keep_hosts['fwd-p2222'],
+                                         keep_hosts['nft-cfg2222']])
