@@ -20,7 +20,9 @@ extends_documentation_fragment:
   - jaas.firewall.catalog_input.domains
 options:
   match:
-    description: What to return for JaaS hosts, e.g. V(DIRECT) or V(PROXY jaas-proxy:3128).
+    description:
+      - What to return for JaaS hosts, e.g. V(DIRECT) or V(PROXY jaas-proxy:3128).
+      - O(match) and O(default) must be one line without surrounding whitespace.
     type: str
     default: DIRECT
   default:

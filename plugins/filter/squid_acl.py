@@ -27,7 +27,10 @@ extends_documentation_fragment:
   - jaas.firewall.catalog_input.domains
 options:
   acl_name:
-    description: Name of the ACL (letters, digits, C(_), C(-)).
+    description:
+      - Name of the ACL, 1-52 letters, digits, C(_) or C(-) (Squid allows 63 characters and
+        C(_subdomains) is appended for the second ACL). Anything else, a trailing newline
+        included, is refused before a line is rendered.
     type: str
     default: jaas_domains
 """

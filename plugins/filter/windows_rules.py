@@ -50,6 +50,8 @@ options:
     description:
       - Windows firewall rule group. Everything in this group belongs to jaas.firewall;
         it is also the prefix of every rule name.
+      - 1-64 letters, digits, spaces, C(.), C(_) or C(-), starting with a letter or digit and
+        not ending in a space; anything else (a trailing newline included) is refused.
     type: str
     default: JaaS
   max_addresses:
