@@ -56,6 +56,11 @@ NFT_TABLE_NAME_MAX = 32
 WINDOWS_RULE_NAME_MAX = 511
 # Squid: ACL names are shorter than ACL_NAME_SZ (64); "_subdomains" (11) is appended.
 SQUID_ACL_NAME_MAX = 63 - len('_subdomains')
+# Linux interface names: IFNAMSIZ (16) bytes including the terminating NUL. ufw 0.36 and
+# iptables refuse the same length; the characters are what ufw accepts minus "+,=%@".
+INTERFACE_NAME_MAX = 15
+# firewalld zone names: max_zone_name_len() with the iptables backend (the strictest).
+FIREWALLD_ZONE_NAME_MAX = 17
 # A block key must fit firewalld's "<prefix>-<block>-v6" with the longest prefix.
 BLOCK_KEY_MAX = FIREWALLD_IPSET_NAME_MAX - FIREWALLD_PREFIX_MAX - len('--v6')
 REGION_KEY_MAX = 48
@@ -383,6 +388,12 @@ NAME_RULES = dict((rule.kind, rule) for rule in (
              'kept short: it also names the saved file /etc/nftables.d/<table>.nft'),
     NameRule('Squid ACL name', 'A-Za-z0-9_-', 'A-Za-z0-9_-', SQUID_ACL_NAME_MAX,
              'letters, digits, "_" or "-"', 'Squid allows 63 and "_subdomains" is appended'),
+    NameRule('interface name', 'A-Za-z0-9', 'A-Za-z0-9_.-', INTERFACE_NAME_MAX,
+             'letters, digits, "_", "." or "-", starting with a letter or digit (no wildcards)',
+             'Linux IFNAMSIZ holds %d and a NUL' % INTERFACE_NAME_MAX),
+    NameRule('firewalld zone name', 'A-Za-z0-9', 'A-Za-z0-9_-', FIREWALLD_ZONE_NAME_MAX,
+             'letters, digits, "_" or "-", starting with a letter or digit',
+             "firewalld's zone name limit with the iptables backend"),
     NameRule('Windows group name', 'A-Za-z0-9', 'A-Za-z0-9 ._-', 64,
              'letters, digits, spaces, ".", "_" or "-", starting with a letter or digit and '
              'not ending in a space', 'it starts every rule name', last='A-Za-z0-9._-'),
@@ -392,6 +403,25 @@ NAME_RULES = dict((rule.kind, rule) for rule in (
 def check_name(kind, value):
     """Return ``value`` if it is a valid name of ``kind`` (a NAME_RULES key), else raise."""
     return NAME_RULES[kind].check(value)
+
+
+def normalise_names(kind, values, name):
+    """A list of names of ``kind`` (a NAME_RULES key), checked one by one, duplicates
+    dropped, order kept; errors located as ``<name>[<index>]``. None is the empty list."""
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise ModelError('must be a list of %s names, got %r' % (kind.split(' name')[0], values),
+                         name)
+    result = []
+    for index, value in enumerate(values):
+        try:
+            check_name(kind, value)
+        except ModelError as exc:
+            raise exc.at('%s[%d]' % (name, index))
+        if value not in result:
+            result.append(value)
+    return result
 
 
 def firewalld_ipset_name(prefix, block, family):
