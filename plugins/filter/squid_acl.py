@@ -28,9 +28,9 @@ extends_documentation_fragment:
 options:
   acl_name:
     description:
-      - Name of the ACL, 1-52 letters, digits, C(_) or C(-) (Squid allows 63 characters and
-        C(_subdomains) is appended for the second ACL). Anything else, a trailing newline
-        included, is refused before a line is rendered.
+      - Name of the ACL, 1-51 letters, digits, C(_) or C(-) (Squid 5.7 and 6.13 use ACL names
+        of up to 62 characters, and C(_subdomains) is appended for the second ACL). Anything
+        else, a trailing newline included, is refused before a line is rendered.
     type: str
     default: jaas_domains
 """

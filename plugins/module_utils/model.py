@@ -54,8 +54,10 @@ NFT_TABLE_NAME_MAX = 32
 # Windows Firewall (MS-FASP FW_RULE): the rule id holds at most 511 characters, the
 # display name 10000; rule names we render must fit the id.
 WINDOWS_RULE_NAME_MAX = 511
-# Squid: ACL names are shorter than ACL_NAME_SZ (64); "_subdomains" (11) is appended.
-SQUID_ACL_NAME_MAX = 63 - len('_subdomains')
+# Squid 5.7 and 6.13 (measured): a 64-character ACL name is refused ("max 63 characters"),
+# a 63-character one is defined but "ACL not found" when used; 62 works. "_subdomains"
+# (11) is appended for the second ACL.
+SQUID_ACL_NAME_MAX = 62 - len('_subdomains')
 # Linux interface names: IFNAMSIZ (16) bytes including the terminating NUL. ufw 0.36 and
 # iptables refuse the same length; the characters are what ufw accepts minus "+,=%@".
 INTERFACE_NAME_MAX = 15
@@ -387,7 +389,7 @@ NAME_RULES = dict((rule.kind, rule) for rule in (
              'lowercase letters, digits or "_", starting with a letter',
              'kept short: it also names the saved file /etc/nftables.d/<table>.nft'),
     NameRule('Squid ACL name', 'A-Za-z0-9_-', 'A-Za-z0-9_-', SQUID_ACL_NAME_MAX,
-             'letters, digits, "_" or "-"', 'Squid allows 63 and "_subdomains" is appended'),
+             'letters, digits, "_" or "-"', 'Squid uses names up to 62 and "_subdomains" is appended'),
     NameRule('interface name', 'A-Za-z0-9', 'A-Za-z0-9_.-', INTERFACE_NAME_MAX,
              'letters, digits, "_", "." or "-", starting with a letter or digit (no wildcards)',
              'Linux IFNAMSIZ holds %d and a NUL' % INTERFACE_NAME_MAX),

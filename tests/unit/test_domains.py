@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import CatalogError, load_catalog
 from ansible_collections.jaas.firewall.plugins.plugin_utils.domains import (
     domain_names, pac_script, squid_acl_lines)
+from vendor_page import page_domains
 
 
 @pytest.fixture(scope='module')
@@ -21,7 +22,8 @@ def test_core_names(catalog):
 
 
 def test_all_categories_count(catalog):
-    assert len(domain_names(catalog)) == 6 + 12 + 6
+    # the page lists 6 + 12 + 6 names
+    assert len(domain_names(catalog)) == sum(len(names) for names in page_domains().values())
 
 
 def test_unknown_category(catalog):
@@ -46,9 +48,25 @@ def test_squid_wildcard_alone_does_not_admit_the_apex():
     assert not re.search(pattern, 'evilyoutube.com', re.I)
 
 
-def test_squid_acl_name_is_checked():
-    with pytest.raises(CatalogError):
-        squid_acl_lines(['8x8.vc'], acl_name='bad name')
+@pytest.mark.parametrize('name', ['bad name', 'jaas\n', 'jaas\r\n', '', 'a' * 52, None])
+def test_squid_acl_name_is_checked(name):
+    # a trailing newline used to pass a $-anchored pattern and end up inside the config line
+    with pytest.raises(CatalogError, match=r'^acl_name: .* is not a valid Squid ACL name'):
+        squid_acl_lines(['8x8.vc'], acl_name=name)
+
+
+def test_longest_squid_acl_name_fits_squid():
+    # Squid 5.7 / 6.13: "ACL not found" for a 63-character name, 62 works (tried by hand
+    # with squid -k parse in the test images)
+    lines = squid_acl_lines(['*.youtube.com'], acl_name='a' * 51)
+    assert lines[0].split()[1] == 'a' * 51 + '_subdomains' and len(lines[0].split()[1]) == 62
+
+
+@pytest.mark.parametrize('option', ['match', 'default'])
+@pytest.mark.parametrize('value', ['DIRECT\n', ' DIRECT', '', 'PROXY a:1\nPROXY b:2'])
+def test_pac_results_are_one_line(option, value):
+    with pytest.raises(CatalogError, match='^%s: ' % option):
+        pac_script(['8x8.vc'], **{option: value})
 
 
 def shexp(pattern, host):

@@ -133,10 +133,10 @@ REGION_KEYS = [
 NAMES = [
     ('squid', 'jaas_domains', ('ok', 'jaas_domains')),
     ('squid', 'jaas\n', ('refused', "'jaas\\n' is not a valid Squid ACL name: "
-                                    '1-52 letters, digits, "_" or "-"')),
-    ('squid', 'a' * 53, ('refused', "'%s' is not a valid Squid ACL name: longer than 52 "
-                                    'characters (Squid allows 63 and "_subdomains" is appended)'
-                         % ('a' * 53))),
+                                    '1-51 letters, digits, "_" or "-"')),
+    ('squid', 'a' * 52, ('refused', "'%s' is not a valid Squid ACL name: longer than 51 "
+                                    'characters (Squid uses names up to 62 and "_subdomains" '
+                                    'is appended)' % ('a' * 52))),
     ('windows group', 'JaaS', ('ok', 'JaaS')),
     ('windows group', 'JaaS\n', ('refused', "'JaaS\\n' is not a valid Windows group name: "
                                             '1-64 letters, digits, spaces, ".", "_" or "-", '
