@@ -5,8 +5,9 @@
 
 Everything lives in one table of ours (``inet jaas`` by default): one named interval set
 per (block, family), one rule per (block, family, protocol, ports) referencing it, an
-``output`` and an ``input`` base chain. Other tables are never read for changes, modified
-or flushed.
+``output`` and an ``input`` base chain, and in gateway mode a ``forward`` base chain whose
+rules reference the same sets (matched on the LAN and WAN interface names). Other tables
+are never read for changes, modified or flushed.
 
 Desired and live state share one model (``None`` = no table)::
 
@@ -36,6 +37,8 @@ import tempfile
 
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     Backend, Plan, PlanError)
+from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
+    forwarded, gateway_argument_spec, gateway_from_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
 from ansible_collections.jaas.firewall.plugins.module_utils.model import (
     ModelError, normalise_rule, ports_text)
@@ -49,6 +52,7 @@ _TABLE = re.compile(r'^[a-z][a-z0-9_]{0,31}\Z')
 ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
 CHAIN_HOOKS = {'input': 'input', 'output': 'output'}
 CHAIN_OF = {'in': 'input', 'out': 'output'}
+FORWARD_CHAIN = 'forward'
 # ICMPv6 neighbour discovery is not conntrack "established": without it a restrictive
 # chain would break IPv6 to every neighbour, allowed or not.
 NEIGHBOUR_DISCOVERY = {
@@ -199,14 +203,45 @@ def _unique(items):
     return result
 
 
+def interface_match(key, names):
+    """'iifname "lan0" ', 'iifname { "a", "b" } ' (sorted, as nft lists a set) or ''."""
+    if not names:
+        return ''
+    quoted = ['"%s"' % name for name in sorted(names)]
+    return '%s %s ' % (key, quoted[0] if len(quoted) == 1 else '{ %s }' % ', '.join(quoted))
+
+
+def forward_chain(rules, gateway, policy):
+    """The forward chain of gateway mode: the outbound rules, LAN -> WAN, same sets."""
+    interfaces = (interface_match('iifname', gateway.in_interfaces)
+                  + interface_match('oifname', gateway.out_interfaces))
+    rules_text = []
+    if policy != 'accept':
+        # Replies of the allowed flows (and their ICMP errors) come back WAN -> LAN.
+        rules_text.append('ct state established,related accept comment "established"')
+    for (_direction, block, family), group in sorted(group_rules(forwarded(rules)).items()):
+        for protocol, ports in sorted(group['services'], key=_service_key):
+            rules_text.append('%s%s daddr @%s %s accept comment "%s"'
+                              % (interfaces, ADDRESS[family][0], set_name(block, family),
+                                 service_text(protocol, ports), block))
+    if policy == 'reject':
+        rules_text.append(REJECT + ' comment "default reject"')
+    return {'type': 'filter', 'hook': 'forward', 'prio': 0,
+            'policy': 'accept' if policy == 'accept' else 'drop', 'rules': _unique(rules_text)}
+
+
 def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='accept',
-                  default_outgoing='accept'):
-    """The complete table for state=present (pure; PlanError on bad input)."""
-    policies = {'input': default_incoming, 'output': default_outgoing}
-    for chain, policy in policies.items():
+                  default_outgoing='accept', gateway=None, default_forward='accept'):
+    """The complete table for state=present (pure; PlanError on bad input).
+
+    ``gateway`` (module_utils/gateway.py Gateway, or None) adds the forward chain; the
+    input and output chains are the same with or without it.
+    """
+    policies = {'input': default_incoming, 'output': default_outgoing, 'forward': default_forward}
+    for chain, policy in sorted(policies.items()):
         if policy not in POLICIES:
             raise PlanError('default_%s must be one of %s, got %r'
-                            % ('incoming' if chain == 'input' else 'outgoing',
+                            % ({'input': 'incoming', 'output': 'outgoing'}.get(chain, chain),
                                ', '.join(POLICIES), policy))
     sets, catalog_rules = {}, {'input': [], 'output': []}
     for (direction, block, family), group in sorted(group_rules(rules).items()):
@@ -244,6 +279,8 @@ def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='ac
         chains[chain] = {'type': 'filter', 'hook': hook, 'prio': 0,
                          'policy': 'accept' if policy == 'accept' else 'drop',
                          'rules': _unique(rules_text)}
+    if gateway is not None:
+        chains[FORWARD_CHAIN] = forward_chain(rules, gateway, default_forward)
     return {'flags': [], 'sets': sets, 'chains': chains, 'foreign': []}
 
 
@@ -521,10 +558,12 @@ class NftablesBackend(Backend):
     argument_spec = dict(
         default_incoming=dict(type='str', default='accept', choices=list(POLICIES)),
         default_outgoing=dict(type='str', default='accept', choices=list(POLICIES)),
+        default_forward=dict(type='str', default='accept', choices=list(POLICIES)),
         persist=dict(type='bool', default=True),
         persist_config=dict(type='path', default=PERSIST_CONFIG),
         persist_file=dict(type='path'),
     )
+    argument_spec.update(gateway_argument_spec())
 
     def __init__(self, module):
         super(NftablesBackend, self).__init__(module)
@@ -536,10 +575,15 @@ class NftablesBackend(Backend):
     def desired(self, params, safety):
         check_table(self.table)
         self.connection_ports = list(safety.connection_ports)
+        try:
+            gateway = gateway_from_params(params)
+        except ModelError as exc:
+            raise PlanError(str(exc))
         model = None
         if params['state'] == 'present':
             model = desired_model(params['rules'], safety.keep_open, safety.connection_ports,
-                                  params['default_incoming'], params['default_outgoing'])
+                                  params['default_incoming'], params['default_outgoing'],
+                                  gateway, params['default_forward'])
         self.persist_file = params['persist_file'] or os.path.join(PERSIST_DIR, self.table + '.nft')
         self.persist_config = params['persist_config']
         keep = params['persist'] and model is not None

@@ -20,6 +20,11 @@ description:
     its networks, and every (block, family, protocol, ports) one accept rule referencing the
     set, so the number of rules does not grow with the catalog, only the set elements do.
     Outbound rules go into the base chain C(output), inbound ones (webhook origins) into C(input).
+  - With O(gateway) the outbound rules also go into a base chain C(forward), for traffic
+    forwarded from O(gateway_in_interfaces) to O(gateway_out_interfaces) (C(iifname),
+    C(oifname)), referencing the same sets. Its policy is O(default_forward); with V(drop)
+    or V(reject) it first accepts replies (C(ct state established,related)). The input and
+    output chains are the same with or without gateway mode.
   - Reads the table once (C(nft -j list table)), compares it with the desired table, and when
     they differ writes one script that deletes and recreates the table; C(nft -c) checks it,
     then C(nft -f) applies it as a single transaction, so the kernel holds the old table or
@@ -40,6 +45,7 @@ extends_documentation_fragment:
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.rollback
+  - jaas.firewall.gateway
 options:
   prefix:
     description:
@@ -59,6 +65,15 @@ options:
     type: str
     choices: [accept, drop, reject]
     default: accept
+  default_forward:
+    description:
+      - Policy of our C(forward) chain (only with O(gateway)). V(accept) blocks nothing
+        that other tables accept; V(drop) and V(reject) restrict every forwarded packet -
+        also of containers or VMs this host routes - to the gateway rules and replies.
+    type: str
+    choices: [accept, drop, reject]
+    default: accept
+    version_added: "0.2.0"
   persist:
     description:
       - Save the table so C(nftables.service) restores it at boot (see the description).
@@ -114,6 +129,14 @@ EXAMPLES = r"""
       - {direction: out, protocol: udp, port: "53"}
       - {direction: out, protocol: tcp, port: "53"}
       - {direction: out, protocol: tcp, port: "3128", network: 10.0.0.8/32}
+
+- name: A gateway - LAN clients on lan0 may reach JaaS through wan0, nothing else is forwarded
+  jaas.firewall.nftables_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules }}"
+    gateway: true
+    gateway_in_interfaces: [lan0]
+    gateway_out_interfaces: [wan0]
+    default_forward: reject
 
 - name: Remove the table, the saved file and the include line
   jaas.firewall.nftables_rules:
@@ -174,7 +197,7 @@ policies:
   description: Policy of each of our chains after the run.
   returned: when nft is installed
   type: dict
-  sample: {input: accept, output: drop}
+  sample: {input: accept, output: drop, forward: drop}
 transaction:
   description: Whether the table was (would be) replaced by an C(nft -f) transaction.
   returned: when nft is installed

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Capture what real nft prints for the fixture table (tests/golden/nftables_live_<version>.json).
+"""Capture what real nft prints for the fixture table (tests/golden/nftables_live_<version>.json)
+and for the same table in gateway mode (nftables_gateway_live_<version>.json).
 
 The unit tests (tests/unit/test_nftables_plan.py) read these listings back and require the
 backend to see them as converged: that is how a change in nft's JSON spelling between
@@ -23,17 +24,23 @@ sys.path.insert(0, os.path.join(ROOT, '.collections'))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft  # noqa: E402
+from ansible_collections.jaas.firewall.plugins.module_utils.gateway import Gateway  # noqa: E402
 
 
-def fixture_model():
+def fixture_model(gateway=False):
     with open(os.path.join(HERE, 'nftables_fixture.json')) as handle:
         data = json.load(handle)
+    options = {}
+    if gateway:  # every shape of the forward chain: an interface set, a single interface
+        options = dict(gateway=Gateway(tuple(data['gateway']['in_interfaces']),
+                                       tuple(data['gateway']['out_interfaces'])),
+                       default_forward=data['gateway']['default_forward'])
     return data, nft.desired_model(data['rules'], data['keep_open'], data['connection_ports'],
-                                   data['default_incoming'], data['default_outgoing'])
+                                   data['default_incoming'], data['default_outgoing'], **options)
 
 
-def capture(container):
-    data, model = fixture_model()
+def capture(container, gateway=False):
+    data, model = fixture_model(gateway)
     text = nft.script(model, data['table'])
     subprocess.run(['docker', 'exec', '-i', container, 'nft', '-f', '-'], input=text, text=True,
                    check=True)
@@ -43,7 +50,7 @@ def capture(container):
                               data['table']], text=True, check=True, capture_output=True).stdout
     subprocess.run(['docker', 'exec', container, 'nft', 'delete', 'table', 'inet', data['table']],
                    check=True)
-    path = os.path.join(HERE, 'nftables_live_%s.json' % version)
+    path = os.path.join(HERE, 'nftables_%slive_%s.json' % ('gateway_' if gateway else '', version))
     with open(path, 'w') as handle:
         json.dump(json.loads(listing), handle, indent=1, sort_keys=True)
         handle.write('\n')
@@ -54,6 +61,7 @@ def main(containers):
     if containers:
         for name in containers:
             capture(name)
+            capture(name, gateway=True)
         return
     from reliability import harness  # the suite's container settings
     hosts = []
@@ -61,6 +69,7 @@ def main(containers):
         for suite in ('bookworm', 'trixie'):
             hosts.append(harness.Host.start('nft-capture-' + suite, suite))
             capture(hosts[-1].name)
+            capture(hosts[-1].name, gateway=True)
     finally:
         harness.remove_all()
 
