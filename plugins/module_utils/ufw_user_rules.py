@@ -10,6 +10,13 @@ format). Between ``### RULES ###`` and ``### END RULES ###`` every rule is one b
     ### tuple ### allow tcp 443 198.18.1.0/24 any 0.0.0.0/0 out comment=6a6161733a6a7662
     -A ufw-user-output -p tcp -d 198.18.1.0/24 --dport 443 -j ACCEPT
 
+Gateway mode adds route rules (``ufw route allow``), written by ufw 0.36 as::
+
+    ### tuple ### route:allow tcp 443 198.18.7.0/24 any 0.0.0.0/0 in_lan0!out_wan0 comment=...
+    -A ufw-user-forward -i lan0 -o wan0 -p tcp -d 198.18.7.0/24 --dport 443 -j ACCEPT
+
+(``in_lan0`` or ``out_wan0`` alone when one side is any interface, ``in`` when both are).
+
 The tuple line is what ufw itself parses back (``ufw show added``, ``ufw delete``); the
 iptables lines are what ``iptables-restore`` loads. This module renders our rules exactly
 as ufw 0.36 renders them (``UFWRule.format_rule`` + ``_write_rules``) and splices them
@@ -105,29 +112,23 @@ def check_tag_prefix(tag_prefix):
         raise UfwRulesError(str(exc.at('tag_prefix')))
 
 
-def render_block(rule, tag_prefix, where=None):
-    """(family, block text) for one rule of the interface, exactly as ufw 0.36 writes it.
-
-    The rule is validated and normalised by the model first (errors located at ``where``).
-    """
+def _parts(rule, tag_prefix, where):
+    """The validated rule's (family, protocol, dport, dst, src, hex comment) as ufw spells them."""
     check_tag_prefix(tag_prefix)
     try:
         rule = model.normalise_rule(rule, where)
     except ModelError as exc:
         raise UfwRulesError(str(exc))
     family = rule['family']
-    direction = rule['direction']
-    protocol = rule['protocol']
     address = ufw_address(rule['network'], family)
-    dport = ufw_ports(rule.get('ports'))
-    comment = rule_comment(rule, tag_prefix)
-
     anywhere = ANY_ADDRESS[family]
-    dst, src = (address, anywhere) if direction == 'out' else (anywhere, address)
-    tuple_line = '%s allow %s %s %s any %s %s comment=%s' % (
-        TUPLE_MARK, protocol, dport, dst, src, direction, encode_comment(comment))
+    dst, src = (address, anywhere) if rule['direction'] == 'out' else (anywhere, address)
+    return (family, rule['protocol'], ufw_ports(rule.get('ports')), dst, src,
+            encode_comment(rule_comment(rule, tag_prefix)))
 
-    # UFWRule.format_rule: -p, multiport ranges first, then -d, --dport, -s.
+
+def _match_spec(protocol, dport, dst, src, anywhere):
+    """UFWRule.format_rule's order: -p, multiport ranges first, then -d, --dport, -s."""
     spec = '-p %s' % protocol
     multi = ':' in dport
     if multi:
@@ -138,8 +139,52 @@ def render_block(rule, tag_prefix, where=None):
         spec += ' --dport %s' % dport
     if src != anywhere:
         spec += ' -s %s' % src
+    return spec
+
+
+def render_block(rule, tag_prefix, where=None):
+    """(family, block text) for one rule of the interface, exactly as ufw 0.36 writes it.
+
+    The rule is validated and normalised by the model first (errors located at ``where``).
+    """
+    family, protocol, dport, dst, src, comment = _parts(rule, tag_prefix, where)
+    direction = rule['direction']
+    tuple_line = '%s allow %s %s %s any %s %s comment=%s' % (
+        TUPLE_MARK, protocol, dport, dst, src, direction, comment)
+    spec = _match_spec(protocol, dport, dst, src, ANY_ADDRESS[family])
     chain = '%s-user-%s' % (CHAIN_PREFIX[family], 'output' if direction == 'out' else 'input')
     return family, '\n%s\n-A %s %s -j ACCEPT\n' % (tuple_line, chain, spec)
+
+
+def check_interface(name, where):
+    try:
+        return model.check_name('interface name', name)
+    except ModelError as exc:
+        raise UfwRulesError(str(exc.at(where)))
+
+
+def render_route_block(rule, tag_prefix, in_interface=None, out_interface=None, where=None):
+    """(family, block text) of the route rule ufw 0.36 writes for
+    ``ufw route allow [in on IN] [out on OUT] to NETWORK [port PORTS] proto PROTOCOL``.
+
+    Only outbound rules of the interface are routed (gateway mode); None = any interface.
+    """
+    if rule.get('direction') != 'out':
+        raise UfwRulesError('%s: only outbound rules are routed (gateway mode), got direction %r'
+                            % (where or 'rule', rule.get('direction')))
+    family, protocol, dport, dst, src, comment = _parts(rule, tag_prefix, where)
+    sides, matches = [], ''
+    if in_interface is not None:
+        sides.append('in_%s' % check_interface(in_interface, 'gateway_in_interfaces'))
+        matches += '-i %s ' % in_interface
+    if out_interface is not None:
+        sides.append('out_%s' % check_interface(out_interface, 'gateway_out_interfaces'))
+        matches += '-o %s ' % out_interface
+    tuple_line = '%s route:allow %s %s %s any %s %s comment=%s' % (
+        TUPLE_MARK, protocol, dport, dst, src, '!'.join(sides) or 'in', comment)
+    spec = _match_spec(protocol, dport, dst, src, ANY_ADDRESS[family])
+    chain = '%s-user-forward' % CHAIN_PREFIX[family]
+    return family, '\n%s\n-A %s %s%s -j ACCEPT\n' % (tuple_line, chain, matches, spec)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -239,22 +284,33 @@ def describe(block, family):
     if len(fields) < 7:
         return {'family': family, 'tuple': line.strip(), 'comment': comment}
     action, protocol, dport, dst, _sport, src, direction = fields[:7]
-    network = dst if direction == 'out' else src
-    return {
+    summary = {
         'family': family,
         'direction': direction,
         'action': action,
         'protocol': protocol,
-        'network': network,
+        'network': dst if direction == 'out' else src,
         'ports': None if dport == 'any' else dport.replace(':', '-'),
         'comment': comment,
     }
+    if action.startswith('route:'):
+        # route rules: "in", "in_lan0", "out_wan0" or "in_lan0!out_wan0"
+        sides = dict(side.split('_', 1) for side in direction.split('!') if '_' in side)
+        summary.update(action=action.split(':', 1)[1], direction='routed', network=dst,
+                       in_interface=sides.get('in'), out_interface=sides.get('out'))
+    return summary
 
 
 def describe_text(summary):
     """'allow out tcp to 198.18.1.0/24 port 443 (jaas:jvb)' for diff output."""
     if 'direction' not in summary:
         return '%s (%s)' % (summary['tuple'], summary['comment'])
+    if summary['direction'] == 'routed':
+        return 'route %s in on %s out on %s %s to %s%s (%s)' % (
+            summary['action'], summary['in_interface'] or 'any',
+            summary['out_interface'] or 'any', summary['protocol'], summary['network'],
+            ' port %s' % summary['ports'] if summary['ports'] else ' every port',
+            summary['comment'])
     return '%s %s %s %s %s%s (%s)' % (
         summary['action'], summary['direction'], summary['protocol'],
         'to' if summary['direction'] == 'out' else 'from', summary['network'],
@@ -264,12 +320,26 @@ def describe_text(summary):
 
 # ----------------------------------------------------------------------------- planning
 
-def desired_blocks(rules, tag_prefix):
-    """{family: [block text, ...]} in the order given, duplicates dropped."""
+def desired_blocks(rules, tag_prefix, gateway=None):
+    """{family: [block text, ...]} in the order given, duplicates dropped.
+
+    ``gateway`` (module_utils/gateway.py Gateway, or None): after the host's rules, one
+    route rule per outbound rule and (LAN interface, WAN interface) pair; an empty side
+    is any interface.
+    """
     check_tag_prefix(tag_prefix)
     wanted = {4: [], 6: []}
-    for index, rule in enumerate(rules):
-        family, block = render_block(rule, tag_prefix, 'rules[%d]' % index)
+    blocks = [render_block(rule, tag_prefix, 'rules[%d]' % index)
+              for index, rule in enumerate(rules)]
+    if gateway is not None:
+        for index, rule in enumerate(rules):
+            if rule.get('direction') != 'out':
+                continue
+            for in_interface in gateway.in_interfaces or (None,):
+                for out_interface in gateway.out_interfaces or (None,):
+                    blocks.append(render_route_block(rule, tag_prefix, in_interface,
+                                                     out_interface, 'rules[%d]' % index))
+    for family, block in blocks:
         if block not in wanted[family]:
             wanted[family].append(block)
     return wanted
@@ -330,7 +400,8 @@ POLICY_NAMES = {'ACCEPT': 'allow', 'DROP': 'deny', 'REJECT': 'reject'}
 
 
 def parse_defaults(text):
-    """/etc/default/ufw -> {'ipv6': bool, 'incoming': 'deny', 'outgoing': 'allow'}."""
+    """/etc/default/ufw -> {'ipv6': bool, 'incoming': 'deny', 'outgoing': 'allow',
+    'routed': 'deny'} (ufw's names; None when a policy is not set)."""
     values = {}
     for line in text.splitlines():
         line = line.strip()
@@ -342,4 +413,5 @@ def parse_defaults(text):
         'ipv6': values.get('IPV6', 'yes').lower() == 'yes',
         'incoming': POLICY_NAMES.get(values.get('DEFAULT_INPUT_POLICY', '').upper()),
         'outgoing': POLICY_NAMES.get(values.get('DEFAULT_OUTPUT_POLICY', '').upper()),
+        'routed': POLICY_NAMES.get(values.get('DEFAULT_FORWARD_POLICY', '').upper()),
     }

@@ -22,13 +22,19 @@ description:
     comment is O(tag_prefix) or starts with C(<tag_prefix>:) are ever changed or deleted;
     every other rule (a user's C(ufw allow 22/tcp), a DNS rule, rules of other tools) is left
     byte for byte as it was, in its position."
-  - Optionally sets ufw's default incoming/outgoing policies and enables ufw, always
+  - Optionally sets ufw's default incoming/outgoing/routed policies and enables ufw, always
     B(after) the rules are in place, so allow rules exist before traffic is restricted.
+  - "With O(gateway), every outbound rule also becomes a route rule (C(ufw route allow [in on
+    LAN] [out on WAN] to NETWORK [port PORTS] proto PROTOCOL)), one per pair of
+    O(gateway_in_interfaces) and O(gateway_out_interfaces), in ufw's C(ufw-user-forward)
+    chain, with the same ownership comment. ufw answers replies of allowed flows in its own
+    C(ufw-before-forward) chain. Strict forwarding is O(default_routed)."
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.rollback
+  - jaas.firewall.gateway
 options:
   keep_open:
     description:
@@ -108,6 +114,15 @@ options:
     description: Set ufw's default outgoing policy after the rules are applied. Unchanged when omitted.
     type: str
     choices: [allow, deny, reject]
+  default_routed:
+    description:
+      - Set ufw's default routed (forwarded) policy after the rules are applied
+        (C(ufw default deny routed)). Unchanged when omitted. V(deny) or V(reject) restricts
+        forwarding to the route rules of O(gateway) (and any route rules of your own).
+      - Debian's ufw package starts with C(DEFAULT_FORWARD_POLICY="DROP").
+    type: str
+    choices: [allow, deny, reject]
+    version_added: "0.2.0"
   enabled:
     description:
       - V(true) enables ufw (now and at boot) after rules and policies are in place;
@@ -208,6 +223,15 @@ EXAMPLES = r"""
     default_outgoing: deny
     enabled: true
 
+- name: A gateway - LAN clients on lan0 may reach JaaS through wan0, nothing else is routed
+  jaas.firewall.ufw_rules:
+    rules: "{{ jaas_rules }}"
+    gateway: true
+    gateway_in_interfaces: [lan0]
+    gateway_out_interfaces: [wan0]
+    default_routed: deny
+  # ufw show added: ... ufw route allow in on lan0 out on wan0 to 152.67.144.0/24 port 10000 proto udp comment 'jaas:jvb:uk-london'
+
 - name: Remove every rule tagged jaas, leave all other rules and the policies alone
   jaas.firewall.ufw_rules:
     state: absent
@@ -232,7 +256,10 @@ added:
     - {family: 4, direction: out, action: allow, protocol: tcp, network: 152.67.144.0/24,
        ports: "443", comment: "jaas:jvb:uk-london"}
 removed:
-  description: Owned rules removed (or that would be removed in check mode), same shape as RV(added).
+  description:
+    - Owned rules removed (or that would be removed in check mode), same shape as RV(added).
+    - Route rules (O(gateway)) have C(direction=routed), C(in_interface) and C(out_interface)
+      (V(null) = any).
   returned: always
   type: list
   elements: dict
@@ -262,7 +289,7 @@ policies:
   description: Default policies after the run.
   returned: always
   type: dict
-  sample: {incoming: deny, outgoing: allow}
+  sample: {incoming: deny, outgoing: allow, routed: deny}
 msg:
   description: One line summing up the run (rules added and removed, policies, kept ports).
   returned: always
@@ -297,10 +324,13 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
+from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
+    gateway_argument_spec, gateway_from_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     ROLLBACK_ARGUMENT_SPEC, UfwRecipe, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
@@ -314,6 +344,7 @@ RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
 DEFAULTS_FILE = '/etc/default/ufw'
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
+POLICY_DIRECTIONS = ('incoming', 'outgoing', 'routed')
 
 
 def read_text(module, path):
@@ -477,7 +508,7 @@ def will_change(module, params, updated, active, defaults):
     if updated or (active and os.path.exists(RELOAD_PENDING)):
         return True
     if any(params['default_' + name] and params['default_' + name] != defaults[name]
-           for name in ('incoming', 'outgoing')):
+           for name in POLICY_DIRECTIONS):
         return True
     if params['enabled'] is None:
         return False
@@ -495,6 +526,7 @@ def main():
         guard_blocks=dict(type='list', elements='str', default=[]),
         default_incoming=dict(type='str', choices=['allow', 'deny', 'reject']),
         default_outgoing=dict(type='str', choices=['allow', 'deny', 'reject']),
+        default_routed=dict(type='str', choices=['allow', 'deny', 'reject']),
         enabled=dict(type='bool'),
         backup=dict(type='bool', default=True),
         if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
@@ -502,6 +534,7 @@ def main():
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
     argument_spec.update(controller_argument_spec())
+    argument_spec.update(gateway_argument_spec())
     argument_spec.update(
         keep_open=dict(type='list', elements='dict', default=[], options=dict(
             direction=dict(type='str', required=True, choices=['in', 'out']),
@@ -535,7 +568,13 @@ def main():
     except KeepOpenError as exc:
         module.fail_json(msg='nothing changed: %s' % exc)
     try:
-        wanted = desired_blocks(params['rules'], tag_prefix)
+        # absent with a rule list also removes those rules' routes when gateway is set
+        gateway = gateway_from_params(dict(params, state='present') if params['rules']
+                                      else params)
+    except ModelError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
+    try:
+        wanted = desired_blocks(params['rules'], tag_prefix, gateway)
     except UfwRulesError as exc:
         module.fail_json(msg=str(exc))
 
@@ -553,7 +592,12 @@ def main():
         extra = connection_rules(kept_ports, families) + keep_open_rules(
             keep_open, [family for family in params['keep_open_families'] if family in families])
         params['rules'] = extra + list(params['rules'])
+        # keep-open and connection rules are the host's own: never routed
         wanted = desired_blocks(params['rules'], tag_prefix)
+        if gateway is not None:
+            routes = desired_blocks(params['rules'][len(extra):], tag_prefix, gateway)
+            for family in wanted:
+                wanted[family] += [block for block in routes[family] if block not in wanted[family]]
     active = ufw_active(module, ufw)
     exclude = list(params['exclude_blocks'])
     guarded = []
@@ -628,8 +672,8 @@ def main():
             result['reloaded'] = True
         mark_reload_pending(False)
 
-    policies = dict(incoming=defaults['incoming'], outgoing=defaults['outgoing'])
-    for direction in ('incoming', 'outgoing'):
+    policies = dict((direction, defaults[direction]) for direction in POLICY_DIRECTIONS)
+    for direction in POLICY_DIRECTIONS:
         wanted_policy = params['default_' + direction]
         if wanted_policy and wanted_policy != defaults[direction]:
             result['changed'] = True

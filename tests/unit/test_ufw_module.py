@@ -204,7 +204,7 @@ def test_missing_ufw_is_reported_when_asked(make_host, capsys):
 def test_policy_changes_after_the_rules(make_host, capsys):
     host = make_host()
     out = run(capsys, default_outgoing='deny')
-    assert out['policies'] == {'incoming': 'deny', 'outgoing': 'deny'}
+    assert out['policies'] == {'incoming': 'deny', 'outgoing': 'deny', 'routed': None}
     reload_at = max(i for i, c in enumerate(host.commands) if 'restore -n' in c)
     policy_at = host.commands.index('/usr/sbin/ufw default deny outgoing')
     assert reload_at < policy_at

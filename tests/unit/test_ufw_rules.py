@@ -231,7 +231,9 @@ def test_another_prefix_is_foreign():
 
 def test_parse_defaults():
     text = 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n# x=1\n'
-    assert parse_defaults(text) == {'ipv6': True, 'incoming': 'deny', 'outgoing': 'allow'}
+    assert parse_defaults(text) == {'ipv6': True, 'incoming': 'deny', 'outgoing': 'allow',
+                                    'routed': None}
+    assert parse_defaults('DEFAULT_FORWARD_POLICY="REJECT"\n')['routed'] == 'reject'
     assert parse_defaults('IPV6=no\nDEFAULT_OUTPUT_POLICY="REJECT"')['outgoing'] == 'reject'
     assert parse_defaults('IPV6=no\n')['ipv6'] is False
 
