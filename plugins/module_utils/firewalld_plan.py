@@ -31,6 +31,10 @@ FAMILIES = {4: ('ipv4', 'inet'), 6: ('ipv6', 'inet6')}
 IPSET_NAME_MAX = model.FIREWALLD_IPSET_NAME_MAX
 POLICY_NAME_MAX = model.FIREWALLD_POLICY_NAME_MAX
 EGRESS_TARGETS = ('CONTINUE', 'REJECT', 'DROP')
+GATEWAY_TARGETS = EGRESS_TARGETS
+# firewalld's symbolic zones: HOST is the host itself (its own traffic is the egress and
+# ingress policies' job), ANY every zone.
+HOST_ZONE, ANY_ZONE = 'HOST', 'ANY'
 
 # Outgoing ICMPv6 neighbour discovery is not conntrack "established": without these a
 # REJECT/DROP egress policy would break IPv6 to every neighbour, allowed or not.
@@ -47,6 +51,27 @@ def egress_policy_name(prefix):
 
 def ingress_policy_name(prefix):
     return '%s-ingress' % prefix
+
+
+def gateway_policy_name(prefix):
+    return '%s-gateway' % prefix
+
+
+def gateway_zones(zones, option):
+    """Validated zone names of one side of the gateway policy (PlanError naming ``option``)."""
+    try:
+        names = model.normalise_names('firewalld zone name', zones, option)
+    except ModelError as exc:
+        raise PlanError(str(exc))
+    if not names:
+        raise PlanError('%s: at least one zone is needed (ANY = every zone)' % option)
+    if HOST_ZONE in names:
+        raise PlanError('%s: HOST is the host itself, not forwarded traffic (the host\'s own '
+                        'rules are the egress and ingress policies)' % option)
+    if ANY_ZONE in names and len(names) > 1:
+        raise PlanError('%s: ANY already means every zone; it cannot be combined with %s'
+                        % (option, ', '.join(n for n in names if n != ANY_ZONE)))
+    return names
 
 
 def ipset_name(prefix, block, family):
@@ -166,13 +191,29 @@ def keep_open_rules(keep_open):
     return rendered
 
 
-def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'):
-    """The complete firewalld state this module owns for ``rules`` (state=present)."""
+def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE', gateway=None):
+    """The complete firewalld state this module owns for ``rules`` (state=present).
+
+    ``gateway``: None, or {'ingress_zones': [...], 'egress_zones': [...], 'target': str} -
+    the policy ``<prefix>-gateway`` for forwarded traffic between those zones, with one
+    rich rule per outbound (block, family, protocol, ports) on the same ipsets. Keep-open
+    entries and neighbour discovery are the host's own and never go into it.
+    """
     check_prefix(prefix)
     if egress_target not in EGRESS_TARGETS:
         raise PlanError('egress_target must be one of %s' % ', '.join(EGRESS_TARGETS))
+    if gateway is not None:
+        if gateway.get('target') not in GATEWAY_TARGETS:
+            raise PlanError('gateway_target must be one of %s, got %r'
+                            % (', '.join(GATEWAY_TARGETS), gateway.get('target')))
+        gateway = dict(gateway,
+                       ingress_zones=gateway_zones(gateway.get('ingress_zones'),
+                                                   'gateway_ingress_zones'),
+                       egress_zones=gateway_zones(gateway.get('egress_zones'),
+                                                  'gateway_egress_zones'))
     ipsets = {}
     by_direction = {'out': [], 'in': []}
+    forwarded = []
     for (direction, block, family), group in sorted(group_rules(rules).items()):
         name = ipset_name(prefix, block, family)
         ipsets[name] = {'type': IPSET_TYPE, 'family': FAMILIES[family][1],
@@ -180,6 +221,8 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
         for protocol, ports in sorted(group['services'], key=_port_key):
             by_direction[direction].append(
                 rich_rule(direction, protocol, ports, family=family, ipset=name))
+            if direction == 'out':
+                forwarded.append(rich_rule(direction, protocol, ports, family=family, ipset=name))
     for direction, rule in keep_open_rules(keep_open):
         by_direction[direction].append(rule)
     if egress_target != 'CONTINUE':
@@ -194,6 +237,10 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
         policies[ingress_policy_name(prefix)] = {
             'target': 'CONTINUE', 'ingress_zones': ['ANY'], 'egress_zones': ['HOST'],
             'rich_rules': sorted(set(by_direction['in']))}
+    if gateway is not None:
+        policies[gateway_policy_name(prefix)] = {
+            'target': gateway['target'], 'ingress_zones': list(gateway['ingress_zones']),
+            'egress_zones': list(gateway['egress_zones']), 'rich_rules': sorted(set(forwarded))}
     return {'ipsets': ipsets, 'policies': policies}
 
 

@@ -32,6 +32,10 @@ description:
     zone, services and other ipsets or policies are never touched.
   - All networks of one block and family in O(rules) must carry the same protocols and
     ports (as the catalog guarantees); otherwise the module fails instead of widening access.
+  - With O(gateway), the outbound rules also go into the policy C(<prefix>-gateway), from
+    O(gateway_ingress_zones) (the LAN side) to O(gateway_egress_zones) (the WAN side), for
+    forwarded traffic, on the same ipsets. firewalld accepts replies of allowed flows itself.
+    Zones, their interfaces and their masquerading (NAT) are the user's and never changed.
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
@@ -63,6 +67,54 @@ options:
       network:
         description: Peer network (destination for V(out), source for V(in)); any if omitted.
         type: str
+  gateway:
+    description:
+      - Gateway mode. Also allow the outbound rules of O(rules) for traffic forwarded from
+        O(gateway_ingress_zones) to O(gateway_egress_zones), in the policy
+        C(<prefix>-gateway). V(false) removes that policy; the host's own policies are the
+        same either way.
+    type: bool
+    default: false
+    version_added: "0.2.0"
+  gateway_ingress_zones:
+    description:
+      - Zones forwarded traffic comes from (the LAN side). Each must exist (checked before
+        anything changes); V(ANY) alone means every zone. V(HOST) is refused (that is the
+        host's own traffic).
+    type: list
+    elements: str
+    default: [internal]
+    version_added: "0.2.0"
+  gateway_egress_zones:
+    description: Zones forwarded traffic goes to (the WAN side), as O(gateway_ingress_zones).
+    type: list
+    elements: str
+    default: [external]
+    version_added: "0.2.0"
+  gateway_target:
+    description:
+      - Target of the gateway policy for forwarded traffic no rule accepted. V(CONTINUE) leaves
+        it to the zones and other policies; V(REJECT) or V(DROP) restrict forwarding between
+        those zones to the JaaS rules (replies of allowed flows still pass).
+    type: str
+    choices: [CONTINUE, REJECT, DROP]
+    default: CONTINUE
+    version_added: "0.2.0"
+  gateway_in_interfaces:
+    description:
+      - Only checked, never changed. firewalld selects forwarded traffic by zone, so these
+        interfaces must be bound to one of O(gateway_ingress_zones); the module warns when
+        one is not (C(firewall-cmd --zone=internal --change-interface=IF) binds it).
+    type: list
+    elements: str
+    default: []
+    version_added: "0.2.0"
+  gateway_out_interfaces:
+    description: As O(gateway_in_interfaces), for O(gateway_egress_zones).
+    type: list
+    elements: str
+    default: []
+    version_added: "0.2.0"
   egress_target:
     description:
       - Target of the egress policy, applied to traffic no rule accepted.
@@ -169,6 +221,14 @@ EXAMPLES = r"""
       - {direction: out, protocol: tcp, port: "3128", network: 10.0.0.8/32}
       - {direction: in, protocol: tcp, port: "22"}
 
+- name: A gateway - internal zone to external zone, only JaaS is forwarded
+  jaas.firewall.firewalld_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules }}"
+    gateway: true
+    gateway_ingress_zones: [internal]
+    gateway_egress_zones: [external]
+    gateway_target: REJECT
+
 - name: Remove everything this module created
   jaas.firewall.firewalld_rules:
     state: absent
@@ -195,7 +255,7 @@ policies:
   returned: always
   type: list
   elements: str
-  sample: [jaas-egress]
+  sample: [jaas-egress, jaas-gateway]
 rich_rules:
   description: Number of rich rules in our policies after the run.
   returned: always
@@ -257,8 +317,10 @@ import time
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
-    PlanError, desired_state, diff_layer, has_changes, ingress_policy_name, keep_open_rules,
-    needs_reload, owns, render_text)
+    ANY_ZONE, PlanError, desired_state, diff_layer, has_changes, ingress_policy_name,
+    keep_open_rules, needs_reload, owns, render_text)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import (
+    ModelError, normalise_names)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
@@ -394,6 +456,40 @@ class Firewalld(object):
     def reload(self):
         self.client.reload()
 
+    def zone_names(self):
+        return list(self.config.getZoneNames())
+
+    def zone_of_interface(self, interface):
+        return self.client.getZoneOfInterface(interface) or None
+
+
+def gateway_problems(firewalld, gateway, interfaces):
+    """(errors, warnings) of the gateway policy against this firewalld (read-only).
+
+    errors: zones that do not exist (the policy could not be created; nothing changes).
+    warnings: interfaces named by the user that are bound to none of the policy's zones.
+    """
+    errors, warnings = [], []
+    known = set(firewalld.zone_names())
+    for side in ('ingress_zones', 'egress_zones'):
+        missing = [z for z in gateway[side] if z != ANY_ZONE and z not in known]
+        if missing:
+            errors.append('gateway_%s: no such firewalld zone: %s (zones: %s)'
+                          % (side, ', '.join(missing), ', '.join(sorted(known))))
+    for side, option in (('ingress_zones', 'gateway_in_interfaces'),
+                         ('egress_zones', 'gateway_out_interfaces')):
+        if ANY_ZONE in gateway[side]:
+            continue
+        for interface in interfaces[option]:
+            zone = firewalld.zone_of_interface(interface)
+            if zone not in gateway[side]:
+                warnings.append('%s: interface %s is in %s, not in %s, so the gateway policy does '
+                                'not cover it (firewall-cmd --permanent --zone=%s '
+                                '--change-interface=%s, then reload)'
+                                % (option, interface, 'zone %s' % zone if zone else 'no zone',
+                                   ' or '.join(gateway[side]), gateway[side][0], interface))
+    return errors, warnings
+
 
 def canonical_rules(desired):
     """Spell every rich rule exactly as this firewalld prints it (its own parser)."""
@@ -520,6 +616,12 @@ def main():
         start=dict(type='bool', default=False),
         if_missing=dict(type='str', choices=['fail', 'report'], default='fail'),
         enable_at_boot=dict(type='bool', default=False),
+        gateway=dict(type='bool', default=False),
+        gateway_ingress_zones=dict(type='list', elements='str', default=['internal']),
+        gateway_egress_zones=dict(type='list', elements='str', default=['external']),
+        gateway_target=dict(type='str', default='CONTINUE', choices=['CONTINUE', 'REJECT', 'DROP']),
+        gateway_in_interfaces=dict(type='list', elements='str', default=[]),
+        gateway_out_interfaces=dict(type='list', elements='str', default=[]),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
@@ -537,10 +639,21 @@ def main():
     # First, so the connection's rule is also the first one seeded before a start.
     module.params['keep_open'] = [dict(direction='in', protocol='tcp', port=str(port), network=None)
                                   for port in kept_ports] + list(module.params['keep_open'])
+    gateway = None
+    try:
+        interfaces = dict((option, normalise_names('interface name', module.params[option], option))
+                          for option in ('gateway_in_interfaces', 'gateway_out_interfaces'))
+    except ModelError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
+    if module.params['gateway'] and module.params['state'] == 'present':
+        gateway = dict(ingress_zones=module.params['gateway_ingress_zones'],
+                       egress_zones=module.params['gateway_egress_zones'],
+                       target=module.params['gateway_target'])
     try:
         if module.params['state'] == 'present':
             desired = desired_state(module.params['rules'], module.params['keep_open'],
-                                    prefix=prefix, egress_target=module.params['egress_target'])
+                                    prefix=prefix, egress_target=module.params['egress_target'],
+                                    gateway=gateway)
         else:
             desired_state([], prefix=prefix)  # validates the prefix
             desired = {'ipsets': {}, 'policies': {}}
@@ -585,8 +698,15 @@ def main():
     try:
         permanent = firewalld.read_permanent()
         runtime = firewalld.read_runtime()
+        errors, warnings = gateway_problems(firewalld, desired['policies'][
+            '%s-gateway' % prefix], interfaces) if gateway is not None else ([], [])
     except Exception as exc:
         module.fail_json(msg='reading firewalld state failed: %s' % _dbus_message(exc))
+    if errors:
+        module.fail_json(msg='%s: %s' % ('firewalld was started, nothing else changed' if started
+                                         else 'nothing changed', '; '.join(errors)))
+    for warning in warnings:
+        module.warn(warning)
     permanent_changes = diff_layer(desired, permanent, prefix)
     runtime_changes = diff_layer(desired, runtime, prefix)
     reload_needed = needs_reload(runtime_changes)
