@@ -39,6 +39,10 @@ from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     Backend, Plan, PlanError)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     forwarded, gateway_argument_spec, gateway_from_params)
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, check_ttl, normalise_domains)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
 from ansible_collections.jaas.firewall.plugins.module_utils.model import (
     ModelError, normalise_rule, ports_text)
@@ -284,12 +288,34 @@ def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='ac
     return {'flags': [], 'sets': sets, 'chains': chains, 'foreign': []}
 
 
+def with_domains(model, domains, ttl):
+    """The table with the domain half (module_utils/nftables_domains.py) added: the timed
+    sets, and the rules allowing them in the output chain, ahead of its final reject."""
+    if model is None or not domains:
+        return model
+    model['sets'].update(nftables_domains.domain_sets(domains, ttl))
+    rules = model['chains']['output']['rules']
+    tail = [rules.pop()] if rules and rules[-1].startswith(REJECT) else []
+    rules += nftables_domains.domain_rules(domains) + tail
+    return model
+
+
 # ---------------------------------------------------------------- rendering (pure)
 
-def render_table(model, table):
-    """The table definition in nft syntax ('' when there is no table)."""
+def _resolver_diff(config):
+    """The resolver's configuration in the diff, each line marked as not nft syntax."""
+    return ''.join('# resolver: %s\n' % line for line in config.splitlines())
+
+
+def render_table(model, table, carried=None):
+    """The table definition in nft syntax ('' when there is no table).
+
+    ``carried``: {set name: [element text]} the resolver put into our timed domain sets,
+    written into the replacement (module_utils/nftables_domains.py), never saved.
+    """
     if model is None:
         return ''
+    carried = carried or {}
     lines = ['table %s %s {' % (FAMILY, table)]
     if model.get('flags'):
         lines.append('\tflags %s' % ','.join(model['flags']))
@@ -297,9 +323,12 @@ def render_table(model, table):
         lines += ['\tset %s {' % name, '\t\ttype %s' % item['type']]
         if item['flags']:
             lines.append('\t\tflags %s' % ','.join(item['flags']))
-        if item['elements']:
+        if item.get('timeout'):
+            lines.append('\t\ttimeout %ds' % item['timeout'])
+        elements = item['elements'] + carried.get(name, [])
+        if elements:
             lines.append('\t\telements = {')
-            lines += ['\t\t\t%s,' % element for element in item['elements']]
+            lines += ['\t\t\t%s,' % element for element in elements]
             lines.append('\t\t}')
         lines.append('\t}')
     for name, chain in sorted(model['chains'].items()):
@@ -313,14 +342,14 @@ def render_table(model, table):
     return '\n'.join(lines) + '\n'
 
 
-def script(model, table):
+def script(model, table, carried=None):
     """One nft file that replaces our table atomically (or deletes it for None).
 
     Declaring the table first makes the delete valid whether or not it exists, so the
     same file works on a live host and after the service's ``flush ruleset`` at boot.
     """
     text = 'table %s %s {}\ndelete table %s %s\n' % (FAMILY, table, FAMILY, table)
-    return text + render_table(model, table)
+    return text + render_table(model, table, carried)
 
 
 def persisted_file(model, table, config):
@@ -397,6 +426,9 @@ def _statement_text(statement):
         if op in ('==', 'in'):
             return '%s %s' % (left, right)
         return '%s %s %s' % (left, op, right)
+    if kind == 'set' and isinstance(body, dict) and body.get('op') in ('add', 'update'):
+        element, _quoted = _left_text(body.get('elem'))
+        return '%s %s { %s }' % (body['op'], body.get('set'), element)
     if kind == 'reject':
         if not body:
             return 'reject'
@@ -432,9 +464,14 @@ def _flags(value):
     return sorted(value if isinstance(value, list) else [value])
 
 
-def live_model(listing, table):
-    """The model of our table from ``nft -j list table inet <table>`` (parsed JSON)."""
+def live_model(listing, table, dynamic=None):
+    """The model of our table from ``nft -j list table inet <table>`` (parsed JSON).
+
+    Elements of timed sets (the resolver's) go into ``dynamic`` {set name: [(address,
+    seconds left)]} when a dict is given, never into the model.
+    """
     model = {'flags': [], 'sets': {}, 'chains': {}, 'foreign': []}
+    dynamic = {} if dynamic is None else dynamic
     rules = []
     for item in listing.get('nftables', []):
         (kind, body), = item.items()
@@ -444,6 +481,12 @@ def live_model(listing, table):
             continue                                 # not ours (never expected here)
         if kind == 'table':
             model['flags'] = _flags(body.get('flags'))
+        elif kind == 'set' and body.get('type') in ('ipv4_addr', 'ipv6_addr') \
+                and 'timeout' in _flags(body.get('flags')) \
+                and 'interval' not in _flags(body.get('flags')):
+            item, dynamic[body['name']], extras = nftables_domains.live_set(body)
+            model['sets'][body['name']] = item
+            model['foreign'] += ['set %s has %s' % (body['name'], e) for e in extras]
         elif kind == 'set' and body.get('type') in ('ipv4_addr', 'ipv6_addr'):
             try:
                 networks = [n for e in body.get('elem', []) for n in _element_networks(e)]
@@ -476,7 +519,8 @@ def live_model(listing, table):
 # ---------------------------------------------------------------- planning (pure)
 
 def _set_shape(name, item):
-    return 'set %s (%s%s)' % (name, item['type'], ''.join(', ' + f for f in item['flags']))
+    return 'set %s (%s%s%s)' % (name, item['type'], ''.join(', ' + f for f in item['flags']),
+                                ', timeout %ds' % item['timeout'] if item.get('timeout') else '')
 
 
 def _chain_head(name, chain):
@@ -564,12 +608,15 @@ class NftablesBackend(Backend):
         persist_file=dict(type='path'),
     )
     argument_spec.update(gateway_argument_spec())
+    argument_spec.update(DOMAINS_ARGUMENT_SPEC)
 
     def __init__(self, module):
         super(NftablesBackend, self).__init__(module)
         self.table = module.params['prefix']
         self.nft = None
         self.diff_header = 'nftables table %s %s' % (FAMILY, self.table)
+        self.resolver = Resolver(module)
+        self.desired_resolver = None
 
     # -- pure -------------------------------------------------------------------------
     def desired(self, params, safety):
@@ -584,12 +631,23 @@ class NftablesBackend(Backend):
             model = desired_model(params['rules'], safety.keep_open, safety.connection_ports,
                                   params['default_incoming'], params['default_outgoing'],
                                   gateway, params['default_forward'])
+        try:
+            domains = normalise_domains(params['domains']) if model is not None else []
+            ttl = check_ttl(params['domain_ttl'])
+            resolver = self.resolver.desired(
+                domains, lambda category, family: nftables_domains.nft_target(
+                    self.table, category, family), 'nftset', ttl, params['dns_upstreams'])
+        except DomainError as exc:
+            raise PlanError(str(exc))
+        model = with_domains(model, domains, ttl)
+        self.desired_resolver = resolver
         self.persist_file = params['persist_file'] or os.path.join(PERSIST_DIR, self.table + '.nft')
         self.persist_config = params['persist_config']
         keep = params['persist'] and model is not None
         persist = {'file': persisted_file(model, self.table, self.persist_config) if keep else None,
                    'include': keep, 'enable': keep}
-        return {'table': model, 'persist': persist}
+        return {'table': model, 'persist': persist, 'resolver': resolver,
+                'broader': broader_than_catalog(domains)}
 
     def plan(self, desired, live):
         added, removed = table_changes(desired['table'], live['table'], self.table)
@@ -625,13 +683,36 @@ class NftablesBackend(Backend):
                 'disabled', 'indirect'):
             warnings.append('%s is %s: the table is saved in %s, but nothing loads it at boot'
                             % (PERSIST_SERVICE, live['persist']['enabled'], self.persist_file))
-        return Plan(changed=table_changed or bool(actions), added=added, removed=removed,
-                    warnings=warnings,
-                    before=self._persist_summary(live['persist']) + render_table(live['table'], self.table),
-                    after=self._persist_summary(desired['persist']) + render_table(desired['table'], self.table),
-                    extras=extras,
-                    work={'script': script(desired['table'], self.table) if table_changed else None,
-                          'actions': actions, 'persist': desired['persist']})
+        carried = nftables_domains.carried_elements(
+            (desired['table'] or {}).get('sets', {}), (live['table'] or {}).get('sets', {}),
+            live['dynamic'])
+        return self._with_resolver(desired, live, Plan(
+            changed=table_changed or bool(actions), added=added, removed=removed,
+            warnings=warnings,
+            before=self._persist_summary(live['persist']) + render_table(live['table'], self.table),
+            after=self._persist_summary(desired['persist']) + render_table(desired['table'], self.table),
+            extras=extras,
+            work={'script': script(desired['table'], self.table, carried) if table_changed else None,
+                  'actions': actions, 'persist': desired['persist']}))
+
+    def _with_resolver(self, desired, live, plan):
+        """The table's plan and the resolver's (module_utils/domain_resolver.py) as one."""
+        try:
+            resolver = self.resolver.plan(desired['resolver'], live['resolver'])
+        except DomainError as exc:
+            self.module.fail_json(msg='nothing changed: %s' % exc)
+        extras = dict(plan.extras, resolver=resolver.extras,
+                      domain_elements=dict((name, len(elements)) for name, elements
+                                           in sorted(live['dynamic'].items())),
+                      domains_broader_than_catalog=desired['broader'])
+        if resolver.changed:
+            extras['msg'] += '; resolver: %s' % ', '.join(resolver.steps)
+        return plan._replace(
+            changed=plan.changed or resolver.changed, added=plan.added + resolver.added,
+            removed=plan.removed + resolver.removed, warnings=list(plan.warnings) + resolver.warnings,
+            before=plan.before + _resolver_diff(resolver.before),
+            after=plan.after + _resolver_diff(resolver.after), extras=extras,
+            work=dict(plan.work, resolver=resolver))
 
     def _persist_target(self, action):
         if action in ('write', 'delete'):
@@ -652,7 +733,9 @@ class NftablesBackend(Backend):
 
     def missing(self):
         self.nft = self.module.get_bin_path('nft')
-        return None if self.nft else 'nftables is not installed (no nft command)'
+        if not self.nft:
+            return 'nftables is not installed (no nft command)'
+        return self.resolver.missing(self.desired_resolver)
 
     def read(self):
         rc, out, err = self._run(['-j', 'list', 'tables', FAMILY])
@@ -664,18 +747,19 @@ class NftablesBackend(Backend):
                      if 'table' in item]
         except (ValueError, KeyError, TypeError) as exc:
             self.module.fail_json(msg='cannot parse nft -j output (%s); nothing changed' % exc)
-        table = None
+        table, dynamic = None, {}
         if self.table in names:
             rc, out, err = self._run(['-j', 'list', 'table', FAMILY, self.table])
             if rc != 0:
                 self.module.fail_json(msg='nft -j list table %s %s failed: %s; nothing changed'
                                           % (FAMILY, self.table, (err or out).strip()))
             try:
-                table = live_model(json.loads(out), self.table)
+                table = live_model(json.loads(out), self.table, dynamic)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 self.module.fail_json(msg='cannot parse nft -j list table output (%s); '
                                           'nothing changed' % exc)
-        return {'table': table, 'persist': self._read_persist()}
+        return {'table': table, 'persist': self._read_persist(), 'dynamic': dynamic,
+                'resolver': self.resolver.read(self.desired_resolver)}
 
     def _read_persist(self):
         try:
@@ -717,6 +801,17 @@ class NftablesBackend(Backend):
                                       % (err or out).strip(), script=plan.work['script'])
 
     def apply(self, plan):
+        # The sets exist before the resolver fills them, and the resolver hands resolv.conf
+        # back before they go.
+        resolver = plan.work['resolver']
+        if resolver.changed and self.desired_resolver is None:
+            self.resolver.apply(resolver)
+        self._apply_table(plan)
+        if resolver.changed and self.desired_resolver is not None:
+            self.resolver.apply(resolver)
+        return {}
+
+    def _apply_table(self, plan):
         if plan.work['script'] is not None:
             path = self._write_temp(plan.work['script'])
             try:

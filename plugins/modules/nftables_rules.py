@@ -36,6 +36,14 @@ description:
     are left out.
   - "nftables semantics: every table's base chains see every packet. An accept here does
     not override a drop in another table, and a drop here drops what other tables accept."
+  - "With O(domains), each (category, family) gets a timed set C(domains_<category>_v4) /
+    C(domains_<category>_v6) (C(flags dynamic,timeout), C(timeout) O(domain_ttl)) and the
+    output chain one rule per (category, family, protocol, ports), ahead of its final
+    reject - C(ip daddr @domains_core_v4 tcp dport 443 update @domains_core_v4 { ip daddr }
+    accept). The local resolver fills the sets (C(nftset=)); a new connection restarts
+    its address's timeout. The elements are the resolver's - they never count as a change,
+    and when the table is replaced anyway they are carried over with their time left.
+    The saved copy has the sets empty."
   - With O(persist) the same script is saved to O(persist_file), and one C(include) line for it
     is added to O(persist_config), the file the distribution's C(nftables.service) loads at
     boot; the service is enabled. The rest of that file (your own rules) is never rewritten.
@@ -45,6 +53,7 @@ extends_documentation_fragment:
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.rollback
+  - jaas.firewall.domains
   - jaas.firewall.gateway
 options:
   prefix:
@@ -138,6 +147,15 @@ EXAMPLES = r"""
     gateway_out_interfaces: [wan0]
     default_forward: reject
 
+- name: Also allow TCP 443 to whatever the core domains resolve to (local resolver, 1 h timeout)
+  jaas.firewall.nftables_rules:
+    rules: "{{ lookup('jaas.firewall.catalog') | jaas.firewall.rules }}"
+    domains:
+      - category: core
+        names: "{{ lookup('jaas.firewall.catalog').domains.core.names }}"
+        rules: [{protocol: tcp, ports: "443"}]
+    domain_ttl: 3600
+
 - name: Remove the table, the saved file and the include line
   jaas.firewall.nftables_rules:
     state: absent
@@ -219,6 +237,27 @@ connection_ports:
   type: list
   elements: int
   sample: [22]
+resolver:
+  description:
+    - The local resolver of O(domains) - its service, listening address, the servers it
+      forwards to and where they came from, the TTL it hands out, whether /etc/resolv.conf
+      is handed over to it, and the steps this run did (would do, in check mode).
+  returned: when nft is installed
+  type: dict
+  sample: {service: jaas-firewall-resolver.service, listen: 127.0.0.153, upstreams: [198.18.8.53],
+           upstreams_from: previous resolv.conf, answer_ttl: 60, handed_over: true,
+           steps: [config, unit, daemon-reload, enable, restart, record, handover]}
+domain_elements:
+  description: Addresses in each domain set when the run read the table (what DNS answers put there).
+  returned: when nft is installed
+  type: dict
+  sample: {domains_core_v4: 3, domains_core_v6: 1}
+domains_broader_than_catalog:
+  description: Catalog names the resolver matches more widely than the catalog says (see O(domains)).
+  returned: when nft is installed
+  type: list
+  elements: str
+  sample: ["auxiliary: *.youtube.com also matches the apex youtube.com"]
 lock_wait:
   description: Seconds this run waited for the host lock (see O(lock_timeout)).
   returned: when nft is installed

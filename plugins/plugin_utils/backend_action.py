@@ -9,7 +9,9 @@ costs one task per host on a converged host:
 1. ``catalog``: the desired rules are computed here, on the controller, by the
    ``jaas.firewall.catalog`` lookup and the ``jaas.firewall.rules`` filter (the same code,
    the same validation and error messages as when a playbook calls them), and appended
-   to ``rules``. No huge list goes through Jinja or into host facts.
+   to ``rules``. No huge list goes through Jinja or into host facts. Its ``domains`` key
+   (a list of catalog domain categories) becomes the module's ``domains`` option: per
+   category its names and rules, from the same validated catalog.
 2. The module runs on the host (``if_missing=report`` when ``install`` is given).
 3. ``install``: only when the module reports the firewall missing, the host's package
    manager installs these packages and the module runs once more. A host that has the
@@ -27,10 +29,56 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import check_upstreams
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    DomainError, check_ttl, normalise_domains)
 from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
 
-# Options of the rules filter; every other key of ``catalog`` is a lookup option.
+# Options of the rules filter; every other key of ``catalog`` is a lookup option, except
+# DOMAINS_KEY, the domain categories to enforce.
 RULES_FILTER_OPTIONS = ('webhooks', 'webhook_port', 'compact')
+DOMAINS_KEY = 'domains'
+# Backend modules that enforce domains (the others refuse them here, before any host).
+DOMAIN_MODULES = ('jaas.firewall.nftables_rules',)
+
+
+def check_domain_options(module, args):
+    """The domain options checked on the controller, with the role variable's name."""
+    if not args.get('domains'):
+        return
+    if module not in DOMAIN_MODULES:
+        raise AnsibleError('jaas_firewall_domains: %s cannot enforce domains (supported by %s); '
+                           'set it to []' % (module, ', '.join(DOMAIN_MODULES)))
+    try:
+        normalise_domains(args['domains'])
+        if args.get('domain_ttl') is not None:
+            check_ttl(int(args['domain_ttl']) if str(args['domain_ttl']).isdigit()
+                      else args['domain_ttl'], 'jaas_firewall_domain_ttl')
+        check_upstreams(args.get('dns_upstreams'), 'jaas_firewall_dns_upstreams')
+    except DomainError as exc:
+        raise AnsibleError(str(exc))
+
+
+def domain_entries(catalog, categories, families):
+    """The module's ``domains`` option: per chosen category its names and rules."""
+    if categories is None:
+        return []
+    if isinstance(categories, str) or not isinstance(categories, (list, tuple)):
+        raise AnsibleError('catalog.domains (jaas_firewall_domains) must be a list of domain '
+                           'categories, got %r' % (categories,))
+    known = catalog.get('domains') or {}
+    unknown = [c for c in categories if c not in known]
+    if unknown:
+        raise AnsibleError('jaas_firewall_domains: unknown domain categories %s; the catalog has %s'
+                           % (', '.join(map(repr, unknown)), ', '.join(sorted(known)) or 'none'))
+    entries = []
+    for category in categories:
+        if category in [e['category'] for e in entries]:
+            continue
+        entries.append({'category': category, 'families': list(families or [4, 6]),
+                        'names': list(known[category]['names']),
+                        'rules': [dict(rule) for rule in known[category]['rules']]})
+    return entries
 
 
 class BackendAction(ActionBase):
@@ -40,7 +88,8 @@ class BackendAction(ActionBase):
     TRANSFERS_FILES = False
 
     def desired_rules(self, selection, task_vars):
-        """The catalog's rules for ``selection`` (lookup options + rules filter options)."""
+        """(rules, domains) of the catalog for ``selection`` (lookup options, rules filter
+        options and the domain categories)."""
         # Imported here: the filter module pulls in netaddr, needed only with ``catalog``.
         from ansible_collections.jaas.firewall.plugins.filter.rules import rules as rules_filter
 
@@ -49,13 +98,15 @@ class BackendAction(ActionBase):
                                'and webhooks/webhook_port/compact, got %s'
                                % type(selection).__name__)
         lookup_options = dict((key, value) for key, value in selection.items()
-                              if key not in RULES_FILTER_OPTIONS and value is not None)
+                              if key not in RULES_FILTER_OPTIONS + (DOMAINS_KEY,)
+                              and value is not None)
         filter_options = dict((key, selection[key]) for key in RULES_FILTER_OPTIONS
                               if selection.get(key) is not None)
         lookup = self._shared_loader_obj.lookup_loader.get(
             'jaas.firewall.catalog', loader=self._loader, templar=self._templar)
         catalog = lookup.run([], variables=task_vars, **lookup_options)[0]
-        return rules_filter(catalog, **filter_options)
+        return (rules_filter(catalog, **filter_options),
+                domain_entries(catalog, selection.get(DOMAINS_KEY), lookup_options.get('families')))
 
     def package_manager_install(self, packages, task_vars):
         """Install ``packages`` with the host's package manager (as ``package`` does)."""
@@ -84,8 +135,11 @@ class BackendAction(ActionBase):
             selection = None
         if selection is not None:
             try:
-                args['rules'] = list(args.get('rules') or []) + self.desired_rules(selection,
-                                                                                    task_vars)
+                rules, domains = self.desired_rules(selection, task_vars)
+                args['rules'] = list(args.get('rules') or []) + rules
+                if domains:
+                    args['domains'] = list(args.get('domains') or []) + domains
+                check_domain_options(self.module, args)
             except AnsibleError as exc:
                 # Nothing has reached the host: one message naming the entry, and stop.
                 result.update(failed=True, changed=False, msg=to_text(exc.message))

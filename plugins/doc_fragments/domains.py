@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    """The domain half of every Linux backend module (plugins/module_utils/domain_*.py)."""
+
+    DOCUMENTATION = r"""
+options:
+  domains:
+    description:
+      - The catalog's domain categories to allow by following DNS; V([]) turns the domain half
+        off (and hands /etc/resolv.conf back if an earlier run took it over). Computed on the
+        controller from the C(domains) key of O(catalog); each entry is C(category) (1-12
+        lowercase letters, digits or C(_)), C(families) (default V([4, 6])), C(names) (the
+        catalog's names, C(*.example.com) wildcards included) and C(rules) (C(protocol) and
+        C(ports), for example C(tcp)/V("443")).
+      - Per (category, family) the backend keeps one timed address set and allows the
+        category's rules to it. A local resolver (the distribution's dnsmasq, as the service
+        C(jaas-firewall-resolver), listening on 127.0.0.153:53 over UDP and TCP, without a
+        cache) adds every A and AAAA answer for a listed name to the sets of that name's
+        categories, CNAME chains included; /etc/resolv.conf is handed over to it.
+      - dnsmasq matches a domain and every name below it, so V(*.youtube.com) alone also
+        opens C(youtube.com), and an exact name such as V(www.gravatar.com) also opens the
+        names below it; the module returns these cases in RV(domains_broader_than_catalog).
+    type: list
+    elements: dict
+    default: []
+  domain_ttl:
+    description:
+      - Seconds an address stays in a domain set after the answer that added it or the
+        last new connection to it, whichever is later (a new connection restarts it).
+        Addresses the names no longer use close that long after their last use.
+      - The resolver hands out answers with a TTL of at most a quarter of this (and at most
+        60 s), so clients ask again well before an idle address closes.
+      - From V(10) to V(604800).
+    type: int
+    default: 3600
+  dns_upstreams:
+    description:
+      - The DNS servers the local resolver forwards to. V([]) = the ones the host used
+        before the hand-over - the C(nameserver) lines of /etc/resolv.conf, or, when that
+        points at systemd-resolved's stub, the servers systemd-resolved uses (followed as
+        they change).
+    type: list
+    elements: str
+    default: []
+notes:
+  - Domain rules work only for programs that resolve names through /etc/resolv.conf. A
+    browser using DNS over HTTPS or TLS, or C(nss-resolve) in C(/etc/nsswitch.conf) (a
+    warning says so), bypasses the local resolver, and its connections to the JaaS domains
+    stay refused unless their addresses are allowed otherwise.
+  - With cache-less answers an emptied set refills with the next lookup of each name. A
+    firewall reload or restart that empties the sets therefore closes the domains for
+    programs that keep using an answer they already have, until they ask again (at most
+    the answer TTL described under O(domain_ttl)); established connections are unaffected.
+"""

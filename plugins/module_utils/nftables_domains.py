@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The domain half in our nftables table (pure; used by module_utils/nftables_backend.py).
+
+Per (category, family) one timed set the local resolver fills, ``domains_<category>_v4``
+and ``_v6`` (``flags dynamic,timeout``, ``timeout <ttl>``), and per (category, family,
+protocol, ports) one output rule::
+
+    ip daddr @domains_core_v4 tcp dport 443 update @domains_core_v4 { ip daddr } accept comment "domains core"
+
+Why ``update``: dnsmasq adds an address the first time it answers it, and adding an address
+already in a timed set does not refresh its timeout (measured, nft 1.0.6/1.1.3, kernel 6.x).
+Without it an address in steady use would close ``ttl`` seconds after its first answer, and
+a client still holding that answer would be refused. With it, every new connection to the
+address restarts its timeout, so an address closes ``ttl`` seconds after the last answer
+that added it or the last connection to it, whichever is later.
+
+The set elements are the resolver's, not ours: planning ignores them, and when the table
+has to be replaced anyway they are carried into the new table with what is left of their
+timeout (``carried_elements``). Python stdlib only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
+SET_FLAGS = ['dynamic', 'timeout']
+# nft gives a set that a rule updates this size when none is declared.
+DEFAULT_DYNAMIC_SIZE = 65535
+
+
+def set_name(category, family):
+    return 'domains_%s_v%d' % (category, family)
+
+
+def nft_target(table, category, family):
+    """How dnsmasq's ``nftset=`` names the set: ``4#inet#jaas#domains_core_v4``."""
+    return '%d#inet#%s#%s' % (family, table, set_name(category, family))
+
+
+def domain_sets(domains, ttl):
+    """{set name: set model} for the checked entries of module_utils/domain_sets.py."""
+    sets = {}
+    for entry in domains:
+        for family in entry['families']:
+            sets[set_name(entry['category'], family)] = {
+                'type': ADDRESS[family][1], 'flags': list(SET_FLAGS), 'timeout': ttl,
+                'elements': []}
+    return sets
+
+
+def domain_rules(domains):
+    """Output chain rule texts, in category order (nft prints them back identically)."""
+    rules = []
+    for entry in domains:
+        for family in entry['families']:
+            name = set_name(entry['category'], family)
+            match = ADDRESS[family][0]
+            for protocol, ports in entry['services']:
+                rules.append('%s daddr @%s %s dport %s update @%s { %s daddr } accept '
+                             'comment "domains %s"' % (match, name, protocol, ports, name, match,
+                                                       entry['category']))
+    return rules
+
+
+def is_domain_set(item):
+    return 'timeout' in item.get('flags', [])
+
+
+def live_set(body):
+    """(set model, [(address, expires seconds)]) of a timed set from ``nft -j``.
+
+    nft 1.0.6 lists ``flags: [timeout]`` for a set declared ``dynamic,timeout`` (1.1.3
+    lists both), and both add ``size 65535``: read as we declare them.
+    """
+    flags = sorted(set(body.get('flags') if isinstance(body.get('flags'), list)
+                       else [body.get('flags')]) | {'dynamic'})
+    model = {'type': body['type'], 'flags': flags, 'timeout': body.get('timeout'),
+             'elements': []}
+    extras = [key for key in ('gc-interval', 'policy', 'auto-merge', 'comment') if key in body]
+    if body.get('size', DEFAULT_DYNAMIC_SIZE) != DEFAULT_DYNAMIC_SIZE:
+        extras.append('size')
+    elements = []
+    for elem in body.get('elem', []):
+        inner = elem.get('elem', {}) if isinstance(elem, dict) else {}
+        value = inner.get('val') if inner else elem
+        if not isinstance(value, str):
+            extras.append('element %r' % (value,))
+            continue
+        elements.append((value, int(inner.get('expires', 0) or 0)))
+    return model, sorted(elements), extras
+
+
+def carried_elements(new_sets, old_sets, dynamic):
+    """{set name: ['<address> timeout Ns expires Ms', ...]} for the replacement script.
+
+    Only into a set of the same name and type; never longer than the new timeout;
+    elements about to expire (under a second left) are left to expire.
+    """
+    carried = {}
+    for name, elements in sorted(dynamic.items()):
+        new, old = new_sets.get(name), old_sets.get(name)
+        if not new or not old or new['type'] != old['type'] or not is_domain_set(new):
+            continue
+        kept = ['%s timeout %ds expires %ds' % (address, new['timeout'],
+                                                min(expires, new['timeout']))
+                for address, expires in elements if expires >= 1]
+        if kept:
+            carried[name] = kept
+    return carried
