@@ -757,8 +757,8 @@ def main():
             step = 'runtime configuration'
             firewalld.apply_runtime(desired, runtime_changes)
     except Exception as exc:
-        module.fail_json(msg='firewalld refused the change (%s): %s' % (step, _dbus_message(exc)),
-                         **result)
+        result['msg'] = 'firewalld refused the change (%s): %s' % (step, _dbus_message(exc))
+        module.fail_json(**result)
     module.exit_json(**result)
 
 
