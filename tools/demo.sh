@@ -35,13 +35,13 @@ INV
 step "ansible-playbook playbooks/allow_jaas.yml (ufw enabled, outgoing denied except JaaS + DNS)"
 echo "The bulk step is one module call that applies all ~190 rules at once."
 start=$SECONDS
-ansible-playbook -i "$inventory" playbooks/allow_jaas.yml \
+ansible-playbook -i "$inventory" playbooks/allow_jaas.yml -e jaas_firewall_backend=ufw \
   -e jaas_firewall_ufw_enable=true -e jaas_firewall_ufw_default_outgoing=deny
 echo "first apply: $((SECONDS - start)) s"
 
 step "Re-run: nothing to change"
 start=$SECONDS
-ansible-playbook -i "$inventory" playbooks/allow_jaas.yml \
+ansible-playbook -i "$inventory" playbooks/allow_jaas.yml -e jaas_firewall_backend=ufw \
   -e jaas_firewall_ufw_enable=true -e jaas_firewall_ufw_default_outgoing=deny | tail -n 4
 echo "re-run: $((SECONDS - start)) s"
 
