@@ -261,6 +261,19 @@ rich_rules:
   returned: always
   type: int
   sample: 7
+added:
+  description:
+    - One line per ipset entry or rich rule of ours added (would be, in check mode), in the
+      permanent or the runtime configuration; the key every backend module returns.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ipset jaas-turn-v4: 198.18.2.10", "policy jaas-egress: rule family=\"ipv4\" ..."]
+removed:
+  description: The same for entries and rich rules of ours removed.
+  returned: always
+  type: list
+  elements: str
 permanent_changes:
   description:
     - Per changed object of the permanent configuration, its C(action) (C(create),
@@ -552,7 +565,8 @@ def start_firewalld(module, prefix):
     if problem:
         module.fail_json(msg='%s; nothing was changed.' % problem, started=False)
     if module.check_mode:
-        module.exit_json(changed=True, started=True, seeded=[], reloaded=False, ipsets=[],
+        module.exit_json(changed=True, started=True, added=[], removed=[], seeded=[], reloaded=False,
+                         ipsets=[],
                          policies=[], rich_rules=0, permanent_changes={}, runtime_changes={},
                          msg='firewalld is not running: it would be started and converged')
     seeded = seed_offline(module, prefix, module.params['keep_open'])
@@ -572,6 +586,19 @@ def start_firewalld(module, prefix):
         module.fail_json(msg='firewalld was started but is not answering on D-Bus after 30 s',
                          seeded=seeded)
     return firewalld, seeded
+
+
+def changed_items(*layers):
+    """One readable line per ipset entry or rich rule added / removed in any layer (the
+    result keys every backend module returns)."""
+    added, removed = set(), set()
+    for changes in layers:
+        for kind, label in (('ipsets', 'ipset'), ('policies', 'policy')):
+            for name, change in changes.get(kind, {}).items():
+                added.update('%s %s: %s' % (label, name, item) for item in change.get('added', []))
+                removed.update('%s %s: %s' % (label, name, item)
+                               for item in change.get('removed', []))
+    return sorted(added), sorted(removed)
 
 
 def enable_at_boot(module):
@@ -662,12 +689,14 @@ def main():
 
     installed = HAS_FIREWALL and module.get_bin_path('firewall-cmd') is not None
     if not installed and module.params['state'] == 'absent':
-        module.exit_json(changed=False, installed=False, reloaded=False, ipsets=[], policies=[],
+        module.exit_json(changed=False, installed=False, added=[], removed=[], reloaded=False,
+                         ipsets=[], policies=[],
                          rich_rules=0, permanent_changes={}, runtime_changes={}, started=False,
                          seeded=[], connection_ports=[],
                          msg='firewalld or its Python bindings are not installed: nothing to remove')
     if not installed and module.params['if_missing'] == 'report':
-        module.exit_json(changed=False, installed=False, reloaded=False, ipsets=[], policies=[],
+        module.exit_json(changed=False, installed=False, added=[], removed=[], reloaded=False,
+                         ipsets=[], policies=[],
                          rich_rules=0, permanent_changes={}, runtime_changes={}, started=False,
                          seeded=[], connection_ports=[],
                          msg='firewalld or its Python bindings are not installed: nothing was done')
@@ -717,8 +746,11 @@ def main():
     enabled_now = bool(module.params['enable_at_boot'] and module.params['state'] == 'present'
                        and enable_at_boot(module))
 
+    added, removed = changed_items(permanent_changes, runtime_changes)
     result = dict(
         changed=changed or enabled_now,
+        added=added,
+        removed=removed,
         enabled_at_boot=enabled_now,
         reloaded=bool(changed and reload_needed),
         ipsets=sorted(desired['ipsets']),

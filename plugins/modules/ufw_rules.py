@@ -18,8 +18,8 @@ description:
     computes the difference between the rules it owns and the desired list, and changes only
     that difference, in one write per file and at most one reload of ufw's user chains.
   - "Ownership: every rule this module writes carries the ufw comment
-    C(<tag_prefix>:<block>[:<region>]), for example C(jaas:turn:uk-london). Only rules whose
-    comment is O(tag_prefix) or starts with C(<tag_prefix>:) are ever changed or deleted;
+    C(<prefix>:<block>[:<region>]), for example C(jaas:turn:uk-london). Only rules whose
+    comment is O(prefix) or starts with C(<prefix>:) are ever changed or deleted;
     every other rule (a user's C(ufw allow 22/tcp), a DNS rule, rules of other tools) is left
     byte for byte as it was, in its position."
   - Optionally sets ufw's default incoming/outgoing/routed policies and enables ufw, always
@@ -76,21 +76,23 @@ options:
         O(exclude_blocks)); owned rules not in the list are removed.
       - With V(absent), the listed O(rules) are removed; when the list is empty every rule
         owned by this module (minus O(exclude_blocks)) is removed.
-      - The block and region of each rule become the ufw comment C(<tag_prefix>:<block>[:<region>]);
+      - The block and region of each rule become the ufw comment C(<prefix>:<block>[:<region>]);
         a network of V(0.0.0.0/0) or V(::/0) means any address.
     type: str
     choices: [present, absent]
     default: present
-  tag_prefix:
+  prefix:
     description:
-      - First part of the ufw comment that marks a rule as owned by this module.
+      - The ownership mark, named C(prefix) in every backend module - here the first part of
+        the ufw comment that marks a rule as owned by this module.
       - A slug of at most 31 characters.
     type: str
     default: jaas
+    aliases: [tag_prefix]
   exclude_blocks:
     description:
       - Blocks whose owned rules this call must leave alone even though they carry
-        O(tag_prefix), for example the C(safety) rules the role keeps while traffic is
+        O(prefix), for example the C(safety) rules the role keeps while traffic is
         restricted.
     type: list
     elements: str
@@ -521,7 +523,7 @@ def main():
     argument_spec.update(LOCK_ARGUMENT_SPEC)
     argument_spec.update(
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        tag_prefix=dict(type='str', default='jaas'),
+        prefix=dict(type='str', default='jaas', aliases=['tag_prefix']),
         exclude_blocks=dict(type='list', elements='str', default=[]),
         guard_blocks=dict(type='list', elements='str', default=[]),
         default_incoming=dict(type='str', choices=['allow', 'deny', 'reject']),
@@ -546,9 +548,9 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    tag_prefix = params['tag_prefix']
+    tag_prefix = params['prefix']
     if not TAG_PREFIX.match(tag_prefix):
-        module.fail_json(msg='tag_prefix %r must be a slug of at most 31 characters' % tag_prefix)
+        module.fail_json(msg='prefix %r must be a slug of at most 31 characters' % tag_prefix)
     for option in ('exclude_blocks', 'guard_blocks'):
         bad = [name for name in params[option] if not SLUG.match(name)]
         if bad:
