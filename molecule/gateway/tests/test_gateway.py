@@ -1,0 +1,319 @@
+"""Verify molecule/gateway: real packets routed through each gateway, and its rules.
+
+Expectations are hand-written tables below, from the test catalog (files/catalog.yml) and
+the variables in molecule.yml; nothing here imports or runs the collection's code. The
+client, the peer and "outside" are pointed at one gateway at a time (their routes), then
+the harness probe (molecule/harness/probe.py) runs on the client (LAN -> WAN) and on the
+peer (WAN -> LAN). Phases: converge, gateway_off, absent (see molecule.yml).
+"""
+import ipaddress
+import json
+import os
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, '..', '..', 'harness', 'probe.py')
+HOST_RULES = os.path.join(HERE, '..', 'files', 'host_rules.sh')
+CLIENT, PEER, OUTSIDE = 'gateway-client', 'gateway-peer', 'gateway-outside'
+CLIENT_V4, CLIENT_V6 = '198.18.6.10', '2001:2:0:6::10'
+PEER_V4, PEER_V6, OUTSIDE_V4, OUTSIDE_V6 = '198.18.7.100', '2001:2:0:7::100', '198.18.7.90', '2001:2:0:7::90'
+TCP_PORTS, UDP_PORTS = '443,80,10000', '443,10000,50000,9999'
+# container: (backend, last byte of its addresses on both networks)
+GATEWAYS = {
+    'gateway-ufw12': ('ufw', 21),
+    'gateway-firewalld12': ('firewalld', 22),
+    'gateway-nftables12': ('nftables', 23),
+    'gateway-firewalld13': ('firewalld', 24),
+}
+PHASES = ('converge', 'gateway_off', 'absent')
+
+# ---------------------------------------------------------------- hand-written tables
+# What the catalog allows towards each test host (turn has the IPv4 peer, jvb the IPv6 one;
+# "outside" is in no block).
+ALLOWED = {
+    PEER_V4: {'tcp/443', 'udp/443', 'udp/50000'},          # turn: tcp 443, udp 443, udp 49152-65535
+    PEER_V6: {'tcp/443', 'udp/10000'},                     # jvb: tcp 443, udp 10000
+    OUTSIDE_V4: set(), OUTSIDE_V6: set(),
+}
+ALL_PORTS = {'tcp/%s' % p for p in TCP_PORTS.split(',')} | {'udp/%s' % p for p in UDP_PORTS.split(',')}
+NOTHING = dict((address, set()) for address in ALLOWED)
+EVERYTHING = dict((address, set(ALL_PORTS)) for address in ALLOWED)
+
+
+def forwarded_lan_to_wan(backend, phase):
+    """Flows from the client that reach the WAN hosts through the gateway."""
+    if phase == 'converge':
+        return ALLOWED                      # strict forwarding: exactly the catalog
+    # gateway off: ufw keeps "default deny routed"; firewalld forwards nothing between
+    # internal and external without a policy; our nftables table has no forward chain, so
+    # nothing in the gateway filters forwarding at all.
+    return EVERYTHING if backend == 'nftables' else NOTHING
+
+
+def forwarded_wan_to_lan(backend, phase):
+    """New connections from the peer to the client (no rule ever allows them)."""
+    if phase == 'gateway_off' and backend == 'nftables':
+        return {CLIENT_V4: set(ALL_PORTS), CLIENT_V6: set(ALL_PORTS)}
+    return {CLIENT_V4: set(), CLIENT_V6: set()}
+
+
+# (family, network, protocol, ports) the gateway must forward: the outbound catalog rules
+# (webhook origins are inbound, host only).
+def _expand(networks, services):
+    return {(ipaddress.ip_network(n).version, n, p, ports) for n in networks for p, ports in services}
+
+
+FORWARDED_RULES = (
+    _expand(['198.18.7.200/29', '2001:2:0:7:ffff::/80'], [('tcp', None), ('udp', None)])
+    | _expand(['2001:2:0:7::100/128', '198.18.7.128/27'], [('tcp', '443'), ('udp', '10000')])
+    | _expand(['198.18.7.100/32', '198.18.7.101/32', '198.18.7.102/32'],
+              [('tcp', '443'), ('udp', '443'), ('udp', '49152-65535')]))
+
+
+# ---------------------------------------------------------------- helpers
+def docker(container, *args, stdin=None):
+    proc = subprocess.run(['docker', 'exec', '-i', container] + list(args), input=stdin,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, '%s %s: %s' % (container, ' '.join(args), proc.stderr)
+    return proc.stdout
+
+
+def probe(container, *targets):
+    with open(PROBE) as handle:
+        out = json.loads(docker(container, 'python3', '-', TCP_PORTS, UDP_PORTS, *targets,
+                                stdin=handle.read()))
+    return dict((target, {flow for flow, ok in result.items() if ok}) for target, result in out.items())
+
+
+def route_through(gateway):
+    """Point the client at the gateway's LAN leg and the WAN hosts at its WAN leg."""
+    last = GATEWAYS[gateway][1]
+    docker(CLIENT, 'sh', '-ec', 'ip route replace 198.18.7.0/24 via 198.18.6.%d; '
+           'ip -6 route replace 2001:2:0:7::/64 via 2001:2:0:6::%d' % (last, last))
+    for wan_host in (PEER, OUTSIDE):
+        docker(wan_host, 'sh', '-ec', 'ip route replace 198.18.6.0/24 via 198.18.7.%d; '
+               'ip -6 route replace 2001:2:0:6::/64 via 2001:2:0:7::%d' % (last, last))
+
+
+def host_rules(gateway):
+    with open(HOST_RULES) as handle:
+        return docker(gateway, 'bash', '-s', GATEWAYS[gateway][0], stdin=handle.read())
+
+
+_STATE = {}
+
+
+@pytest.fixture(params=sorted(GATEWAYS))
+def gateway(request):
+    name = request.param
+    if name not in _STATE:
+        _STATE[name] = {
+            'phase': docker(name, 'cat', '/var/lib/jaas-test/phase').strip(),
+            'interfaces': json.loads(docker(name, 'cat', '/var/lib/jaas-test/interfaces.json')),
+        }
+    assert _STATE[name]['phase'] in PHASES
+    return name, GATEWAYS[name][0], _STATE[name]['phase'], _STATE[name]['interfaces']
+
+
+# ---------------------------------------------------------------- packets
+def test_lan_to_wan_only_allowed_flows_pass(gateway):
+    name, backend, phase, _interfaces = gateway
+    if phase == 'absent':
+        pytest.skip('rules only')
+    route_through(name)
+    assert probe(CLIENT, PEER_V4, PEER_V6, OUTSIDE_V4, OUTSIDE_V6) == forwarded_lan_to_wan(backend, phase)
+
+
+def test_wan_to_lan_new_connections_stop_at_the_gateway(gateway):
+    name, backend, phase, _interfaces = gateway
+    if phase == 'absent':
+        pytest.skip('rules only')
+    route_through(name)
+    assert probe(PEER, CLIENT_V4, CLIENT_V6) == forwarded_wan_to_lan(backend, phase)
+
+
+# ---------------------------------------------------------------- the gateway's own rules
+def test_host_rules_are_the_ones_from_before_gateway_mode(gateway):
+    name, _backend, phase, _interfaces = gateway
+    # compared line by line, blank lines aside (nft separates chains with them)
+    saved = '\n'.join(line for line in docker(name, 'cat', '/var/lib/jaas-test/host_rules.prepare')
+                      .splitlines() if line.strip())
+    now = '\n'.join(line for line in host_rules(name).splitlines() if line.strip())
+    if phase == 'absent':
+        assert 'jaas' not in now.replace('jaas-', '').lower() or now.strip() == '', now
+    else:
+        assert now.strip() == saved.strip()
+        assert 'jaas' in saved            # the snapshot holds real rules, not an empty listing
+
+
+# ---------------------------------------------------------------- the gateway rules, per backend
+def _nft_table(name):
+    listing = json.loads(docker(name, 'nft', '-j', 'list', 'ruleset'))['nftables']
+    return [item for item in listing if any(body.get('family') == 'inet' and
+                                            body.get('table', body.get('name')) == 'jaas'
+                                            for body in item.values() if isinstance(body, dict))]
+
+
+def _set_networks(items, set_name):
+    for item in items:
+        body = item.get('set')
+        if body and body['name'] == set_name:
+            networks = []
+            for element in body.get('elem', []):
+                if isinstance(element, dict) and 'prefix' in element:
+                    networks.append('%s/%s' % (element['prefix']['addr'], element['prefix']['len']))
+                elif isinstance(element, dict) and 'range' in element:
+                    low, high = (ipaddress.ip_address(a) for a in element['range'])
+                    networks += [str(n) for n in ipaddress.summarize_address_range(low, high)]
+                else:
+                    networks.append(str(ipaddress.ip_network(element)))
+            return networks
+    raise AssertionError('no set %s' % set_name)
+
+
+def nftables_forward(name, interfaces):
+    """(policy, (family, network, protocol, ports) accepted by the forward chain, other rules)."""
+    items = _nft_table(name)
+    chains = [i['chain'] for i in items if 'chain' in i and i['chain']['name'] == 'forward']
+    if not chains:
+        return None
+    assert chains[0]['hook'] == 'forward' and chains[0]['type'] == 'filter'
+    allowed, others = set(), []
+    for item in items:
+        rule = item.get('rule')
+        if not rule or rule['chain'] != 'forward':
+            continue
+        facts = {}
+        for expr in rule['expr']:
+            match = expr.get('match')
+            if not match:
+                facts['verdict'] = next(iter(expr))
+                continue
+            left, right = match['left'], match['right']
+            if 'meta' in left:
+                facts[left['meta']['key']] = right
+            elif 'payload' in left:
+                facts[left['payload']['protocol'] + ' ' + left['payload']['field']] = right
+            elif 'ct' in left:
+                facts['ct ' + left['ct']['key']] = right
+        daddr = facts.get('ip daddr') or facts.get('ip6 daddr')
+        if isinstance(daddr, str) and daddr.startswith('@'):
+            assert facts['iifname'] == interfaces['lan'] and facts['oifname'] == interfaces['wan']
+            assert facts['verdict'] == 'accept'
+            protocol = facts.get('l4proto') or ('tcp' if 'tcp dport' in facts else 'udp')
+            dport = facts.get('tcp dport', facts.get('udp dport'))
+            ports = None if dport is None else (
+                '%d-%d' % tuple(dport['range']) if isinstance(dport, dict) else str(dport))
+            family = 4 if 'ip daddr' in facts else 6
+            for network in _set_networks(items, daddr[1:]):
+                allowed.add((family, network, protocol, ports))
+        else:
+            others.append(facts)
+    return chains[0]['policy'], allowed, others
+
+
+def address_space(flows):
+    """{(family, protocol, ports): collapsed networks}: the kernel merges adjacent elements
+    of an interval set (.100/32 and .101/32 are one .100/31), so compare address space."""
+    space = {}
+    for family, network, protocol, ports in flows:
+        space.setdefault((family, protocol, ports), []).append(ipaddress.ip_network(network))
+    return dict((key, list(ipaddress.collapse_addresses(nets))) for key, nets in space.items())
+
+
+UFW_EXPECTED_ROUTES = {
+    # ufw show added, as ufw prints route rules for (network, port, protocol, comment)
+    ('198.18.7.200/29', None, 'tcp', 'jaas:cloudflare'), ('198.18.7.200/29', None, 'udp', 'jaas:cloudflare'),
+    ('2001:2:0:7:ffff::/80', None, 'tcp', 'jaas:cloudflare'), ('2001:2:0:7:ffff::/80', None, 'udp', 'jaas:cloudflare'),
+    ('2001:2:0:7::100', '443', 'tcp', 'jaas:jvb:lab-a'), ('2001:2:0:7::100', '10000', 'udp', 'jaas:jvb:lab-a'),
+    ('198.18.7.128/27', '443', 'tcp', 'jaas:jvb:lab-b'), ('198.18.7.128/27', '10000', 'udp', 'jaas:jvb:lab-b'),
+    ('198.18.7.100', '443', 'tcp', 'jaas:turn:lab-a'), ('198.18.7.100', '443', 'udp', 'jaas:turn:lab-a'),
+    ('198.18.7.100', '49152:65535', 'udp', 'jaas:turn:lab-a'),
+    ('198.18.7.101', '443', 'tcp', 'jaas:turn:lab-b'), ('198.18.7.101', '443', 'udp', 'jaas:turn:lab-b'),
+    ('198.18.7.101', '49152:65535', 'udp', 'jaas:turn:lab-b'),
+    ('198.18.7.102', '443', 'tcp', 'jaas:turn:lab-b'), ('198.18.7.102', '443', 'udp', 'jaas:turn:lab-b'),
+    ('198.18.7.102', '49152:65535', 'udp', 'jaas:turn:lab-b'),
+}
+
+
+def ufw_routes(name, interfaces):
+    """The route rules as `ufw show added` prints them: (network, port, protocol, comment)."""
+    routes = set()
+    for line in docker(name, 'ufw', 'show', 'added').splitlines():
+        if not line.startswith('ufw route '):
+            continue
+        words = line.split()
+        assert words[:9] == ['ufw', 'route', 'allow', 'in', 'on', interfaces['lan'], 'out', 'on',
+                             interfaces['wan']], line
+        assert words[9] == 'to'
+        port = words[words.index('port') + 1] if 'port' in words else None
+        routes.add((words[10], port, words[words.index('proto') + 1],
+                    line.split(" comment '")[1].rstrip("'")))
+    return routes
+
+
+FIREWALLD_EXPECTED_RULES = {
+    'rule family="ipv4" destination ipset="jaas-cloudflare-v4" protocol value="tcp" accept',
+    'rule family="ipv4" destination ipset="jaas-cloudflare-v4" protocol value="udp" accept',
+    'rule family="ipv6" destination ipset="jaas-cloudflare-v6" protocol value="tcp" accept',
+    'rule family="ipv6" destination ipset="jaas-cloudflare-v6" protocol value="udp" accept',
+    'rule family="ipv4" destination ipset="jaas-jvb-v4" port port="443" protocol="tcp" accept',
+    'rule family="ipv4" destination ipset="jaas-jvb-v4" port port="10000" protocol="udp" accept',
+    'rule family="ipv6" destination ipset="jaas-jvb-v6" port port="443" protocol="tcp" accept',
+    'rule family="ipv6" destination ipset="jaas-jvb-v6" port port="10000" protocol="udp" accept',
+    'rule family="ipv4" destination ipset="jaas-turn-v4" port port="443" protocol="tcp" accept',
+    'rule family="ipv4" destination ipset="jaas-turn-v4" port port="443" protocol="udp" accept',
+    'rule family="ipv4" destination ipset="jaas-turn-v4" port port="49152-65535" protocol="udp" accept',
+}
+
+
+def firewalld_policy(name, policy):
+    """firewall-cmd --info-policy as {key: value}, rich rules as a set; None when missing."""
+    if policy not in docker(name, 'firewall-cmd', '--get-policies').split():
+        return None
+    info, key = {}, None
+    for line in docker(name, 'firewall-cmd', '--info-policy=%s' % policy).splitlines()[1:]:
+        if line.startswith('  ') and ':' in line and not line.startswith('\t'):
+            key, _sep, value = line.strip().partition(':')
+            info[key] = value.strip()
+            if key == 'rich rules':
+                info[key] = set()
+        elif key == 'rich rules' and line.strip():
+            info[key].add(line.strip())
+    return info
+
+
+def test_gateway_rules(gateway):
+    name, backend, phase, interfaces = gateway
+    if backend == 'nftables':
+        forward = nftables_forward(name, interfaces)
+        if phase != 'converge':
+            assert forward is None       # gateway off or absent: no forward chain
+            return
+        policy, allowed, others = forward
+        assert policy == 'drop'
+        assert address_space(allowed) == address_space(FORWARDED_RULES)
+        assert [o.get('ct state') for o in others] == [['established', 'related']]
+    elif backend == 'ufw':
+        routes = ufw_routes(name, interfaces)
+        assert routes == (UFW_EXPECTED_ROUTES if phase == 'converge' else set())
+        defaults = docker(name, 'cat', '/etc/default/ufw')
+        assert 'DEFAULT_FORWARD_POLICY="DROP"' in defaults
+        forward = docker(name, 'iptables', '-S', 'ufw-user-forward') + \
+            docker(name, 'ip6tables', '-S', 'ufw6-user-forward')
+        in_kernel = [line for line in forward.splitlines() if line.startswith('-A ')]
+        assert len(in_kernel) == (len(UFW_EXPECTED_ROUTES) if phase == 'converge' else 0)
+        assert all('-i %s -o %s ' % (interfaces['lan'], interfaces['wan']) in line for line in in_kernel)
+    else:
+        policy = firewalld_policy(name, 'jaas-gateway')
+        if phase != 'converge':
+            assert policy is None
+            return
+        assert policy['ingress-zones'] == 'internal' and policy['egress-zones'] == 'external'
+        assert policy['target'] == 'REJECT'
+        assert policy['rich rules'] == FIREWALLD_EXPECTED_RULES
+        # the zones really hold the legs (prepare bound them; the role never does)
+        assert docker(name, 'firewall-cmd', '--get-zone-of-interface=%s' % interfaces['lan']).strip() == 'internal'
+        assert docker(name, 'firewall-cmd', '--get-zone-of-interface=%s' % interfaces['wan']).strip() == 'external'
