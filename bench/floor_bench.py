@@ -87,21 +87,20 @@ def main():
     args = parser.parse_args()
     ansible = harness.Ansible(tempfile.mkdtemp(prefix='jaas-floor-'))
     os.makedirs(os.path.join(ansible.workdir, 'tmp'), exist_ok=True)
-    rows = []
+    # Each row is printed as soon as it is measured: a later failure loses nothing.
+    print('| role | hosts | first apply | floor wall | role wall | ratio | floor CPU | role CPU | ratio |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|', flush=True)
     try:
         for role in args.roles.split(','):
             for size in [int(s) for s in args.sizes.split(',')]:
-                rows.append(measure(ansible, role, size, args.repeat))
-                print('measured %s on %d host(s)' % (role, size), file=sys.stderr)
+                row = measure(ansible, role, size, args.repeat)
+                print('| %(role)s | %(hosts)d | %(first).1f s | %(floor_wall).1f s | '
+                      '%(role_wall).1f s | %(wall_ratio).2f× | %(floor_cpu).1f s | '
+                      '%(role_cpu).1f s | %(cpu_ratio).2f× |'
+                      % dict(row, wall_ratio=row['role_wall'] / row['floor_wall'],
+                             cpu_ratio=row['role_cpu'] / row['floor_cpu']), flush=True)
     finally:
         harness.remove_all()
-    print('| role | hosts | first apply | floor wall | role wall | ratio | floor CPU | role CPU | ratio |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for row in rows:
-        print('| %(role)s | %(hosts)d | %(first).1f s | %(floor_wall).1f s | %(role_wall).1f s | '
-              '%(wall_ratio).2f× | %(floor_cpu).1f s | %(role_cpu).1f s | %(cpu_ratio).2f× |'
-              % dict(row, wall_ratio=row['role_wall'] / row['floor_wall'],
-                     cpu_ratio=row['role_cpu'] / row['floor_cpu']))
 
 
 if __name__ == '__main__':
