@@ -90,6 +90,9 @@ demo: setup images ## run allow_jaas.yml against a throwaway Debian container an
 reliability: setup images ## reliability suite: faults, bad input, injection on real containers (tests/reliability)
 	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q tests/reliability
 
+bench-floor: setup images ## a role on converged hosts next to Ansible's floor (facts + ping), 1 and 20 hosts (bench/floor_bench.py)
+	$(PY) bench/floor_bench.py
+
 bench-scale: setup images ## ufw role on 1/5/20 containers + 10x catalog per backend (bench/scale_bench.py)
 	$(PY) bench/scale_bench.py
 
