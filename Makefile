@@ -86,7 +86,7 @@ bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalo
 demo: setup images ## run allow_jaas.yml against a throwaway Debian container and print the rules
 	tools/demo.sh
 
-.PHONY: reliability bench-scale
+.PHONY: reliability bench-scale bench-floor
 reliability: setup images ## reliability suite: faults, bad input, injection on real containers (tests/reliability)
 	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q tests/reliability
 
