@@ -29,6 +29,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.jaas.firewall.plugins.plugin_utils import rules_cache
+
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import check_upstreams
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, check_ttl, normalise_domains)
@@ -89,14 +91,19 @@ class BackendAction(ActionBase):
 
     def desired_rules(self, selection, task_vars):
         """(rules, domains) of the catalog for ``selection`` (lookup options, rules filter
-        options and the domain categories)."""
-        # Imported here: the filter module pulls in netaddr, needed only with ``catalog``.
-        from ansible_collections.jaas.firewall.plugins.filter.rules import rules as rules_filter
-
+        options and the domain categories); cached across hosts (plugin_utils/rules_cache.py)."""
         if not isinstance(selection, dict):
             raise AnsibleError('catalog must be a dict of jaas.firewall.catalog lookup options '
                                'and webhooks/webhook_port/compact, got %s'
                                % type(selection).__name__)
+        rules, domains = rules_cache.cached(
+            selection, lambda: list(self._compute_rules(selection, task_vars)))
+        return rules, domains
+
+    def _compute_rules(self, selection, task_vars):
+        # Imported here: the filter module pulls in netaddr, needed only on a cache miss.
+        from ansible_collections.jaas.firewall.plugins.filter.rules import rules as rules_filter
+
         lookup_options = dict((key, value) for key, value in selection.items()
                               if key not in RULES_FILTER_OPTIONS + (DOMAINS_KEY,)
                               and value is not None)
