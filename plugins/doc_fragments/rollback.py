@@ -23,6 +23,9 @@ options:
         (M(jaas.firewall.rollback_confirm) after dropping the ControlPersist master). If that
         connection cannot be made, the host restores the snapshot by itself at the deadline,
         and the task fails with a message that it rolled back, once the host answers again.
+      - The countdown starts before the change (a run that dies half-way is reverted too) and
+        starts again from the full timeout once the change is made, so the timeout is the
+        time the run has to confirm, however long the change itself took.
       - If the module fails after the snapshot, it restores it at once.
       - Between V(10) and V(86400). A run refuses to start while an earlier run's change on the
         host is still waiting for its confirmation.

@@ -326,6 +326,7 @@ def revert_script(rollback_id, directory, backend, restore_lines, lock):
         'if command -v flock >/dev/null 2>&1; then flock -w 600 9; fi',
         'mkdir "$dir/claim" 2>/dev/null || exit 0',
         'exec >"$dir/revert.log" 2>&1',
+        'date +%s > "$dir/started_at"',
         'echo reverting > "$dir/outcome"',
         'failed=0',
         'set -x',
@@ -345,12 +346,12 @@ def _systemd_running():
     return os.path.isdir('/run/systemd/system')
 
 
-def _schedule(module, rollback_id, script, timeout, use_systemd=None):
+def _schedule(module, rollback_id, script, timeout, use_systemd=None, round_=1):
     """Start the countdown on the host; returns (mechanism, unit or pid)."""
     use_systemd = _systemd_running() if use_systemd is None else use_systemd
     systemd_run = module.get_bin_path('systemd-run') if use_systemd else None
     if systemd_run:
-        unit = UNIT_PREFIX + rollback_id
+        unit = UNIT_PREFIX + rollback_id + ('' if round_ == 1 else '-%d' % round_)
         rc, out, err = module.run_command([
             systemd_run, '--unit', unit, '--collect',
             '--description', 'jaas.firewall: revert firewall change %s unless confirmed' % rollback_id,
@@ -372,10 +373,28 @@ def _schedule(module, rollback_id, script, timeout, use_systemd=None):
 class Armed(object):
     """A scheduled revert; ``result()`` is what the module returns as ``rollback``."""
 
-    def __init__(self, module, directory, meta):
+    def __init__(self, module, directory, meta, use_systemd=None):
         self.module = module
         self.directory = directory
         self.meta = meta
+        self.use_systemd = use_systemd
+
+    def restart(self):
+        """The change is made: count the full timeout again from now (the time the run has
+        to confirm), then stop the first countdown. Runs under the host lock, so the first
+        revert, if already due, is still waiting for the lock and has claimed nothing."""
+        first = dict(self.meta)
+        timeout = self.meta['timeout']
+        mechanism, handle = _schedule(self.module, self.meta['id'],
+                                      os.path.join(self.directory, 'revert.sh'), timeout,
+                                      self.use_systemd, round_=2)
+        self.meta.pop('unit', None)
+        self.meta.pop('pid', None)
+        self.meta.update(mechanism=mechanism, deadline=time.time() + timeout,
+                         changed_at=time.time())
+        self.meta['unit' if mechanism == 'systemd' else 'pid'] = handle
+        _write(os.path.join(self.directory, 'meta.json'), json.dumps(self.meta))
+        _disarm(first)
 
     def result(self):
         return dict(armed=True, id=self.meta['id'], backend=self.meta['backend'],
@@ -429,7 +448,7 @@ def arm(module, recipe, timeout, state_dir=STATE_DIR, use_systemd=None):
     meta['mechanism'], handle = _schedule(module, rollback_id, script, timeout, use_systemd)
     meta['unit' if meta['mechanism'] == 'systemd' else 'pid'] = handle
     _write(os.path.join(directory, 'meta.json'), json.dumps(meta))
-    armed = Armed(module, directory, meta)
+    armed = Armed(module, directory, meta, use_systemd)
     _hook_exits(module, armed)
     return armed
 
@@ -439,6 +458,7 @@ def _hook_exits(module, armed):
     exit_json, fail_json = module.exit_json, module.fail_json
 
     def exit_with_rollback(**kwargs):
+        armed.restart()
         kwargs['rollback'] = armed.result()
         exit_json(**kwargs)
 
@@ -457,12 +477,14 @@ def _hook_exits(module, armed):
 def _disarm(meta):
     """Stop the countdown (the claim already keeps it from doing anything)."""
     if meta.get('mechanism') == 'systemd':
-        subprocess.call(['systemctl', 'stop', meta['unit'] + '.timer'],
+        # the service too: a revert that is due waits there for the host lock
+        subprocess.call(['systemctl', 'stop', meta['unit'] + '.timer', meta['unit'] + '.service'],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif meta.get('pid'):
         try:
+            # the sleeper, or the revert it became (exec): both name the rollback's directory
             with open('/proc/%d/cmdline' % meta['pid'], 'rb') as handle:
-                ours = b'jaas-firewall-rollback' in handle.read()
+                ours = meta['id'].encode() in handle.read()
             if ours:
                 os.killpg(meta['pid'], signal.SIGTERM)
         except (IOError, OSError):
@@ -513,11 +535,12 @@ def settled(rollback_id, state_dir=STATE_DIR, wait=30):
         time.sleep(0.5)
         state = status(rollback_id, state_dir)
     found = dict(state=state)
-    try:
-        with open(os.path.join(directory, 'reverted_at')) as handle:
-            found['reverted_at'] = int(handle.read().strip())
-    except (IOError, OSError, ValueError):
-        pass
+    for name in ('started_at', 'reverted_at'):
+        try:
+            with open(os.path.join(directory, name)) as handle:
+                found[name] = int(handle.read().strip())
+        except (IOError, OSError, ValueError):
+            pass
     if meta:
         found.update(armed_at=meta['armed_at'], deadline=meta['deadline'], timeout=meta['timeout'])
     if state == 'revert-failed':

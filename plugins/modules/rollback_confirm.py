@@ -89,8 +89,12 @@ armed_over:
   description: C(SSH_CONNECTION) of the connection that made the change.
   returned: when confirming
   type: str
+started_at:
+  description: When the host's revert began (seconds since the epoch, host clock).
+  returned: when reverted
+  type: int
 reverted_at:
-  description: When the host restored the snapshot (seconds since the epoch, host clock).
+  description: When the host had restored the snapshot (seconds since the epoch, host clock).
   returned: when reverted
   type: int
 """

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -92,6 +93,7 @@ def start_hosts(site, cases, first_number):
         host.config_file = site['port2222'] if how == 'ssh_config' else site['plain']
         host.connect_port = port if how == 'ansible_port' else None
         host.backend = backend
+        host.purpose = name
         host.kept_port = port
         host.become_user = None
         if become:
@@ -164,9 +166,11 @@ def run_plays(ansible, hosts, play, extra_vars, timeout=600):
             '-e', '@' + ansible.write('vars', json.dumps(extra_vars), '.json'),
             ansible.write('play', play)]
     env = ssh_harness.ssh_env(ansible)
+    started = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=harness.ROOT,
                           timeout=timeout)
-    return harness.PlayResult(proc.returncode, proc.stdout, proc.stderr, None, None)
+    return harness.PlayResult(proc.returncode, proc.stdout, proc.stderr,
+                              time.monotonic() - started, None)
 
 
 def reports(output, tag):
@@ -238,18 +242,26 @@ ROLLBACK_TIMEOUT = 10  # the minimum, for the suite's run time; the role default
 
 
 def rollback_record(host, rollback_id):
-    """meta.json, outcome and reverted_at of a rollback, read on the host (docker exec)."""
+    """meta.json, outcome, started_at and reverted_at of a rollback, read on the host."""
     directory = '/var/lib/jaas-firewall/rollback/%s' % rollback_id
-    text = host.sh('cat %s/meta.json; echo; cat %s/outcome 2>/dev/null || echo none; '
-                   'cat %s/reverted_at 2>/dev/null || echo none' % ((directory,) * 3)).stdout
-    meta, outcome, reverted_at = text.strip().split('\n')[-3:]
-    return json.loads(meta), outcome, None if reverted_at == 'none' else int(reverted_at)
+    text = host.sh('cat {0}/meta.json; echo; for f in outcome started_at reverted_at; do '
+                   'cat {0}/$f 2>/dev/null || echo none; done'.format(directory)).stdout
+    meta, outcome, started_at, reverted_at = text.strip().split('\n')[-4:]
+    return (json.loads(meta), outcome, None if started_at == 'none' else int(started_at),
+            None if reverted_at == 'none' else int(reverted_at))
+
+
+def each_host(check, hosts):
+    """check(host) -> [problems], run for every host at once; all problems, in host order."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        return [problem for found in pool.map(check, hosts) for problem in found]
 
 
 def run_cut_and_check_rollback(ansible, hosts):
     """A run that cuts the Ansible port: the host must revert by itself, the play must say
     so, and every host must end byte-identical to before and reachable on its port."""
-    before = dict((host.name, SNAPSHOT[host.backend](host)) for host in hosts)
+    before = dict(zip([host.name for host in hosts],
+                      each_host(lambda host: [SNAPSHOT[host.backend](host)], hosts)))
     extra = dict(ALL_RESTRICTED)
     extra.update(jaas_firewall_allow_ansible_connection=False,
                  jaas_firewall_rollback_timeout=ROLLBACK_TIMEOUT)
@@ -258,22 +270,22 @@ def run_cut_and_check_rollback(ansible, hosts):
         print(result.stdout[-6000:])
     assert result.rc != 0, result.stdout[-5000:]
     failed = dict(harness.failures(result.stdout))
-    problems, figures = [], []
-    for host in hosts:
+    figures = ['play %.0f s' % result.seconds]
+
+    def check(host):
         outcome = failed.get(host.name)
         if not outcome or 'ROLLED BACK' not in outcome.get('msg', ''):
-            problems.append('%s: no rollback message: %s' % (host.name, outcome))
-            continue
+            return ['%s: no rollback message: %s' % (host.name, outcome)]
+        problems = []
         rollback = outcome['rollback']
-        meta, state, reverted_at = rollback_record(host, rollback['id'])
+        meta, state, started_at, reverted_at = rollback_record(host, rollback['id'])
         if state != 'reverted' or rollback.get('outcome') != 'reverted':
             problems.append('%s: rollback outcome %s / %s' % (host.name, state, rollback))
         if reverted_at is not None:
-            # the revert waits for the module's host lock: a slow apply delays it
-            figures.append('%s: timeout %d s, reverted %.0f s after the snapshot (%+.0f s from '
-                           'the deadline, %s)' % (host.name, meta['timeout'],
-                                                  reverted_at - meta['armed_at'],
-                                                  reverted_at - meta['deadline'], meta['mechanism']))
+            # host clock; the revert first waits for a module run still holding the host lock
+            figures.append('%s: timeout %d s; revert began %+.0f s after the deadline, took %.0f s '
+                           '(%s)' % (host.name, meta['timeout'], started_at - meta['deadline'],
+                                     reverted_at - started_at, meta['mechanism']))
         probe = host.new_ssh('true', host.kept_port)
         if probe.returncode != 0:
             problems.append('%s: not reachable on %d after the rollback: %s'
@@ -281,6 +293,9 @@ def run_cut_and_check_rollback(ansible, hosts):
         changes = harness.diff_snapshots(before[host.name], SNAPSHOT[host.backend](host))
         if changes:
             problems.append('%s: not restored byte-identically:\n%s' % (host.name, changes))
+        return problems
+
+    problems = each_host(check, hosts)
     print('\n'.join(['rollback figures:'] + figures))
     assert not problems, '\n'.join(problems) + '\n' + result.stdout[-3000:]
 
@@ -301,24 +316,25 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
     assert result.rc == 0, result.stdout[-5000:] + result.stderr[-3000:]
     checks = reports(result.stdout, 'SSHCHECK')
     assert set(checks) == set(host.name for host in hosts), result.stdout[-3000:]
-    problems = []
-    for name, host in sorted(keep_hosts.items()):
-        check = checks[host.name]
+
+    def check(host):
+        name, problems = host.purpose, []
+        seen = checks[host.name]
         port, other = host.kept_port, OTHER_PORT[host.kept_port]
         # both commands ran over SSH to the expected port; reset_connection opened a new one
-        if check['before'].split()[3:] != [str(port)] or check['after'].split()[3:] != [str(port)]:
+        if seen['before'].split()[3:] != [str(port)] or seen['after'].split()[3:] != [str(port)]:
             problems.append('%s: SSH_CONNECTION %r / %r, expected server port %d'
-                            % (name, check['before'], check['after'], port))
-        if check['before'] == check['after']:
+                            % (name, seen['before'], seen['after'], port))
+        if seen['before'] == seen['after']:
             problems.append('%s: reset_connection did not open a new connection' % name)
-        if check['kept'] != [port]:
-            problems.append('%s: module kept %s, expected [%d]' % (name, check['kept'], port))
+        if seen['kept'] != [port]:
+            problems.append('%s: module kept %s, expected [%d]' % (name, seen['kept'], port))
         # armed (the role's default timeout), then confirmed over a new connection
-        rollback = check['rollback'] or {}
+        rollback = seen['rollback'] or {}
         if not rollback.get('confirmed') or rollback.get('confirmed_over') == rollback.get('armed_over'):
             problems.append('%s: change not confirmed over a new connection: %s' % (name, rollback))
         else:
-            meta, state, _reverted = rollback_record(host, rollback['id'])
+            meta, state, _started, _reverted = rollback_record(host, rollback['id'])
             timer = host.sh('systemctl is-active %s.timer' % meta.get('unit'), check=False)
             if state != 'confirmed' or timer.stdout.strip() == 'active':
                 problems.append('%s: rollback %s after confirming, timer %s'
@@ -344,6 +360,9 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
             if ports != {port}:
                 problems.append('%s: %s %s accepts %s in the kernel, expected {%d}'
                                 % (name, table, chain, sorted(ports), port))
+        return problems
+
+    problems = each_host(check, hosts)
     assert not problems, '\n'.join(problems)
 
 

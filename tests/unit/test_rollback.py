@@ -170,3 +170,28 @@ def test_the_session_is_the_nearest_ssh_connection():
     value = '198.18.40.1 40000 198.18.40.11 2222'
     assert ssh_session(environ={'SSH_CONNECTION': value}) == value
     assert ssh_session(pid=1, environ={}) is None
+
+
+def _alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().split()[2] != 'Z'
+    except OSError:
+        return False
+
+
+def test_the_countdown_restarts_when_the_change_is_made(site):
+    """The run gets the whole timeout to confirm after its change, however long the change
+    took: the module's exit replaces the first countdown with a new one."""
+    module, armed = arm(site, timeout=30)
+    first = armed.meta['pid']
+    assert _alive(first)
+    with pytest.raises(Exit):
+        module.exit_json(changed=True)
+    second = armed.meta['pid']
+    assert second != first and _alive(second)
+    assert wait_for(lambda: not _alive(first))
+    found = rollback.confirm(armed.meta['id'], session='x y z 22', state_dir=site['state'])
+    assert found['state'] == 'confirmed'
+    assert wait_for(lambda: not _alive(second))
+    assert site['target'].read_text() == 'after\n'
