@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: rollback_confirm
 short_description: Confirm a firewall change armed with rollback_timeout, or learn that the host reverted it
-version_added: "1.0.0"
+version_added: "0.1.0"
 description:
   - A backend module (M(jaas.firewall.ufw_rules), M(jaas.firewall.firewalld_rules),
     M(jaas.firewall.nftables_rules)) run with O(jaas.firewall.ufw_rules#module:rollback_timeout)
@@ -23,7 +23,7 @@ description:
   - A confirmation is refused when it arrives over the SSH connection that made the change
     (same C(SSH_CONNECTION), for example a multiplexed ControlPersist channel), because it would
     prove nothing about new connections. Run C(meta reset_connection) before this module.
-author: jaas.firewall contributors
+author: jaas.firewall contributors (@jaas-firewall)
 options:
   id:
     description: The rollback id, RV(jaas.firewall.ufw_rules#module:rollback.id) of the backend module.
@@ -44,10 +44,11 @@ options:
 attributes:
   check_mode:
     support: full
-    details: In check mode it only reports (as O(state=query)); a check-mode backend run never
-      arms a rollback.
+    description: In check mode it only reports (as O(state=query)); a check-mode backend run
+      never arms a rollback.
   diff_mode:
     support: none
+    description: Nothing to show as a diff.
 notes:
   - Snapshots and records live in C(/var/lib/jaas-firewall/rollback/<id>/) (the ten newest are kept).
 """
