@@ -39,9 +39,9 @@ sanity: setup ## ansible-test sanity (offline) on the built collection, as `make
 	$(BIN)/pytest -q tests/packaging/test_galaxy.py -k ansible_test_sanity
 
 # Each Molecule scenario runs exactly once; containers come from the cached images.
-test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid reliability ## everything CI runs (README's test command)
+test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains reliability ## everything CI runs (README's test command)
 
-molecule: molecule-ufw molecule-firewalld molecule-nftables molecule-squid ## every Molecule scenario, one after the other
+molecule: molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains ## every Molecule scenario, one after the other
 
 clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.actual, caches); keeps .venv and images
 	rm -rf build tests/output .pytest_cache importer_result.json changelogs/.plugin-cache.yaml
@@ -79,6 +79,10 @@ molecule-ufw: setup images ## ufw role on Debian 12 + 13 (network 198.18.1.0/24)
 
 molecule-squid: setup images ## squid role on Debian 12 + 13 with real Squid (network 198.18.5.0/24)
 	JAAS_HARNESS_NET=5 $(BIN)/molecule test -s squid
+
+.PHONY: molecule-domains
+molecule-domains: setup images ## jaas_firewall_domains: local resolver + timed sets, real DNS answers and packets (network 198.18.8.0/24)
+	JAAS_HARNESS_NET=8 $(BIN)/molecule test -s domains
 
 bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalog (bench/ufw_bench.py)
 	$(PY) bench/ufw_bench.py

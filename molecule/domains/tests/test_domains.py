@@ -1,0 +1,225 @@
+"""Verify molecule/domains with real DNS answers and real packets between the test hosts.
+
+Expectations are hand-written from the test catalog (files/catalog.yml: domains core =
+8x8.vc, *.8x8.vc - TCP 443) and the test DNS (files/test_dns.conf.j2). Nothing here imports
+or runs the collection's code: the kernel's sets are read with ``nft -j``, names are
+resolved the way programs do (getaddrinfo through /etc/resolv.conf, or a question over
+TCP), and TCP connections go to the peer. Nothing real is ever resolved: the only DNS
+server the hosts can reach is the test DNS on the peer, which forwards nothing.
+
+Figures (time from answer to open, set sizes, what expired when) are printed with a
+``FIGURE`` prefix; no timing is asserted.
+"""
+import json
+import os
+import time
+
+import pytest
+import testinfra
+
+PEER_V4, PEER_V6 = '198.18.8.100', '2001:2:0:8::100'
+NEW_V4, NEW_V6 = '198.18.8.102', '2001:2:0:8::102'
+OTHER_V4, TCP_ONLY_V4, LOOKALIKE_V4 = '198.18.8.101', '198.18.8.103', '198.18.8.104'
+TTL = 10                   # jaas_firewall_domain_ttl in converge.yml
+LISTEN = '127.0.0.153'     # the resolver's address, from the role's documentation
+SERVICE = 'jaas-firewall-resolver.service'
+PHASES = ('converge', 'domains_off', 'absent')
+# The sets and rules the nftables role documents for jaas_firewall_domains: [core]
+DOMAIN_SETS = {'domains_core_v4': 'ipv4_addr', 'domains_core_v6': 'ipv6_addr'}
+DOMAIN_RULES = {('ip', 'domains_core_v4', 443), ('ip6', 'domains_core_v6', 443)}
+
+
+def docker(host):
+    """A direct docker connection to the same container (fast host.run)."""
+    return testinfra.get_host('docker://%s' % host.backend.get_hostname())
+
+
+@pytest.fixture
+def instance(host):
+    name = host.backend.get_hostname()
+    if not name.endswith(('debian12', 'debian13')):
+        pytest.skip('peer container')
+    box = docker(host)
+    phase = box.file('/var/lib/jaas-test/phase').content_string.strip()
+    assert phase in PHASES
+    return name, box, phase
+
+
+def only(phase, wanted):
+    if phase != wanted:
+        pytest.skip('phase %s' % phase)
+
+
+def client(box, *steps):
+    out = box.check_output('/usr/local/bin/domain_client.py %s' % ' '.join(steps))
+    return dict((item['step'], item) for item in json.loads(out))
+
+
+def table(box):
+    """{'sets': {name: {'type', 'flags', 'timeout', 'elements': {address: expires}}},
+    'rules': [(family, set, port)]} of table inet jaas, None when absent."""
+    result = box.run('nft -j list table inet jaas')
+    if result.rc != 0:
+        return None
+    sets, rules = {}, []
+    for item in json.loads(result.stdout)['nftables']:
+        if 'set' in item:
+            body = item['set']
+            elements = {}
+            for elem in body.get('elem', []):
+                inner = elem['elem'] if isinstance(elem, dict) and 'elem' in elem else {'val': elem}
+                elements[inner['val'] if isinstance(inner['val'], str) else json.dumps(inner['val'])] = \
+                    inner.get('expires')
+            sets[body['name']] = {'type': body['type'], 'flags': body.get('flags'),
+                                  'timeout': body.get('timeout'), 'elements': elements}
+        elif 'rule' in item and item['rule']['chain'] == 'output':
+            matches = dict((m['match']['left'].get('payload', {}).get('protocol'),
+                            m['match']['right']) for m in item['rule']['expr'] if 'match' in m)
+            updates = [(s['set']['op'], s['set']['set']) for s in item['rule']['expr'] if 'set' in s]
+            for family in ('ip', 'ip6'):
+                target = matches.get(family)
+                if isinstance(target, str) and target.startswith('@domains_'):
+                    assert updates == [('update', target)], 'a new connection must refresh its address'
+                    rules.append((family, target[1:], matches.get('tcp')))
+    return {'sets': sets, 'rules': rules}
+
+
+def figure(name, text):
+    print('\nFIGURE %s: %s' % (name, text))
+
+
+# ---------------------------------------------------------------- converge
+def test_sets_and_rules_are_there_and_empty_before_any_lookup(instance):
+    name, box, phase = instance
+    only(phase, 'converge')
+    live = table(box)
+    assert dict((n, s['type']) for n, s in live['sets'].items() if n.startswith('domains_')) \
+        == DOMAIN_SETS
+    for set_name in DOMAIN_SETS:
+        assert live['sets'][set_name]['timeout'] == TTL
+        assert 'timeout' in live['sets'][set_name]['flags']
+        assert live['sets'][set_name]['elements'] == {}, 'nothing resolved yet'
+    assert set(live['rules']) == DOMAIN_RULES
+
+
+def test_resolver_took_over_resolv_conf(instance):
+    name, box, phase = instance
+    only(phase, 'converge')
+    text = box.file('/etc/resolv.conf').content_string
+    assert [line.split()[1] for line in text.splitlines()
+            if line.startswith('nameserver')] == [LISTEN]
+    assert box.service(SERVICE).is_running and box.service(SERVICE).is_enabled
+    # kept from the host's own file
+    expect = 'search test.invalid' if name.endswith('debian12') else 'options timeout:1 attempts:1'
+    assert expect in text
+    config = box.file('/etc/jaas-firewall/resolver.conf').content_string
+    # debian12 forwards to what it used before; debian13 to jaas_firewall_dns_upstreams only
+    servers = [line for line in config.splitlines() if line.startswith('server=')]
+    assert servers == ['server=%s' % PEER_V4]
+    assert 'cache-size=0' in config.splitlines()
+
+
+def _rewrite_answer(name, v4, v6):
+    """The test DNS answers ``name`` with new addresses from now on (restarted)."""
+    peer = testinfra.get_host('docker://domains-peer')
+    peer.check_output("sed -i -e 's/^host-record=%s,.*/host-record=%s,%s,%s/' "
+                      "/etc/jaas-test-dns.conf" % (name, name, v4, v6))
+    peer.check_output('kill $(cat /run/jaas-test-dns.pid); sleep 0.3; '
+                      'dnsmasq --conf-file=/etc/jaas-test-dns.conf')
+
+
+def test_names_open_their_addresses_and_follow_dns(instance):
+    """One host's story, in order: before/after the answer, other ports and names, DNS over
+    TCP, a changed answer (no Ansible run), the old address expiring, an nftables restart."""
+    name, box, phase = instance
+    only(phase, 'converge')
+    meet = 'meet-%s.8x8.vc' % name.rsplit('-', 1)[-1]
+
+    # 1. refused before the name is resolved
+    before = client(box, 'connect:%s:443' % PEER_V4, 'connect:%s:443' % PEER_V6,
+                    'connect:%s:443' % TCP_ONLY_V4)
+    assert [r['open'] for r in before.values()] == [False, False, False]
+
+    # 2. allowed after (A and AAAA); other ports, other names, look-alikes stay refused
+    after = client(box, 'resolve:' + meet, 'connect:%s:80' % PEER_V4, 'connect:%s:80' % PEER_V6,
+                   'resolve:notjaas.example', 'resolve:x8x8.vc', 'tcpdns:tcp.8x8.vc:A')
+    answer = after['resolve:' + meet]
+    assert answer['addresses'] == sorted([PEER_V4, PEER_V6])
+    assert dict(answer['open']) == {PEER_V4: True, PEER_V6: True}
+    assert after['connect:%s:80' % PEER_V4]['open'] is False
+    assert after['connect:%s:80' % PEER_V6]['open'] is False
+    assert dict(after['resolve:notjaas.example']['open']) == {OTHER_V4: False}
+    assert dict(after['resolve:x8x8.vc']['open']) == {LOOKALIKE_V4: False}
+    # 3. an answer over TCP fills the set too
+    tcp = after['tcpdns:tcp.8x8.vc:A']
+    assert dict(tcp['open']) == {TCP_ONLY_V4: True}
+    live = table(box)
+    assert set(live['sets']['domains_core_v4']['elements']) == {PEER_V4, TCP_ONLY_V4}
+    assert set(live['sets']['domains_core_v6']['elements']) == {PEER_V6}
+    figure('%s answer to open' % name, '%s %ss after its answer (the lookup took %ss); '
+           'tcp.8x8.vc over TCP %ss' % (meet, answer['answer_to_open'], answer['seconds'],
+                                        tcp['answer_to_open']))
+    figure('%s set sizes' % name, 'domains_core_v4 %d (seconds left %s), domains_core_v6 %d'
+           % (len(live['sets']['domains_core_v4']['elements']),
+              live['sets']['domains_core_v4']['elements'],
+              len(live['sets']['domains_core_v6']['elements'])))
+
+    # 4. the answer changes: the new address opens at the next lookup, no Ansible run
+    _rewrite_answer(meet, NEW_V4, NEW_V6)
+    changed = client(box, 'resolve:' + meet)['resolve:' + meet]
+    assert changed['addresses'] == sorted([NEW_V4, NEW_V6])
+    assert dict(changed['open']) == {NEW_V4: True, NEW_V6: True}
+
+    # 5. a client in steady use (asking again as the answer TTL says) keeps the new
+    #    address open, while the old one - no longer answered, not used - expires
+    old_left = table(box)['sets']['domains_core_v4']['elements'].get(PEER_V4)
+    gone, start = None, time.monotonic()
+    while time.monotonic() - start < TTL + 15:
+        client(box, 'resolve:' + meet)
+        if PEER_V4 not in table(box)['sets']['domains_core_v4']['elements']:
+            gone = round(time.monotonic() - start, 1)
+            break
+        time.sleep(1)
+    assert gone is not None, '%s still allowed %d s after the answer changed' % (PEER_V4, TTL + 15)
+    final = client(box, 'connect:%s:443' % PEER_V4, 'connect:%s:443' % NEW_V4,
+                   'connect:%s:443' % NEW_V6)
+    assert [r['open'] for r in final.values()] == [False, True, True]
+    figure('%s expiry' % name, '%s had %ss left when its name moved; it left the set %ss later '
+           '(ttl %d s) while %s stayed open' % (PEER_V4, old_left, gone, TTL, NEW_V4))
+
+    # 6. an nftables restart empties the sets (documented): refused until the next lookup
+    box.check_output('systemctl restart nftables')
+    assert table(box)['sets']['domains_core_v4']['elements'] == {}
+    assert client(box, 'connect:%s:443' % NEW_V4)['connect:%s:443' % NEW_V4]['open'] is False
+    again = client(box, 'resolve:' + meet)['resolve:' + meet]
+    assert dict(again['open']) == {NEW_V4: True, NEW_V6: True}
+
+
+# ---------------------------------------------------------------- domains off / absent
+def _handed_back(box):
+    assert box.run('cmp /etc/resolv.conf /var/lib/jaas-test/resolv.conf.prepare').rc == 0
+    assert not box.service(SERVICE).is_running
+    for path in ('/etc/systemd/system/%s' % SERVICE, '/etc/jaas-firewall',
+                 '/var/lib/jaas-firewall/resolver-handover.json'):
+        assert not box.file(path).exists, path
+    assert LISTEN + ':53' not in box.check_output('ss -lnu; ss -lnt')
+
+
+def test_domains_off_hands_resolv_conf_back_and_keeps_the_table(instance):
+    name, box, phase = instance
+    only(phase, 'domains_off')
+    _handed_back(box)
+    live = table(box)
+    assert live is not None and not [n for n in live['sets'] if n.startswith('domains_')]
+    assert live['rules'] == []
+    # names still resolve (the test DNS directly), but open nothing any more
+    meet = 'meet-%s.8x8.vc' % name.rsplit('-', 1)[-1]
+    result = client(box, 'resolve:' + meet)['resolve:' + meet]
+    assert dict(result['open']) == {NEW_V4: False, NEW_V6: False}
+
+
+def test_absent_removes_table_and_resolver(instance):
+    name, box, phase = instance
+    only(phase, 'absent')
+    _handed_back(box)
+    assert table(box) is None
