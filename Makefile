@@ -39,9 +39,9 @@ sanity: setup ## ansible-test sanity (offline) on the built collection, as `make
 	$(BIN)/pytest -q tests/packaging/test_galaxy.py -k ansible_test_sanity
 
 # Each Molecule scenario runs exactly once; containers come from the cached images.
-test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains reliability ## everything CI runs (README's test command)
+test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains molecule-gateway reliability ## everything CI runs (README's test command)
 
-molecule: molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains ## every Molecule scenario, one after the other
+molecule: molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains molecule-gateway ## every Molecule scenario, one after the other
 
 clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.actual, caches); keeps .venv and images
 	rm -rf build tests/output .pytest_cache importer_result.json changelogs/.plugin-cache.yaml
@@ -50,7 +50,7 @@ clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.
 	@echo "make test: all suites passed"
 
 golden: setup ## regenerate tests/golden/* (Windows renderer, nftables script); review `git diff tests/golden` after
-	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py tests/unit/test_nftables_plan.py
+	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py tests/unit/test_nftables_plan.py tests/unit/test_nftables_gateway.py
 	rm -f tests/golden/*.actual
 
 golden-nftables-live: setup images ## re-capture what real nft 1.0.6/1.1.3 print for the fixture (tests/golden/nftables_live_*.json)
@@ -83,6 +83,14 @@ molecule-squid: setup images ## squid role on Debian 12 + 13 with real Squid (ne
 .PHONY: molecule-domains
 molecule-domains: setup images ## jaas_firewall_domains: local resolver + timed sets, real DNS answers and packets (network 198.18.8.0/24)
 	JAAS_HARNESS_NET=8 $(BIN)/molecule test -s domains
+
+# Gateway mode: ufw, firewalld (12 + 13) and nftables gateways between a LAN and a WAN network.
+# The DOCKER-USER accepts it adds are removed by its destroy step, and here again whatever
+# became of molecule (a crash skips destroy).
+.PHONY: molecule-gateway
+molecule-gateway: setup images ## gateway mode: packets routed through ufw, firewalld and nftables gateways (networks 198.18.6.0/24 LAN, 198.18.7.0/24 WAN)
+	JAAS_HARNESS_NET=6 $(BIN)/molecule test -s gateway; rc=$$?; \
+	  tools/harness/bridge_accept.sh remove jaas-molecule-gateway; exit $$rc
 
 bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalog (bench/ufw_bench.py)
 	$(PY) bench/ufw_bench.py

@@ -10,12 +10,24 @@ ufw)
     { iptables-save -t filter; ip6tables-save -t filter; } | grep -E '^-A ufw6?-user-(input|output) ' || true
     ;;
 firewalld)
-    for policy in $(firewall-cmd --get-policies); do
-        case $policy in jaas-gateway) ;; jaas-*) firewall-cmd --info-policy="$policy" ;; esac
-    done
-    for ipset in $(firewall-cmd --get-ipsets); do
-        case $ipset in jaas-*) firewall-cmd --info-ipset="$ipset" ;; esac
-    done
+    # firewalld's runtime through its own D-Bus client: one process, not a firewall-cmd per object
+    python3 - <<'PY'
+from firewall.client import FirewallClient
+client = FirewallClient()
+for name in sorted(client.getPolicies()):
+    if name.startswith('jaas-') and name != 'jaas-gateway':
+        policy = client.getPolicySettings(name).getSettingsDict()
+        print('policy %s: target %s, %s -> %s' % (name, policy['target'], ','.join(sorted(policy['ingress_zones'])),
+                                                   ','.join(sorted(policy['egress_zones']))))
+        for rule in sorted(policy['rich_rules']):
+            print('  ' + rule)
+for name in sorted(client.getIPSets()):
+    if name.startswith('jaas-'):
+        ipset = client.getIPSetSettings(name)
+        print('ipset %s: %s %s' % (name, ipset.getType(), sorted(ipset.getOptions().items())))
+        for entry in sorted(client.getEntries(name)):
+            print('  ' + entry)
+PY
     ;;
 nftables)
     # the table without its forward chain (awk: skip from "chain forward {" to its "}")
