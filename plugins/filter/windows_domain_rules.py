@@ -17,7 +17,7 @@ description:
     in braces as Windows requires), so re-runs find the same objects and the role can
     delete exactly the ones it created.
   - Used by the role M(jaas.firewall.windows_firewall) when
-    C(jaas_firewall_windows_dynamic_keywords) is on. community.windows.win_firewall_rule
+    C(jaas_firewall_domains) lists categories. community.windows.win_firewall_rule
     cannot express dynamic keywords, so these specs are applied by a PowerShell script.
 positional: _input
 options:

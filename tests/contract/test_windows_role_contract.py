@@ -181,9 +181,10 @@ def test_apply_rerun_check_and_absent(tmp_path, docs):
     assert host.rules == [FOREIGN]
 
 
-def test_dynamic_keywords_on_then_off(tmp_path, docs):
+def test_domains_on_then_off(tmp_path, docs):
+    """jaas_firewall_domains (the Linux roles' variable) drives the dynamic keywords."""
     host = FakeWindows(tmp_path, [FOREIGN])
-    on = host.run({'jaas_firewall_windows_dynamic_keywords': 'true'})  # a string, as from -e
+    on = host.run({'jaas_firewall_domains': ['core', 'auxiliary', 'analytics']})
     assert not on.failed, on.output
     assert_contract(on, docs)
     domain_rules = dict((n, r) for n, r in host.group().items() if 'keyword_ids' in r)
@@ -196,11 +197,29 @@ def test_dynamic_keywords_on_then_off(tmp_path, docs):
         assert (rule['protocol'], rule['remoteport'], rule['direction']) == ('tcp', '443', 'out')
         assert sorted(host.keywords[i] for i in rule['keyword_ids']) == sorted(names)
 
-    off = host.run({'jaas_firewall_windows_dynamic_keywords': False})
+    again = host.run({'jaas_firewall_domains': ['core', 'auxiliary', 'analytics']})
+    assert not again.failed and again.changed == 0, again.output
+
+    fewer = host.run({'jaas_firewall_domains': ['core']})
+    assert not fewer.failed, fewer.output
+    assert_contract(fewer, docs)
+    assert [n for n in host.group() if 'Domains' in n] == ['JaaS - Domains core - TCP 443']
+    assert sorted(host.keywords.values()) == sorted(DOMAINS['core'])
+
+    off = host.run({'jaas_firewall_domains': []})
     assert not off.failed, off.output
     assert host.keywords == {}
     assert not [n for n in host.group() if 'Domains' in n]
     assert FOREIGN in host.rules
+
+
+def test_unknown_domain_category_fails_before_any_call(tmp_path):
+    host = FakeWindows(tmp_path, [FOREIGN])
+    run = host.run({'jaas_firewall_domains': ['core', 'videos']})
+    assert run.failed
+    assert 'jaas_firewall_domains: unknown domain categories videos; the catalog has ' \
+        'analytics, auxiliary, core' in run.output
+    assert run.calls == [] and host.rules == [FOREIGN]
 
 
 def test_same_name_outside_the_group_is_refused(tmp_path, docs):

@@ -23,7 +23,7 @@ if (-not $supported) {
     if ($Enabled) {
         $Ansible.Failed = $true
         $build = [Environment]::OSVersion.Version.Build
-        throw "jaas_firewall_windows_dynamic_keywords needs Windows build 20348 or later with the " +
+        throw "jaas_firewall_domains needs Windows build 20348 or later with the " +
             "NetFirewallDynamicKeywordAddress cmdlets; this host is build $build."
     }
     $Ansible.Result = $report
