@@ -150,7 +150,11 @@ function Get-JaasProfileMask {
     param([string]$ProfileText)
     $mask = 0
     foreach ($name in ($ProfileText -split ',\s*')) {
-        switch ($name) { 'Domain' { $mask += 1 } 'Private' { $mask += 2 } 'Public' { $mask += 4 } }
+        switch ($name) {
+            'Domain' { $mask += 1 }
+            'Private' { $mask += 2 }
+            'Public' { $mask += 4 }
+        }
     }
     if ($mask -eq 0 -or $mask -eq 7) { return 'all' }
     return [string]$mask
