@@ -136,8 +136,19 @@ def targets(source):
                lambda text, role=role: render_specs(text, source, role))
 
 
+def canonical_source(path=SOURCE):
+    """The source file as --write leaves it: its header comment, then the data in the
+    layout ansible-lint accepts (indented sequences)."""
+    with open(path) as handle:
+        text = handle.read()
+    header = text.split('\nroles:')[0] + '\n'
+    return header + yaml.dump(yaml.safe_load(text), Dumper=_Dumper, sort_keys=False,
+                              width=96, default_flow_style=False)
+
+
 def stale_files(source):
-    stale = []
+    with open(SOURCE) as handle:
+        stale = [SOURCE] if handle.read() != canonical_source() else []
     for path, render in targets(source):
         with open(path) as handle:
             text = handle.read()
@@ -156,6 +167,12 @@ def main():
         for path in stale:
             print('stale: %s (run tools/role_options.py --write)' % os.path.relpath(path, REPO))
         return 1 if stale else 0
+    canonical = canonical_source()
+    with open(SOURCE) as handle:
+        if handle.read() != canonical:
+            with open(SOURCE, 'w') as out:
+                out.write(canonical)
+            print('wrote %s' % os.path.relpath(SOURCE, REPO))
     for path, render in targets(source):
         with open(path) as handle:
             text = handle.read()
