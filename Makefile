@@ -108,4 +108,12 @@ bench-floor: setup images ## a role on converged hosts next to Ansible's floor (
 bench-scale: setup images ## ufw role on 1/5/20 containers + 10x catalog per backend (bench/scale_bench.py)
 	$(PY) bench/scale_bench.py
 
+.PHONY: bench-ssh ee
+bench-ssh: setup images ## a role over real SSH on 1/10/50 hosts, forks=50, next to Ansible's floor (bench/ssh_scale_bench.py)
+	$(PY) bench/ssh_scale_bench.py
+
+ee: setup harness ## build the execution environment offline (tools/ee/build.sh), run allow_jaas.yml in it with ansible-runner (tools/ee/run.py)
+	tools/ee/build.sh
+	$(PY) tools/ee/run.py
+
 .PHONY: molecule-nftables bench-nftables golden-nftables-live

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""A backend role over real SSH on 1, 10 and 50 hosts, next to Ansible's own floor.
+
+For each fleet size, on the same fresh containers running sshd (tests/reliability/ssh_harness.py,
+network 198.18.40.0/24), one after the other:
+
+  floor        gather facts + ping (what any play costs)
+  first apply  gather facts + the role, restricting (ufw: enabled, incoming and outgoing
+               denied; firewalld: started, egress REJECT; nftables: input drop, output
+               reject), so the connection's port is kept and confirm-or-revert is armed
+               and confirmed over a new connection on every host (role default 60 s)
+  re-run       the same play again: nothing to change, nothing armed
+
+Ansible connects as users do: ssh, key auth, pipelining on, ControlPersist as by default.
+Every run starts without ControlPersist masters and ends by stopping them, so each run pays
+its own connections. Controller CPU is user + system time of ansible-playbook, its forks
+and the ssh processes, the daemonised ControlPersist masters included (this script makes
+itself their subreaper and reaps them). Wall time and CPU are printed, never asserted.
+
+Usage: make bench-ssh   (or .venv/bin/python bench/ssh_scale_bench.py --sizes 1,10,50 --forks 50)
+Run it on an otherwise idle machine (check `docker ps`): it is a benchmark, not a test.
+"""
+import argparse
+import concurrent.futures
+import ctypes
+import glob
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+sys.path.insert(0, os.path.join(ROOT, '.collections'))
+from reliability import harness, ssh_harness  # noqa: E402
+
+PREFIX = 'jaas-ssh-bench-%d-' % os.getpid()
+FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
+ROLE_PLAY = '- hosts: all\n  gather_facts: true\n  roles:\n    - role: jaas.firewall.%s\n'
+RESTRICT = {
+    'ufw': {'jaas_firewall_ufw_enable': True, 'jaas_firewall_ufw_default_incoming': 'deny',
+            'jaas_firewall_ufw_default_outgoing': 'deny'},
+    'firewalld': {'jaas_firewall_firewalld_enable': True,
+                  'jaas_firewall_firewalld_egress_target': 'REJECT'},
+    'nftables': {'jaas_firewall_nftables_default_incoming': 'drop',
+                 'jaas_firewall_nftables_default_outgoing': 'reject'},
+}
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Orphans below us (daemonised ssh ControlPersist masters) get us as their parent."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        sys.exit('prctl(PR_SET_CHILD_SUBREAPER) failed: errno %d' % ctypes.get_errno())
+
+
+def reap_all():
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
+
+
+def stop_masters(control_dir):
+    """Ask every ControlPersist master to exit, then reap them (their CPU is counted)."""
+    for socket_path in glob.glob(os.path.join(control_dir, '*')):
+        subprocess.run(['ssh', '-o', 'ControlPath=' + socket_path, '-O', 'exit', 'bench'],
+                       capture_output=True, timeout=30)
+    deadline = time.monotonic() + 30
+    while glob.glob(os.path.join(control_dir, '*')) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    reap_all()
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(ansible, hosts, play, extra, forks):
+    """(wall s, controller CPU s, output) of one cold ansible-playbook run."""
+    control_dir = tempfile.mkdtemp(prefix='cp-', dir=ansible.workdir)
+    env = ssh_harness.ssh_env(ansible, control_dir)
+    argv = ansible.command(hosts, play, extra, forks)
+    cpu_before = cpu_seconds()
+    with tempfile.TemporaryFile('w+') as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        proc.wait()
+        wall = time.monotonic() - start
+        stop_masters(control_dir)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        sys.exit('run failed on %d host(s):\n%s' % (len(hosts), text[-4000:]))
+    return wall, cpu_seconds() - cpu_before, text
+
+
+def recap_changed(text):
+    return sum(int(n) for n in re.findall(r'changed=(\d+)', text.split('PLAY RECAP', 1)[-1]))
+
+
+def start_fleet(network, key, config, size, suite, tag):
+    def start(number):
+        host = ssh_harness.SshHost.start_ssh('%s-%02d' % (tag, number), network, 10 + number,
+                                             key, suite, prefix=PREFIX)
+        host.config_file = config
+        return host
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(size, 10)) as pool:
+        return list(pool.map(start, range(1, size + 1)))
+
+
+def remove(hosts):
+    for host in hosts:
+        subprocess.run(['docker', 'rm', '-f', '-v', host.name], capture_output=True)
+
+
+def measure(ansible, site, role, size, forks, suite):
+    hosts = start_fleet(site['network'], site['key'], site['config'], size, suite,
+                        '%s-%d' % (role, size))
+    try:
+        if role == 'firewalld':
+            for host in hosts:  # incoming denied: only what the role opens gets in
+                host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
+        floor = timed(ansible, hosts, FLOOR_PLAY, None, forks)
+        first = timed(ansible, hosts, ROLE_PLAY % role, RESTRICT[role], forks)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+            outcomes = list(pool.map(lambda host: host.sh(
+                'cat /var/lib/jaas-firewall/rollback/*/outcome', check=False).stdout.split(), hosts))
+        if any(outcome != ['confirmed'] for outcome in outcomes):
+            sys.exit('%s: the first apply did not arm and confirm exactly once per host: %s'
+                     % (role, outcomes))
+        rerun = timed(ansible, hosts, ROLE_PLAY % role, RESTRICT[role], forks)
+        if recap_changed(rerun[2]):
+            sys.exit('%s role changed something on a converged host:\n%s' % (role, rerun[2][-3000:]))
+        floor_again = timed(ansible, hosts, FLOOR_PLAY, None, forks)
+    finally:
+        remove(hosts)
+    row = dict(role=role, hosts=size, forks=forks,
+               floor_wall=min(floor[0], floor_again[0]), floor_cpu=min(floor[1], floor_again[1]),
+               first_wall=first[0], first_cpu=first[1], rerun_wall=rerun[0], rerun_cpu=rerun[1])
+    print(json.dumps(dict(row, load=os.getloadavg()[0])), file=sys.stderr, flush=True)
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', default='1,10,50')
+    parser.add_argument('--roles', default='ufw')
+    parser.add_argument('--forks', type=int, default=50)
+    parser.add_argument('--suite', default='bookworm')
+    parser.add_argument('--net', type=int, default=ssh_harness.DEFAULT_NET)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(',')]
+    if max(sizes) > 200:
+        sys.exit('at most 200 hosts fit on one /24 test network')
+    become_subreaper()
+    ssh_harness.raise_inotify_limit()
+    workdir = tempfile.mkdtemp(prefix='jaas-ssh-bench-')
+    os.makedirs(os.path.join(workdir, 'tmp'))
+    ansible = harness.Ansible(workdir)
+    network = ssh_harness.SshNetwork(args.net, name=PREFIX + 'net').create()
+    site = dict(network=network, key=ssh_harness.KeyPair(os.path.join(workdir, 'key')),
+                config=ssh_harness.ssh_config(os.path.join(workdir, 'ssh_config')))
+    rows = []
+    try:
+        for role in args.roles.split(','):
+            for size in sizes:
+                rows.append(measure(ansible, site, role, size, args.forks, args.suite))
+    finally:
+        harness.remove_all()
+        network.remove()
+    print('\n## %s over SSH (Debian %s hosts, forks=%d, cold connections each run)\n'
+          % (', '.join(args.roles.split(',')), {'bookworm': 12, 'trixie': 13}.get(args.suite, args.suite),
+             args.forks))
+    print('| role | hosts | floor: facts + ping | first apply (armed + confirmed) | vs floor '
+          '| no-change re-run | vs floor |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    for row in rows:
+        print('| {role} | {hosts} | {floor_wall:.1f} s wall, {floor_cpu:.1f} s CPU '
+              '| {first_wall:.1f} s, {first_cpu:.1f} s CPU | {fw:.1f}x / {fc:.1f}x '
+              '| {rerun_wall:.1f} s, {rerun_cpu:.1f} s CPU | {rw:.1f}x / {rc:.1f}x |'.format(
+                  fw=row['first_wall'] / row['floor_wall'], fc=row['first_cpu'] / row['floor_cpu'],
+                  rw=row['rerun_wall'] / row['floor_wall'], rc=row['rerun_cpu'] / row['floor_cpu'],
+                  **row))
+    print('\nController: %d CPUs; load average now %s. Wall and CPU ratios are role / floor.'
+          % (os.cpu_count(), ' '.join('%.1f' % x for x in os.getloadavg())))
+
+
+if __name__ == '__main__':
+    main()
