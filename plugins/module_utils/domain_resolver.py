@@ -114,9 +114,10 @@ def resolver_answers(address=files.LISTEN, name=files.CHECK_NAME, seconds=CHECK_
 class Resolver(object):
     """read / plan / apply of the resolver part (see the module docstring)."""
 
-    def __init__(self, module, paths=None):
+    def __init__(self, module, paths=None, unit_pre=()):
         self.module = module
         self.paths = dict(PATHS, **(paths or {}))
+        self.unit_pre = list(unit_pre)
         self.dnsmasq = None
         self.systemctl = None
 
@@ -216,7 +217,8 @@ class Resolver(object):
         resolv_file = None if desired['upstreams'] else detected['resolv_file']
         config = files.dnsmasq_config(desired['targets'], desired['kind'], upstreams,
                                       resolv_file, desired['answer_ttl'], live['user'])
-        unit = files.unit_file(self.dnsmasq or '/usr/sbin/dnsmasq', self.paths['config'])
+        unit = files.unit_file(self.dnsmasq or '/usr/sbin/dnsmasq', self.paths['config'],
+                               self.unit_pre)
         previous = (state or {}).get('resolv_conf', live['resolv'])
         resolv = files.resolv_conf(previous.get('text'))
         handed_over = files.is_ours(live['resolv'].get('text'))

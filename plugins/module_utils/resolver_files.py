@@ -116,9 +116,11 @@ def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None)
     return '\n'.join(lines) + '\n'
 
 
-def unit_file(dnsmasq, config=CONFIG_FILE):
+def unit_file(dnsmasq, config=CONFIG_FILE, pre=()):
     """The systemd unit. Type=forking: dnsmasq's parent exits only once it listens (or with
-    an error), so ``systemctl start`` tells whether the resolver is up."""
+    an error), so ``systemctl start`` tells whether the resolver is up. ``pre``: commands run
+    before it starts (a backend whose sets live outside the firewall's own tables loads them)."""
+    before = ''.join('ExecStartPre=%s\n' % command for command in pre)
     return ('# Managed by the jaas.firewall collection (jaas_firewall_domains); do not edit.\n'
             '[Unit]\n'
             'Description=jaas.firewall local DNS resolver (fills the JaaS domain sets)\n'
@@ -129,10 +131,11 @@ def unit_file(dnsmasq, config=CONFIG_FILE):
             '[Service]\n'
             'Type=forking\n'
             'PIDFile=%(pid)s\n'
+            '%(before)s'
             'ExecStartPre=%(dnsmasq)s --test --conf-file=%(config)s\n'
             'ExecStart=%(dnsmasq)s --conf-file=%(config)s\n'
             'Restart=on-failure\n'
             '\n'
             '[Install]\n'
             'WantedBy=multi-user.target\n'
-            % {'pid': PID_FILE, 'dnsmasq': dnsmasq, 'config': config})
+            % {'pid': PID_FILE, 'dnsmasq': dnsmasq, 'config': config, 'before': before})

@@ -29,13 +29,30 @@ description:
     O(gateway_in_interfaces) and O(gateway_out_interfaces), in ufw's C(ufw-user-forward)
     chain, with the same ownership comment. ufw answers replies of allowed flows in its own
     C(ufw-before-forward) chain. Strict forwarding is O(default_routed)."
+  - "With O(domains): ufw cannot match a set that DNS answers fill, so a small nftables table
+    of ours, C(inet jaas_domains), holds the timed sets C(domains_<category>_v4)/C(_v6) (filled
+    by the local resolver) and an output chain that runs before ufw's and only marks a new
+    connection to a listed address and port (C(meta mark set meta mark | O(domain_mark)),
+    restarting the address's timeout). ufw accepts marked packets with one rule at the end
+    of C(ufw-before-output)/C(ufw6-before-output), kept in a marked block of
+    C(/etc/ufw/before.rules)/C(before6.rules) and added to the running firewall without a
+    ufw reload. The table is loaded from C(/etc/jaas-firewall/domains.nft) by the resolver
+    service before it starts."
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.rollback
   - jaas.firewall.gateway
+  - jaas.firewall.domains
 options:
+  domain_mark:
+    description:
+      - The packet mark bit that carries "allowed by a domain set" from our nftables table to
+        ufw (O(domains)); one bit of the 32-bit mark, other bits are kept. Change it when
+        another tool on the host uses this bit.
+    type: int
+    default: 16777216
   keep_open:
     description:
       - Rules that must keep working when ufw restricts traffic (DNS, a proxy, your own
@@ -306,6 +323,23 @@ connection_ports:
   type: list
   elements: int
   sample: [2222]
+resolver:
+  description:
+    - The local resolver of O(domains) - its service, listening address, the servers it
+      forwards to and where they came from, the TTL it hands out, whether /etc/resolv.conf
+      is handed over to it, and the steps this run did (would do, in check mode).
+  returned: when the rules files were read
+  type: dict
+domain_steps:
+  description: Changes to the domain half this run did (would do) - C(table), C(before IPv4), C(runtime IPv6), ...
+  returned: when the rules files were read
+  type: list
+  elements: str
+domains_broader_than_catalog:
+  description: Catalog names the resolver matches more widely than the catalog says (see O(domains)).
+  returned: when the rules files were read
+  type: list
+  elements: str
 lock_wait:
   description: Seconds this run waited for the host lock (see O(lock_timeout)).
   returned: when the rules files were read
@@ -324,6 +358,10 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    DOMAINS_ARGUMENT_SPEC, DomainError)
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
+    DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
@@ -537,6 +575,8 @@ def main():
     argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
     argument_spec.update(controller_argument_spec())
     argument_spec.update(gateway_argument_spec())
+    argument_spec.update(DOMAINS_ARGUMENT_SPEC)
+    argument_spec.update(domain_mark=dict(type='int', default=DEFAULT_MARK))
     argument_spec.update(
         keep_open=dict(type='list', elements='dict', default=[], options=dict(
             direction=dict(type='str', required=True, choices=['in', 'out']),
@@ -579,6 +619,10 @@ def main():
         wanted = desired_blocks(params['rules'], tag_prefix, gateway)
     except UfwRulesError as exc:
         module.fail_json(msg=str(exc))
+    try:
+        check_domain_params(params)
+    except DomainError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc)
 
     # From the first read to the last change: a concurrent run waits, then diffs
     # against this run's result.
@@ -587,6 +631,17 @@ def main():
     if ufw is None or not os.path.exists(os.path.join(UFW_DIR, RULES_FILES[4])):
         not_installed(module, wanted)
     defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
+    active = ufw_active(module, ufw)
+    # The domain half (module_utils/ufw_domains.py): its tools are checked with ufw's.
+    domains = UfwDomains(module, active, defaults['ipv6'])
+    domain_desired = domains.desired(params)
+    missing = domains.missing(domain_desired)
+    if missing:
+        if params['if_missing'] == 'report':
+            module.exit_json(changed=False, installed=False, added=[], removed=[], owned={},
+                             active=active, reloaded=False, guarded=[], policies={},
+                             connection_ports=[], msg='%s: nothing was done' % missing)
+        module.fail_json(msg='%s; nothing changed' % missing)
     if kept_ports or keep_open:
         # First, so the connection's rule precedes anything that could restrict it. Rules
         # without a network go to the families ufw filters (IPv6 only with IPV6=yes).
@@ -600,7 +655,6 @@ def main():
             routes = desired_blocks(params['rules'][len(extra):], tag_prefix, gateway)
             for family in wanted:
                 wanted[family] += [block for block in routes[family] if block not in wanted[family]]
-    active = ufw_active(module, ufw)
     exclude = list(params['exclude_blocks'])
     guarded = []
     if params['guard_blocks'] and restricted_after(params, active, defaults):
@@ -673,6 +727,9 @@ def main():
                                         'failed: %s)' % again, problem), **result)
             result['reloaded'] = True
         mark_reload_pending(False)
+
+    # Before policies and enabling: ufw started in this run loads before.rules with our block.
+    result = domains.converge(domain_desired, result)
 
     policies = dict((direction, defaults[direction]) for direction in POLICY_DIRECTIONS)
     for direction in POLICY_DIRECTIONS:

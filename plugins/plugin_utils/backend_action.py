@@ -41,7 +41,7 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_chang
 RULES_FILTER_OPTIONS = ('webhooks', 'webhook_port', 'compact')
 DOMAINS_KEY = 'domains'
 # Backend modules that enforce domains (the others refuse them here, before any host).
-DOMAIN_MODULES = ('jaas.firewall.nftables_rules',)
+DOMAIN_MODULES = ('jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules')
 
 
 def check_domain_options(module, args):

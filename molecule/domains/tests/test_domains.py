@@ -1,7 +1,10 @@
 """Verify molecule/domains with real DNS answers and real packets between the test hosts.
 
 Expectations are hand-written from the test catalog (files/catalog.yml: domains core =
-8x8.vc, *.8x8.vc - TCP 443) and the test DNS (files/test_dns.conf.j2). Nothing here imports
+8x8.vc, *.8x8.vc - TCP 443), the test DNS (files/test_dns.conf.j2) and what the roles
+document: the nftables role allows the sets in its table ``inet jaas``; the ufw role keeps
+them in ``inet jaas_domains``, whose output chain only marks, and ufw accepts the mark
+(a rule in ufw-before-output / ufw6-before-output). Nothing here imports
 or runs the collection's code: the kernel's sets are read with ``nft -j``, names are
 resolved the way programs do (getaddrinfo through /etc/resolv.conf, or a question over
 TCP), and TCP connections go to the peer. Nothing real is ever resolved: the only DNS
@@ -27,6 +30,9 @@ PHASES = ('converge', 'domains_off', 'absent')
 # The sets and rules the nftables role documents for jaas_firewall_domains: [core]
 DOMAIN_SETS = {'domains_core_v4': 'ipv4_addr', 'domains_core_v6': 'ipv6_addr'}
 DOMAIN_RULES = {('ip', 'domains_core_v4', 443), ('ip6', 'domains_core_v6', 443)}
+TABLE = {'nft': 'jaas', 'ufw': 'jaas_domains'}
+UFW_MARK_RULE = {4: '-A ufw-before-output -m mark --mark 0x1000000/0x1000000',
+                 6: '-A ufw6-before-output -m mark --mark 0x1000000/0x1000000'}
 
 
 def docker(host):
@@ -37,12 +43,16 @@ def docker(host):
 @pytest.fixture
 def instance(host):
     name = host.backend.get_hostname()
-    if not name.endswith(('debian12', 'debian13')):
+    if name == 'domains-peer':
         pytest.skip('peer container')
     box = docker(host)
     phase = box.file('/var/lib/jaas-test/phase').content_string.strip()
     assert phase in PHASES
     return name, box, phase
+
+
+def kind(name):
+    return 'ufw' if name.startswith('domains-ufw') else 'nft'
 
 
 def only(phase, wanted):
@@ -55,13 +65,14 @@ def client(box, *steps):
     return dict((item['step'], item) for item in json.loads(out))
 
 
-def table(box):
+def table(box, name='jaas'):
     """{'sets': {name: {'type', 'flags', 'timeout', 'elements': {address: expires}}},
-    'rules': [(family, set, port)]} of table inet jaas, None when absent."""
-    result = box.run('nft -j list table inet jaas')
+    'rules': [(family, set, port)], 'verdicts': {set: statement kinds}} of table inet
+    <name>, None when absent."""
+    result = box.run('nft -j list table inet %s' % name)
     if result.rc != 0:
         return None
-    sets, rules = {}, []
+    sets, rules, verdicts = {}, [], {}
     for item in json.loads(result.stdout)['nftables']:
         if 'set' in item:
             body = item['set']
@@ -81,7 +92,9 @@ def table(box):
                 if isinstance(target, str) and target.startswith('@domains_'):
                     assert updates == [('update', target)], 'a new connection must refresh its address'
                     rules.append((family, target[1:], matches.get('tcp')))
-    return {'sets': sets, 'rules': rules}
+                    verdicts[target[1:]] = sorted(
+                        k for s in item['rule']['expr'] for k in s if k not in ('match', 'set'))
+    return {'sets': sets, 'rules': rules, 'verdicts': verdicts}
 
 
 def figure(name, text):
@@ -92,7 +105,7 @@ def figure(name, text):
 def test_sets_and_rules_are_there_and_empty_before_any_lookup(instance):
     name, box, phase = instance
     only(phase, 'converge')
-    live = table(box)
+    live = table(box, TABLE[kind(name)])
     assert dict((n, s['type']) for n, s in live['sets'].items() if n.startswith('domains_')) \
         == DOMAIN_SETS
     for set_name in DOMAIN_SETS:
@@ -100,6 +113,15 @@ def test_sets_and_rules_are_there_and_empty_before_any_lookup(instance):
         assert 'timeout' in live['sets'][set_name]['flags']
         assert live['sets'][set_name]['elements'] == {}, 'nothing resolved yet'
     assert set(live['rules']) == DOMAIN_RULES
+    if kind(name) == 'nft':
+        assert all(v == ['accept'] for v in live['verdicts'].values()), live['verdicts']
+    else:
+        # our table only marks; ufw's own chains accept the mark
+        assert all(v == ['mangle'] for v in live['verdicts'].values()), live['verdicts']
+        assert UFW_MARK_RULE[4] in box.check_output('iptables-save -t filter')
+        assert UFW_MARK_RULE[6] in box.check_output('ip6tables-save -t filter')
+        assert UFW_MARK_RULE[4] in box.file('/etc/ufw/before.rules').content_string
+        assert UFW_MARK_RULE[6] in box.file('/etc/ufw/before6.rules').content_string
 
 
 def test_resolver_took_over_resolv_conf(instance):
@@ -110,10 +132,10 @@ def test_resolver_took_over_resolv_conf(instance):
             if line.startswith('nameserver')] == [LISTEN]
     assert box.service(SERVICE).is_running and box.service(SERVICE).is_enabled
     # kept from the host's own file
-    expect = 'search test.invalid' if name.endswith('debian12') else 'options timeout:1 attempts:1'
+    expect = 'search test.invalid' if name.endswith('12') else 'options timeout:1 attempts:1'
     assert expect in text
     config = box.file('/etc/jaas-firewall/resolver.conf').content_string
-    # debian12 forwards to what it used before; debian13 to jaas_firewall_dns_upstreams only
+    # *12 forward to what they used before; *13 to jaas_firewall_dns_upstreams only
     servers = [line for line in config.splitlines() if line.startswith('server=')]
     assert servers == ['server=%s' % PEER_V4]
     assert 'cache-size=0' in config.splitlines()
@@ -153,7 +175,7 @@ def test_names_open_their_addresses_and_follow_dns(instance):
     # 3. an answer over TCP fills the set too
     tcp = after['tcpdns:tcp.8x8.vc:A']
     assert dict(tcp['open']) == {TCP_ONLY_V4: True}
-    live = table(box)
+    live = table(box, TABLE[kind(name)])
     assert set(live['sets']['domains_core_v4']['elements']) == {PEER_V4, TCP_ONLY_V4}
     assert set(live['sets']['domains_core_v6']['elements']) == {PEER_V6}
     figure('%s answer to open' % name, '%s %ss after its answer (the lookup took %ss); '
@@ -172,11 +194,11 @@ def test_names_open_their_addresses_and_follow_dns(instance):
 
     # 5. a client in steady use (asking again as the answer TTL says) keeps the new
     #    address open, while the old one - no longer answered, not used - expires
-    old_left = table(box)['sets']['domains_core_v4']['elements'].get(PEER_V4)
+    old_left = table(box, TABLE[kind(name)])['sets']['domains_core_v4']['elements'].get(PEER_V4)
     gone, start = None, time.monotonic()
     while time.monotonic() - start < TTL + 15:
         client(box, 'resolve:' + meet)
-        if PEER_V4 not in table(box)['sets']['domains_core_v4']['elements']:
+        if PEER_V4 not in table(box, TABLE[kind(name)])['sets']['domains_core_v4']['elements']:
             gone = round(time.monotonic() - start, 1)
             break
         time.sleep(1)
@@ -187,17 +209,34 @@ def test_names_open_their_addresses_and_follow_dns(instance):
     figure('%s expiry' % name, '%s had %ss left when its name moved; it left the set %ss later '
            '(ttl %d s) while %s stayed open' % (PEER_V4, old_left, gone, TTL, NEW_V4))
 
-    # 6. an nftables restart empties the sets (documented): refused until the next lookup
-    box.check_output('systemctl restart nftables')
-    assert table(box)['sets']['domains_core_v4']['elements'] == {}
+    # 6. firewall reloads. nftables: a service restart reloads our table with empty sets
+    #    (documented) - refused until the next lookup. ufw: `ufw reload` leaves our table
+    #    alone and brings the mark rule back from before.rules (names keep opening); a
+    #    resolver restart reloads the table empty - refused until the next lookup.
+    if kind(name) == 'nft':
+        box.check_output('systemctl restart nftables')
+    else:
+        box.check_output('ufw reload')
+        assert UFW_MARK_RULE[4] in box.check_output('iptables-save -t filter')
+        assert UFW_MARK_RULE[6] in box.check_output('ip6tables-save -t filter')
+        assert table(box, TABLE['ufw']) is not None
+        reloaded = client(box, 'resolve:' + meet)['resolve:' + meet]
+        assert dict(reloaded['open']) == {NEW_V4: True, NEW_V6: True}
+        box.check_output('systemctl restart %s' % SERVICE)
+    assert table(box, TABLE[kind(name)])['sets']['domains_core_v4']['elements'] == {}
     assert client(box, 'connect:%s:443' % NEW_V4)['connect:%s:443' % NEW_V4]['open'] is False
     again = client(box, 'resolve:' + meet)['resolve:' + meet]
     assert dict(again['open']) == {NEW_V4: True, NEW_V6: True}
 
 
 # ---------------------------------------------------------------- domains off / absent
-def _handed_back(box):
+def _handed_back(name, box):
     assert box.run('cmp /etc/resolv.conf /var/lib/jaas-test/resolv.conf.prepare').rc == 0
+    if kind(name) == 'ufw':
+        for rules in ('before.rules', 'before6.rules'):
+            assert box.run('cmp /etc/ufw/%s /var/lib/jaas-test/%s.prepare' % (rules, rules)).rc == 0
+        assert 'mark' not in box.check_output('iptables-save -t filter; ip6tables-save -t filter')
+        assert table(box, TABLE['ufw']) is None
     assert not box.service(SERVICE).is_running
     for path in ('/etc/systemd/system/%s' % SERVICE, '/etc/jaas-firewall',
                  '/var/lib/jaas-firewall/resolver-handover.json'):
@@ -208,10 +247,13 @@ def _handed_back(box):
 def test_domains_off_hands_resolv_conf_back_and_keeps_the_table(instance):
     name, box, phase = instance
     only(phase, 'domains_off')
-    _handed_back(box)
-    live = table(box)
-    assert live is not None and not [n for n in live['sets'] if n.startswith('domains_')]
-    assert live['rules'] == []
+    _handed_back(name, box)
+    if kind(name) == 'nft':
+        live = table(box)
+        assert live is not None and not [n for n in live['sets'] if n.startswith('domains_')]
+        assert live['rules'] == []
+    else:
+        assert 'jaas:jvb' in box.check_output('ufw show added'), 'the ufw rules stay'
     # names still resolve (the test DNS directly), but open nothing any more
     meet = 'meet-%s.8x8.vc' % name.rsplit('-', 1)[-1]
     result = client(box, 'resolve:' + meet)['resolve:' + meet]
@@ -221,5 +263,5 @@ def test_domains_off_hands_resolv_conf_back_and_keeps_the_table(instance):
 def test_absent_removes_table_and_resolver(instance):
     name, box, phase = instance
     only(phase, 'absent')
-    _handed_back(box)
+    _handed_back(name, box)
     assert table(box) is None

@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The domain half for ufw (used by plugins/modules/ufw_rules.py).
+
+ufw's rules cannot refer to a set that DNS answers fill, and an accept in another nftables
+table cannot override ufw's drop (a packet must pass every base chain of its hook). So the
+decision is split in two, each in the place that can make it:
+
+1. A small nftables table of ours, ``inet jaas_domains``, holds the timed sets
+   (module_utils/nftables_domains.py, filled by the local resolver) and one output chain
+   that runs before ufw's (priority filter - 10) and only *marks* a new connection to a
+   listed address and port - ``meta mark set meta mark | <mark>`` - refreshing the
+   address's timeout as the nftables backend does. It accepts everything; it never drops.
+2. ufw accepts packets carrying that mark: one rule at the end of ``ufw-before-output``
+   (``ufw6-before-output``), kept in a marked block of /etc/ufw/before.rules
+   (before6.rules), ufw's documented place for rules of this kind, and added to the
+   running firewall directly (iptables ``-C``/``-A``/``-D``), without a ufw reload.
+
+The table is (re)loaded from /etc/jaas-firewall/domains.nft by the resolver service before
+dnsmasq starts (``ExecStartPre``), so it exists at boot without touching nftables.service.
+Python stdlib only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
+    Resolver, check_upstreams)
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    DomainError, broader_than_catalog, check_ttl, normalise_domains)
+
+TABLE = 'jaas_domains'
+TABLE_FILE = '/etc/jaas-firewall/domains.nft'
+UFW_DIR = '/etc/ufw'
+BEFORE_RULES = {4: 'before.rules', 6: 'before6.rules'}
+CHAIN = {4: 'ufw-before-output', 6: 'ufw6-before-output'}
+TOOL = {4: 'iptables', 6: 'ip6tables'}
+DEFAULT_MARK = 0x01000000
+BEGIN = '# BEGIN jaas.firewall domains (jaas_firewall_domains): accept what table inet %s marked' % TABLE
+END = '# END jaas.firewall domains'
+COMMENT = 'jaas.firewall domains'
+
+
+def mark_text(mark):
+    return '0x%x' % mark
+
+
+def check_mark(mark):
+    if isinstance(mark, bool) or not isinstance(mark, int) or mark <= 0 \
+            or mark >= 1 << 32 or mark & (mark - 1):
+        raise DomainError('domain_mark must be a single bit of the 32-bit packet mark '
+                          '(for example 16777216 = 0x1000000), got %r' % (mark,))
+    return mark
+
+
+def table_script(domains, ttl, mark):
+    """The nft file of our marking table (replaces it atomically; empty sets)."""
+    lines = ['#!/usr/sbin/nft -f',
+             '# Managed by the jaas.firewall collection (jaas_firewall_domains, ufw); do not edit.',
+             '# Loaded by jaas-firewall-resolver.service before the resolver starts.',
+             'table inet %s {}' % TABLE, 'delete table inet %s' % TABLE,
+             'table inet %s {' % TABLE]
+    for name, item in sorted(nftables_domains.domain_sets(domains, ttl).items()):
+        lines += ['\tset %s {' % name, '\t\ttype %s' % item['type'],
+                  '\t\tflags %s' % ','.join(item['flags']), '\t\ttimeout %ds' % item['timeout'],
+                  '\t}']
+    lines += ['\tchain output {',
+              '\t\ttype filter hook output priority -10; policy accept;']
+    for entry in domains:
+        for family in entry['families']:
+            name = nftables_domains.set_name(entry['category'], family)
+            match = nftables_domains.ADDRESS[family][0]
+            for protocol, ports in entry['services']:
+                lines.append('\t\t%s daddr @%s %s dport %s ct state new update @%s { %s daddr } '
+                             'meta mark set meta mark | %s comment "domains %s"'
+                             % (match, name, protocol, ports, name, match, mark_text(mark),
+                                entry['category']))
+    lines += ['\t}', '}']
+    return '\n'.join(lines) + '\n'
+
+
+def accept_rule(family, mark):
+    """iptables arguments of ufw's accept for marked packets (after ``-A``/``-C``/``-D``)."""
+    return [CHAIN[family], '-m', 'mark', '--mark', '%s/%s' % (mark_text(mark), mark_text(mark)),
+            '-m', 'comment', '--comment', COMMENT, '-j', 'ACCEPT']
+
+
+def _block(family, mark):
+    return '%s\n-A %s\n%s\n' % (BEGIN, ' '.join(
+        part if ' ' not in part else '"%s"' % part for part in accept_rule(family, mark)), END)
+
+
+def without_block(text):
+    lines, inside = [], False
+    for line in text.splitlines(True):
+        if line.rstrip('\n') == BEGIN:
+            inside = True
+        elif inside and line.rstrip('\n') == END:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return ''.join(lines)
+
+
+def with_block(text, family, mark):
+    """before.rules with our block right before the *filter section's COMMIT."""
+    text = without_block(text)
+    lines = text.splitlines(True)
+    section = None
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith('*'):
+            section = stripped
+        elif stripped == 'COMMIT' and section == '*filter':
+            # keep ufw's own comment about the COMMIT line next to it
+            at = index - 1 if index and lines[index - 1].startswith("# don't delete the 'COMMIT'") \
+                else index
+            return ''.join(lines[:at]) + _block(family, mark) + ''.join(lines[at:])
+    raise DomainError('%s has no *filter section with a COMMIT line'
+                      % os.path.join(UFW_DIR, BEFORE_RULES[family]))
+
+
+def check_params(params):
+    """The domain options checked before anything is read (DomainError)."""
+    if params['state'] == 'present':
+        normalise_domains(params['domains'])
+    check_ttl(params['domain_ttl'])
+    check_mark(params['domain_mark'])
+    check_upstreams(params['dns_upstreams'])
+
+
+class UfwDomains(object):
+    """desired -> read -> plan -> apply of the ufw domain half, resolver included."""
+
+    def __init__(self, module, active, ipv6):
+        self.module = module
+        self.active = active
+        self.families = [4, 6] if ipv6 else [4]
+        self.resolver = Resolver(module, unit_pre=['%s -f %s' % (
+            module.get_bin_path('nft') or '/usr/sbin/nft', TABLE_FILE)])
+        self.nft = None
+
+    def desired(self, params):
+        """None (nothing of ours) or the files and the resolver; DomainError on bad input."""
+        domains = normalise_domains(params['domains']) if params['state'] == 'present' else []
+        ttl = check_ttl(params['domain_ttl'])
+        mark = check_mark(params['domain_mark'])
+        for entry in domains:
+            entry['families'] = [f for f in entry['families'] if f in self.families]
+        resolver = self.resolver.desired(
+            domains, lambda category, family: nftables_domains.nft_target(TABLE, category, family),
+            'nftset', ttl, params['dns_upstreams'])
+        if not domains:
+            return {'resolver': None, 'script': None, 'mark': mark, 'broader': []}
+        return {'resolver': resolver, 'script': table_script(domains, ttl, mark), 'mark': mark,
+                'broader': broader_than_catalog(domains)}
+
+    def missing(self, desired):
+        if desired['resolver'] is None:
+            return None
+        self.nft = self.module.get_bin_path('nft')
+        if not self.nft:
+            return 'nftables is not installed (no nft command; needed for jaas_firewall_domains)'
+        return self.resolver.missing(desired['resolver'])
+
+    def _read(self, path):
+        try:
+            with open(path) as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return None
+
+    def read(self, desired):
+        live = {'script': self._read(TABLE_FILE), 'before': {}, 'runtime': {}, 'table': False}
+        for family in self.families:
+            live['before'][family] = self._read(os.path.join(UFW_DIR, BEFORE_RULES[family]))
+        live['resolver'] = self.resolver.read(desired['resolver'])
+        ours = desired['resolver'] is not None or live['script'] is not None or any(
+            BEGIN in (text or '') for text in live['before'].values())
+        if not ours:
+            return live
+        self.nft = self.nft or self.module.get_bin_path('nft')
+        if self.nft:
+            rc, _out, _err = self.module.run_command([self.nft, 'list', 'table', 'inet', TABLE])
+            live['table'] = rc == 0
+        if self.active:
+            for family in self.families:
+                tool = self.module.get_bin_path(TOOL[family])
+                rc, _out, _err = self.module.run_command(
+                    [tool, '-w', '-C'] + accept_rule(family, desired['mark'])) if tool else (1, '', '')
+                live['runtime'][family] = rc == 0
+        return live
+
+    def plan(self, desired, live):
+        """(changed, steps, resolver plan); steps ordered for apply()."""
+        resolver = self.resolver.plan(desired['resolver'], live['resolver'])
+        steps = []
+        present = desired['script'] is not None
+        for family in self.families:
+            text = live['before'][family]
+            if text is None:
+                continue
+            want = with_block(text, family, desired['mark']) if present else without_block(text)
+            if want != text:
+                steps.append(('before', family, want))
+            if self.active and live['runtime'].get(family, False) != present:
+                steps.append(('runtime', family, present))
+        if present and (live['script'] != desired['script'] or not live['table']):
+            steps.append(('table', None, desired['script']))
+        if not present and (live['script'] is not None or live['table']):
+            steps.append(('table', None, None))
+        return bool(steps) or resolver.changed, steps, resolver
+
+    def apply(self, steps, resolver, present):
+        if not present and resolver.changed:
+            self.resolver.apply(resolver)          # resolv.conf back before the sets go
+        for kind, family, value in steps:
+            if kind == 'table':
+                self._table(value)
+            elif kind == 'before':
+                self._replace(os.path.join(UFW_DIR, BEFORE_RULES[family]), value)
+            elif kind == 'runtime':
+                tool = self.module.get_bin_path(TOOL[family], required=True)
+                rc, out, err = self.module.run_command(
+                    [tool, '-w', '-A' if value else '-D'] + accept_rule(family, self.mark))
+                if rc != 0:
+                    self.module.fail_json(msg='%s %s failed: %s' % (
+                        TOOL[family], 'adding' if value else 'removing', (err or out).strip()))
+        if present and resolver.changed:
+            self.resolver.apply(resolver)          # the sets exist before it fills them
+
+    def _table(self, script):
+        if script is None:
+            self.module.run_command([self.nft, 'delete', 'table', 'inet', TABLE])
+            if os.path.exists(TABLE_FILE):
+                os.unlink(TABLE_FILE)
+            try:
+                os.rmdir(os.path.dirname(TABLE_FILE))
+            except OSError:
+                pass                          # not empty: someone else's files stay
+            return
+        self._replace(TABLE_FILE, script)
+        rc, out, err = self.module.run_command([self.nft, '-f', TABLE_FILE])
+        if rc != 0:
+            self.module.fail_json(msg='nft -f %s failed: %s' % (TABLE_FILE, (err or out).strip()))
+
+    def _replace(self, path, text):
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
+        fd, temp = tempfile.mkstemp(prefix='.jaas-', dir=directory)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        os.rename(temp, path)
+
+    def converge(self, desired, result):
+        """The rest for ufw_rules' main() once ``desired`` is known: result keys added,
+        fails with fail_json."""
+        self.mark = desired['mark']
+        live = self.read(desired)
+        try:
+            changed, steps, resolver = self.plan(desired, live)
+        except DomainError as exc:
+            self.module.fail_json(msg='nothing changed: %s' % exc, **result)
+        for warning in resolver.warnings:
+            self.module.warn(warning)
+        result['resolver'] = resolver.extras
+        result['domain_steps'] = ['%s%s' % (kind, '' if family is None else ' IPv%d' % family)
+                                  for kind, family, _value in steps]
+        result['domains_broader_than_catalog'] = desired['broader']
+        if changed:
+            result['changed'] = True
+            result['added'] = list(result.get('added', [])) + resolver.added
+            result['removed'] = list(result.get('removed', [])) + resolver.removed
+            if not self.module.check_mode:
+                self.apply(steps, resolver, desired['script'] is not None)
+        return result
