@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+"""The domain options on the controller (plugins/plugin_utils/backend_action.py): the
+module's ``domains`` entries built from the validated catalog, and bad input refused with
+the role variable's name before anything reaches a host."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleError
+
+from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import (
+    check_domain_options, domain_entries)
+from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog
+
+CATALOG = load_catalog()
+
+
+def test_entries_carry_the_catalogs_names_and_rules():
+    entries = domain_entries(CATALOG, ['core', 'core', 'analytics'], [4])
+    assert [e['category'] for e in entries] == ['core', 'analytics']
+    # from the vendor page: core is 8x8.com, 8x8.vc, jitsi.net with and without "*."
+    assert entries[0] == {'category': 'core', 'families': [4],
+                          'names': ['8x8.com', '*.8x8.com', '8x8.vc', '*.8x8.vc', 'jitsi.net',
+                                    '*.jitsi.net'],
+                          'rules': [{'protocol': 'tcp', 'ports': '443'}]}
+    assert domain_entries(CATALOG, None, [4, 6]) == []
+
+
+def test_unknown_category_names_the_variable():
+    with pytest.raises(AnsibleError, match="jaas_firewall_domains: unknown domain categories "
+                                           "'videos'; the catalog has analytics, auxiliary, core"):
+        domain_entries(CATALOG, ['core', 'videos'], None)
+
+
+@pytest.mark.parametrize('categories', ['core', {'core': 1}])
+def test_not_a_list(categories):
+    with pytest.raises(AnsibleError, match='must be a list of domain categories'):
+        domain_entries(CATALOG, categories, None)
+
+
+def _args(**extra):
+    args = dict(domains=domain_entries(CATALOG, ['core'], None), domain_ttl=3600,
+                dns_upstreams=[])
+    args.update(extra)
+    return args
+
+
+def test_firewalld_refuses_domains_before_any_host():
+    with pytest.raises(AnsibleError, match='jaas_firewall_domains: jaas.firewall.firewalld_rules '
+                                           'cannot enforce domains'):
+        check_domain_options('jaas.firewall.firewalld_rules', _args())
+    check_domain_options('jaas.firewall.firewalld_rules', _args(domains=[]))   # off is fine
+
+
+@pytest.mark.parametrize('module', ['jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules'])
+@pytest.mark.parametrize('extra, message', [
+    (dict(domain_ttl=5), 'jaas_firewall_domain_ttl must be whole seconds from 10'),
+    (dict(domain_ttl='soon'), 'jaas_firewall_domain_ttl must be whole seconds'),
+    (dict(dns_upstreams=['198.18.8.53', 'dns.example']),
+     r"jaas_firewall_dns_upstreams\[1\]: 'dns.example' is not an IP address"),
+])
+def test_bad_domain_options_name_the_role_variable(module, extra, message):
+    check_domain_options(module, _args())
+    with pytest.raises(AnsibleError, match=message):
+        check_domain_options(module, _args(**extra))
