@@ -124,8 +124,10 @@ MaxStartups 100:30:200
 EOF
 install -d -m 755 /run/sshd
 sshd -t
-systemctl start ssh.service
+%(start)s
 '''
+# A host without systemd (PID 1 is a shell): sshd daemonises itself.
+NO_SYSTEMD_INIT = ['bash', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']
 
 
 class SshHost(harness.Host):
@@ -148,8 +150,9 @@ class SshHost(harness.Host):
 
     @classmethod
     def start_ssh(cls, purpose, network, number, key, suite='bookworm', ports=(22,),
-                  prefix=None, image=None):
-        """Start the container on ``network`` at .number / ::number, sshd on ``ports``."""
+                  prefix=None, image=None, systemd=True):
+        """Start the container on ``network`` at .number / ::number, sshd on ``ports``
+        (``systemd=False``: no init system at all, as in many containers and chroots)."""
         name = (prefix or NAME_PREFIX) + purpose
         with harness._started_lock:
             harness._started.append(name)
@@ -159,13 +162,16 @@ class SshHost(harness.Host):
         args += ['--network', network.name, '--ip', network.ipv4(number),
                  '--ip6', network.ipv6(number), '--label', 'jaas.firewall.ssh=1']
         subprocess.run(['docker', 'run', '-d', '--name', name, '--hostname', purpose[:60]]
-                       + args + [image or harness.IMAGES[suite], '/lib/systemd/systemd'],
+                       + args + [image or harness.IMAGES[suite]]
+                       + (['/lib/systemd/systemd'] if systemd else NO_SYSTEMD_INIT),
                        check=True, capture_output=True, text=True)
         host = cls(name, suite)
         host.network, host.number, host.key, host.ports = network, number, key, tuple(ports)
-        host.wait_for_systemd()
+        if systemd:
+            host.wait_for_systemd()
         host.sh(SSHD_SETUP % {'key': shlex.quote(key.public),
-                              'ports': '\n'.join('Port %d' % port for port in ports)})
+                              'ports': '\n'.join('Port %d' % port for port in ports),
+                              'start': 'systemctl start ssh.service' if systemd else '/usr/sbin/sshd'})
         host.wait_for_port(ports[0])
         return host
 

@@ -11,8 +11,10 @@ Backends ufw (Debian 12), firewalld (Debian 13), nftables (both). Three ways to 
   p2222   ``ansible_port: 2222``,
   cfg2222 ``Port 2222`` only in the ssh config file passed with ``-F`` (the controller
           does not know the port; the host sees it in SSH_CONNECTION).
-The ufw cfg2222 host is reached as an unprivileged user with ``become_method: su`` and
-``-l`` (a login shell: SSH_CONNECTION is gone from the module's own environment).
+One more ufw host runs no init system at all (the revert countdown is then a detached
+process instead of a systemd timer). The ufw cfg2222 host is reached as an unprivileged
+user with ``become_method: su`` and ``-l`` (a login shell: SSH_CONNECTION is gone from the
+module's own environment).
 The catalog is cut to one block (the connection's port does not depend on it) to keep
 the suite's run time modest.
 
@@ -33,6 +35,7 @@ from . import harness, ssh_harness
 # name: (backend, suite, how the port is set, connection port, become)
 KEEP_CASES = {
     'ufw-22': ('ufw', 'bookworm', None, 22, False),
+    'ufw-nosystemd': ('ufw', 'bookworm', None, 22, False),
     'ufw-p2222': ('ufw', 'bookworm', 'ansible_port', 2222, False),
     'ufw-cfg2222-su': ('ufw', 'bookworm', 'ssh_config', 2222, True),
     'fwd-22': ('firewalld', 'trixie', None, 22, False),
@@ -42,6 +45,8 @@ KEEP_CASES = {
     'nft-cfg2222': ('nftables', 'trixie', 'ssh_config', 2222, False),
 }
 OTHER_PORT = {22: 2222, 2222: 22}
+# No init system: the revert countdown must be a detached process, not a systemd timer.
+NO_SYSTEMD = {'ufw-nosystemd'}
 
 # Incoming and outgoing denied, per backend (the role variables a user sets).
 RESTRICT = {
@@ -89,11 +94,12 @@ def start_hosts(site, cases, first_number):
         number, (name, case) = item
         backend, suite, how, port, become = case
         host = ssh_harness.SshHost.start_ssh(name, site['network'], number, site['key'],
-                                             suite, ports=(22, 2222))
+                                             suite, ports=(22, 2222), systemd=name not in NO_SYSTEMD)
         host.config_file = site['port2222'] if how == 'ssh_config' else site['plain']
         host.connect_port = port if how == 'ansible_port' else None
         host.backend = backend
         host.purpose = name
+        host.countdown = 'process' if name in NO_SYSTEMD else 'systemd'
         host.kept_port = port
         host.become_user = None
         if become:
@@ -134,7 +140,9 @@ def role_plays(extra_post_tasks=''):
   vars:
     ansible_become: false  # SSH_CONNECTION of the session itself (su -l would scrub it)
   tasks:
-    - name: The play's own (multiplexed, established) connection still works
+    # The module's own result came back over the connection that made the change; the
+    # confirmation then opened a new one, which the play goes on using (ControlPersist).
+    - name: The play goes on over its ControlPersist connection
       ansible.builtin.command: sh -c 'echo "$SSH_CONNECTION"'
       register: before_reset
       changed_when: false
@@ -166,6 +174,9 @@ def run_plays(ansible, hosts, play, extra_vars, timeout=600):
             '-e', '@' + ansible.write('vars', json.dumps(extra_vars), '.json'),
             ansible.write('play', play)]
     env = ssh_harness.ssh_env(ansible)
+    # A cut connection is noticed after one connect timeout: 5 s instead of 10 keeps the
+    # suite short (the confirmation retries until its deadline anyway).
+    env['ANSIBLE_TIMEOUT'] = '5'
     started = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=harness.ROOT,
                           timeout=timeout)
@@ -281,6 +292,9 @@ def run_cut_and_check_rollback(ansible, hosts):
         meta, state, started_at, reverted_at = rollback_record(host, rollback['id'])
         if state != 'reverted' or rollback.get('outcome') != 'reverted':
             problems.append('%s: rollback outcome %s / %s' % (host.name, state, rollback))
+        if meta['mechanism'] != host.countdown:
+            problems.append('%s: countdown %s, expected %s' % (host.name, meta['mechanism'],
+                                                               host.countdown))
         if reverted_at is not None:
             # host clock; the revert first waits for a module run still holding the host lock
             figures.append('%s: timeout %d s; revert began %+.0f s after the deadline, took %.0f s '
@@ -304,7 +318,7 @@ def test_a_run_that_cuts_ssh_on_a_fresh_host_is_rolled_back(keep_hosts, ansible)
     """ufw inactive / firewalld stopped / no table of ours before: the firewall is enabled
     without the connection's port."""
     run_cut_and_check_rollback(ansible, [keep_hosts['ufw-22'], keep_hosts['fwd-22'],
-                                         keep_hosts['nft-22']])
+                                         keep_hosts['nft-22'], keep_hosts['ufw-nosystemd']])
 
 
 def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
@@ -335,10 +349,16 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
             problems.append('%s: change not confirmed over a new connection: %s' % (name, rollback))
         else:
             meta, state, _started, _reverted = rollback_record(host, rollback['id'])
-            timer = host.sh('systemctl is-active %s.timer' % meta.get('unit'), check=False)
-            if state != 'confirmed' or timer.stdout.strip() == 'active':
-                problems.append('%s: rollback %s after confirming, timer %s'
-                                % (name, state, timer.stdout.strip()))
+            if host.countdown == 'systemd':
+                countdown = host.sh('systemctl is-active %s.timer' % meta.get('unit'),
+                                    check=False).stdout.strip()
+            else:  # the detached sleeper (or anything else naming the rollback) is gone
+                pattern = '[%s]%s' % (rollback['id'][0], rollback['id'][1:])  # not this shell
+                countdown = host.sh("pgrep -f '%s' >/dev/null && echo active || echo gone"
+                                    % pattern, check=False).stdout.strip()
+            if state != 'confirmed' or countdown == 'active' or meta['mechanism'] != host.countdown:
+                problems.append('%s: rollback %s after confirming, %s countdown %s'
+                                % (name, state, meta['mechanism'], countdown))
         # brand-new connections from outside the play, IPv4 and IPv6
         for family in (4, 6):
             probe = host.new_ssh('true', port, family=family)
