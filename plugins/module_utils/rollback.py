@@ -321,9 +321,12 @@ def revert_script(rollback_id, directory, backend, restore_lines, lock):
         '# that armed it, unless that run confirmed its change over a new connection first.',
         _PATH,
         'dir=%s' % q(directory),
-        # Waits for a jaas.firewall module run still holding the host lock.
+        # Waits for a jaas.firewall module run still holding the host lock (not when that
+        # module runs this script itself, after failing: it holds the lock already).
         'exec 9>>%s' % q(lock),
-        'if command -v flock >/dev/null 2>&1; then flock -w 600 9; fi',
+        'if [ -z "${JAAS_FIREWALL_LOCK_HELD:-}" ] && command -v flock >/dev/null 2>&1; then',
+        '  flock -w 600 9',
+        'fi',
         'mkdir "$dir/claim" 2>/dev/null || exit 0',
         'exec >"$dir/revert.log" 2>&1',
         'date +%s > "$dir/started_at"',
@@ -406,7 +409,8 @@ class Armed(object):
         """Claim and run the revert at once (the module failed after arming)."""
         if status(self.meta['id'], os.path.dirname(self.directory)) != 'armed':
             return status(self.meta['id'], os.path.dirname(self.directory))
-        subprocess.call(['/bin/sh', os.path.join(self.directory, 'revert.sh')])
+        subprocess.call(['/bin/sh', os.path.join(self.directory, 'revert.sh')],
+                        env=dict(os.environ, JAAS_FIREWALL_LOCK_HELD='1'), timeout=900)
         _disarm(self.meta)
         return status(self.meta['id'], os.path.dirname(self.directory))
 

@@ -195,3 +195,29 @@ def test_the_countdown_restarts_when_the_change_is_made(site):
     assert found['state'] == 'confirmed'
     assert wait_for(lambda: not _alive(second))
     assert site['target'].read_text() == 'after\n'
+
+
+def test_a_failing_module_reverts_while_it_holds_the_host_lock(site):
+    """The module holds the host lock when it fails; its own revert must not wait for it."""
+    import fcntl
+    import threading
+    module, armed = arm(site, timeout=60)
+    holder = open(rollback.lock_path(), 'a')
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as host_lock.acquire() does for the module
+    outcome = []
+
+    def fail():
+        try:
+            module.fail_json(msg='nft -f failed')
+        except Fail as exc:
+            outcome.append(exc.args[0])
+
+    try:
+        worker = threading.Thread(target=fail, daemon=True)
+        worker.start()
+        worker.join(120)
+        assert outcome, 'the revert waited for the lock its own module holds'
+        assert outcome[0]['rollback']['outcome'] == 'reverted'
+        assert site['target'].read_text() == 'before\n'
+    finally:
+        holder.close()
