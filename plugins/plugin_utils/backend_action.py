@@ -151,6 +151,10 @@ class BackendAction(ActionBase):
                 # Nothing has reached the host: one message naming the entry, and stop.
                 result.update(failed=True, changed=False, msg=to_text(exc.message))
                 return result
+        problem = confirm_change.timeout_problem(args.get('rollback_timeout'))
+        if problem:
+            result.update(failed=True, changed=False, msg=problem)
+            return result
         if install:
             args['if_missing'] = 'report'
 

@@ -25,10 +25,27 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 
 CONFIRM_MODULE = 'jaas.firewall.rollback_confirm'
+TIMEOUT_RANGE = (10, 86400)  # module_utils/rollback.py MIN_TIMEOUT, MAX_TIMEOUT
 # After the host's deadline: time for the revert to run and sshd to answer again.
 GRACE = 45
 RETRY_PAUSE = 2.0
 HOST_GONE_BACK = ('reverted', 'revert-failed', 'abandoned')
+
+
+def timeout_problem(value):
+    """On the controller, before anything reaches the host: why a ``rollback_timeout``
+    (role variable jaas_firewall_rollback_timeout) is unusable, or None."""
+    if value in (None, '', 0, '0'):
+        return None
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is not None and str(seconds) == str(value).strip() and (
+            seconds == 0 or TIMEOUT_RANGE[0] <= seconds <= TIMEOUT_RANGE[1]):
+        return None
+    return ('jaas_firewall_rollback_timeout (rollback_timeout) must be 0 (off) or %d-%d '
+            'seconds, got %r; nothing reached the host' % (TIMEOUT_RANGE + (value,)))
 
 
 def _over_new_connection(action, args, task_vars):

@@ -386,6 +386,19 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
     assert not problems, '\n'.join(problems)
 
 
+def test_a_bad_rollback_timeout_is_refused_before_the_host(keep_hosts, ansible):
+    """Checked by the action plugin on the controller: the host is not touched."""
+    host = keep_hosts['ufw-22']
+    before = SNAPSHOT[host.backend](host)
+    extra = dict(ALL_RESTRICTED, jaas_firewall_rollback_timeout=5,
+                 jaas_firewall_allow_ansible_connection=False)
+    result = run_plays(ansible, [host], role_plays(), extra)
+    assert result.rc != 0
+    message = harness.failure_text(result.stdout)
+    assert 'jaas_firewall_rollback_timeout (rollback_timeout) must be 0 (off) or 10-86400' in message
+    assert harness.diff_snapshots(before, SNAPSHOT[host.backend](host)) == ''
+
+
 def test_a_run_that_cuts_ssh_on_a_restricted_host_is_rolled_back(keep_hosts, ansible):
     """ufw active / firewalld running / our table with the connection's port kept (the
     previous test): the run drops the port, the host puts its previous rules back."""

@@ -221,3 +221,19 @@ def test_a_failing_module_reverts_while_it_holds_the_host_lock(site):
         assert site['target'].read_text() == 'before\n'
     finally:
         holder.close()
+
+
+@pytest.mark.parametrize('value, ok', [(None, True), (0, True), ('0', True), (60, True), ('60', True),
+                                       (5, False), ('5', False), (90000, False), ('abc', False),
+                                       (-3, False), ('1e3', False)])
+def test_the_controller_refuses_a_bad_timeout_before_the_host(value, ok):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils.confirm_change import timeout_problem
+    problem = timeout_problem(value)
+    assert (problem is None) is ok
+    if not ok:
+        assert 'jaas_firewall_rollback_timeout' in problem and 'nothing reached the host' in problem
+
+
+def test_controller_and_host_agree_on_the_range():
+    from ansible_collections.jaas.firewall.plugins.plugin_utils.confirm_change import TIMEOUT_RANGE
+    assert TIMEOUT_RANGE == (rollback.MIN_TIMEOUT, rollback.MAX_TIMEOUT)
