@@ -188,7 +188,9 @@ diff:
   returned: always
   type: dict
 installed:
-  description: Whether C(nft) exists (V(false) only with O(if_missing=report) or O(state=absent)).
+  description:
+    - Whether C(nft) exists - and, with O(domains), C(dnsmasq) (V(false) only with
+      O(if_missing=report) or O(state=absent)).
   returned: always
   type: bool
 table:
