@@ -46,21 +46,6 @@ options:
       network:
         description: Remote CIDR network; any address when omitted.
         type: str
-  keep_connection:
-    description:
-      - Keep the port of the running Ansible SSH connection open inbound (TCP).
-      - The port is read on the host from C(SSH_CONNECTION) of the session sshd started for
-        this connection (found through the module's parent processes, so C(become) does not
-        hide it), so it is right whatever set it on the controller.
-      - O(connection_port) is kept too when given; when the host shows no SSH session and no
-        O(connection_port) is given, port 22 is kept.
-    type: bool
-    default: false
-  connection_port:
-    description:
-      - The port the controller believes the connection uses (the roles pass C(ansible_port)
-        when it is set). Kept in addition to the detected port with O(keep_connection).
-    type: int
   if_missing:
     description:
       - What to do when the firewall tool is not installed and O(state=present).

@@ -28,14 +28,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     ROLLBACK_ARGUMENT_SPEC, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
-    controller_argument_spec, rules_argument_spec)
-
-KEEP_OPEN_OPTIONS = dict(
-    direction=dict(type='str', required=True, choices=['in', 'out']),
-    protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
-    port=dict(type='str', required=True),
-    network=dict(type='str'),
-)
+    controller_argument_spec, keep_open_argument_spec, rules_argument_spec)
 
 
 class PlanError(ValueError):
@@ -60,11 +53,10 @@ def core_argument_spec(prefix_default):
     spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(ROLLBACK_ARGUMENT_SPEC))
     spec.update(controller_argument_spec())  # consumed by the action plugin
+    spec.update(keep_open_argument_spec())
     spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         prefix=dict(type='str', default=prefix_default),
-        keep_open=dict(type='list', elements='dict', default=[],
-                       options=copy.deepcopy(KEEP_OPEN_OPTIONS)),
         if_missing=dict(type='str', default='fail', choices=['fail', 'report']),
     )
     return spec

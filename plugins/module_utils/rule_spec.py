@@ -27,6 +27,20 @@ def rules_argument_spec():
                            options=copy.deepcopy(RULE_OPTIONS)))
 
 
+KEEP_OPEN_OPTIONS = dict(
+    direction=dict(type='str', required=True, choices=['in', 'out']),
+    protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+    port=dict(type='str', required=True),
+    network=dict(type='str'),
+)
+
+
+def keep_open_argument_spec():
+    """{'keep_open': ...} for a module's argument_spec (a copy, like rules_argument_spec)."""
+    return dict(keep_open=dict(type='list', elements='dict', default=[],
+                               options=copy.deepcopy(KEEP_OPEN_OPTIONS)))
+
+
 def controller_argument_spec():
     """Options the action plugin consumes on the controller (doc fragment
     ``jaas.firewall.controller``); listed so that the module's spec matches its docs."""

@@ -23,6 +23,8 @@ description:
     O(keep_open) entries with C(direction=in)) go into the policy C(<prefix>-ingress)
     (ingress zone C(ANY), egress zone C(HOST)), so no zone is ever modified and the rules
     apply whichever zone the interface is in.
+  - With O(keep_connection), the connection's port is kept as a TCP rich rule in the ingress
+    policy, seeded offline too when O(start) starts firewalld.
   - Converges both the permanent and the runtime configuration. Missing entries and rich
     rules are added and stale ones removed live, without a reload. A (non-complete)
     C(firewall-cmd --reload) equivalent happens only when firewalld cannot change the
@@ -40,6 +42,7 @@ extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
+  - jaas.firewall.connection
   - jaas.firewall.rollback
 options:
   keep_open:
@@ -135,23 +138,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  keep_connection:
-    description:
-      - Keep the port of the running Ansible SSH connection open inbound (a TCP rich rule in
-        the ingress policy, seeded offline too when O(start) starts firewalld).
-      - The port is read on the host from C(SSH_CONNECTION) of the session sshd started for
-        this connection (found through the module's parent processes, so C(become) does not
-        hide it), so it is right whatever set it on the controller - C(ansible_port), a
-        C(Port) line in an ssh config file, C(-p) in the ssh arguments.
-      - O(connection_port) is kept too when given; with no SSH session and no
-        O(connection_port), port 22 is kept.
-    type: bool
-    default: false
-  connection_port:
-    description:
-      - The port the controller believes the connection uses (the role passes C(ansible_port)
-        when it is set). Kept in addition to the detected port with O(keep_connection).
-    type: int
   enable_at_boot:
     description:
       - Enable C(firewalld.service) at boot (C(systemctl enable)) when it is not, with
@@ -339,7 +325,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     ROLLBACK_ARGUMENT_SPEC, FirewalldRecipe, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
-    controller_argument_spec, rules_argument_spec)
+    controller_argument_spec, keep_open_argument_spec, rules_argument_spec)
 
 try:
     from firewall.client import (FirewallClient, FirewallClientIPSetSettings,
@@ -631,12 +617,6 @@ def main():
     argument_spec = rules_argument_spec()
     argument_spec.update(LOCK_ARGUMENT_SPEC)
     argument_spec.update(
-        keep_open=dict(type='list', elements='dict', default=[], options=dict(
-            direction=dict(type='str', required=True, choices=['in', 'out']),
-            protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
-            port=dict(type='str', required=True),
-            network=dict(type='str'),
-        )),
         egress_target=dict(type='str', default='CONTINUE', choices=['CONTINUE', 'REJECT', 'DROP']),
         prefix=dict(type='str', default='jaas'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -653,6 +633,7 @@ def main():
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
     argument_spec.update(controller_argument_spec())
+    argument_spec.update(keep_open_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     prefix = module.params['prefix']
     try:

@@ -52,6 +52,7 @@ extends_documentation_fragment:
   - jaas.firewall.converge
   - jaas.firewall.host_lock
   - jaas.firewall.controller
+  - jaas.firewall.connection
   - jaas.firewall.rollback
   - jaas.firewall.domains
   - jaas.firewall.gateway

@@ -22,6 +22,8 @@ description:
     comment is O(prefix) or starts with C(<prefix>:) are ever changed or deleted;
     every other rule (a user's C(ufw allow 22/tcp), a DNS rule, rules of other tools) is left
     byte for byte as it was, in its position."
+  - With O(keep_connection), the connection's port is kept as an inbound TCP rule of block
+    C(safety), for IPv4 and, when ufw has IPv6 on, IPv6.
   - Optionally sets ufw's default incoming/outgoing/routed policies and enables ufw, always
     B(after) the rules are in place, so allow rules exist before traffic is restricted.
   - "With O(gateway), every outbound rule also becomes a route rule (C(ufw route allow [in on
@@ -42,6 +44,7 @@ extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
+  - jaas.firewall.connection
   - jaas.firewall.rollback
   - jaas.firewall.gateway
   - jaas.firewall.domains
@@ -147,23 +150,6 @@ options:
       - V(true) enables ufw (now and at boot) after rules and policies are in place;
         V(false) disables it. Unchanged when omitted.
     type: bool
-  keep_connection:
-    description:
-      - Keep the port of the running Ansible SSH connection open inbound (TCP, IPv4 and, when
-        ufw has IPv6 on, IPv6), as a rule of block C(safety).
-      - The port is read on the host from C(SSH_CONNECTION) of the session sshd started for
-        this connection (found through the module's parent processes, so C(become) does not
-        hide it). It is therefore right whatever set it on the controller - C(ansible_port),
-        a C(Port) line in an ssh config file, C(-p) in the ssh arguments.
-      - O(connection_port) is kept too when given; when the host shows no SSH session and no
-        O(connection_port) is given, port 22 is kept.
-    type: bool
-    default: false
-  connection_port:
-    description:
-      - The port the controller believes the connection uses (the role passes C(ansible_port)
-        when it is set). Kept in addition to the detected port with O(keep_connection).
-    type: int
   if_missing:
     description:
       - What to do when ufw is not installed and O(state=present).
@@ -374,7 +360,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelEr
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     ROLLBACK_ARGUMENT_SPEC, UfwRecipe, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
-    controller_argument_spec, rules_argument_spec)
+    controller_argument_spec, keep_open_argument_spec, rules_argument_spec)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
     SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
     desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults, plan_file, remove_from_file)
@@ -574,16 +560,11 @@ def main():
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     argument_spec.update(ROLLBACK_ARGUMENT_SPEC)
     argument_spec.update(controller_argument_spec())
+    argument_spec.update(keep_open_argument_spec())
     argument_spec.update(gateway_argument_spec())
     argument_spec.update(DOMAINS_ARGUMENT_SPEC)
     argument_spec.update(domain_mark=dict(type='int', default=DEFAULT_MARK))
     argument_spec.update(
-        keep_open=dict(type='list', elements='dict', default=[], options=dict(
-            direction=dict(type='str', required=True, choices=['in', 'out']),
-            protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
-            port=dict(type='str', required=True),
-            network=dict(type='str'),
-        )),
         keep_open_families=dict(type='list', elements='int', choices=[4, 6], default=[4, 6]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
