@@ -110,6 +110,14 @@ _DOTTED_MASK = re.compile(r'[0-9]{1,3}(?:\.[0-9]{1,3}){3}\Z')
 _IPV4_LEADING_ZERO = re.compile(r'(?:^|[.:])0[0-9]+(?:\.|$)')
 
 
+def type_name(value):
+    """'an integer', 'a list', ... for messages about a value of the wrong type."""
+    if value is None:
+        return 'null'
+    return {bool: 'a boolean', int: 'an integer', float: 'a number', str: 'a string',
+            list: 'a list', dict: 'a mapping'}.get(type(value), type(value).__name__)
+
+
 def _not_a_network(value, why=None):
     text = '%r is not a CIDR network or address' % (value,)
     return ModelError(text + (': ' + why if why else ''))
@@ -123,7 +131,7 @@ def parse_network(value):
     IPv6 zone indexes, IPv4-mapped IPv6, a prefix out of range, host bits set.
     """
     if isinstance(value, bool) or not isinstance(value, str):
-        return _raise(_not_a_network(value, 'expected a string'))
+        return _raise(_not_a_network(value, 'expected a string, got %s' % type_name(value)))
     if value != value.strip():
         return _raise(_not_a_network(value, 'leading or trailing whitespace'))
     match = _NETWORK_TEXT.match(value)

@@ -147,7 +147,7 @@ class _Checker(object):
     def mapping(self, value, path, allowed):
         """Check type, unknown (or misspelt) and missing keys. Returns True if a mapping."""
         if not isinstance(value, dict):
-            self.error(path, 'must be a mapping, got %s' % _type_name(value))
+            self.error(path, 'must be a mapping, got %s' % model.type_name(value))
             return False
         for key in value:
             if key not in allowed:
@@ -164,16 +164,9 @@ class _Checker(object):
         if value is None and not required:
             return None
         if not isinstance(value, str) or not value.strip():
-            self.error(path, 'must be a non-empty string, got %s' % _type_name(value))
+            self.error(path, 'must be a non-empty string, got %s' % model.type_name(value))
             return None
         return value.strip()
-
-
-def _type_name(value):
-    if value is None:
-        return 'null'
-    return {bool: 'a boolean', int: 'an integer', float: 'a number', str: 'a string',
-            list: 'a list', dict: 'a mapping'}.get(type(value), type(value).__name__)
 
 
 def _join(path, key):
@@ -274,7 +267,7 @@ def validate_catalog(data, source='<catalog>', allow_broad_networks=False,
 def _validate_rules(raw, path, check, direction):
     rules = []
     if not isinstance(raw, list):
-        check.error(path, 'must be a list of {protocol, ports}, got %s' % _type_name(raw))
+        check.error(path, 'must be a list of {protocol, ports}, got %s' % model.type_name(raw))
         return rules
     for index, rule in enumerate(raw):
         rpath = '%s[%d]' % (path, index)
@@ -316,7 +309,7 @@ def _validate_category(category, path, check):
     for index, name in enumerate(raw_names):
         npath = '%s.names[%d]' % (path, index)
         if not isinstance(name, str):
-            check.error(npath, 'domain must be a string, got %s' % _type_name(name))
+            check.error(npath, 'domain must be a string, got %s' % model.type_name(name))
             continue
         canonical = name.strip().lower().rstrip('.')
         if canonical.startswith('https://'):
@@ -364,7 +357,7 @@ def _validate_block(block, path, check, allow_broad, drop_expired, today):
         regions = block['regions']
         if not isinstance(regions, dict) or not regions:
             check.error(path + '.regions', 'must be a non-empty mapping of regions, got %s'
-                        % _type_name(regions))
+                        % model.type_name(regions))
             return normal
         normal['regions'] = {}
         for key, region in regions.items():
@@ -389,7 +382,7 @@ def _validate_networks(raw, path, check, seen, allow_broad, drop_expired, today)
     """Validate a list of networks; ``seen`` spans the whole block to catch duplicates."""
     if not isinstance(raw, list) or not raw:
         check.error(path, 'must be a non-empty list of addresses/networks, got %s'
-                    % ('an empty list' if raw == [] else _type_name(raw)))
+                    % ('an empty list' if raw == [] else model.type_name(raw)))
         return []
     networks = []
     expired = 0

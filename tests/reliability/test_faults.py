@@ -227,7 +227,9 @@ def test_two_different_runs_at_once_the_second_waits(ufw_host, ansible):
         def files():
             return host.sh('sha256sum /etc/ufw/user.rules /etc/ufw/user6.rules').stdout
         files_of_first = files()
-        second = ansible.start([host], harness.role_play('ufw'), extra_vars=FRANKFURT)
+        # -v: the module's result (its msg counts added/removed rules) is printed.
+        second = ansible.start([host], harness.role_play('ufw'), extra_vars=FRANKFURT,
+                               options=('-v',))
         wait_for(lambda: lock_waiters(host) or files() != files_of_first, [first, second],
                  'run 2 queued on the lock')
         time.sleep(1)

@@ -53,7 +53,7 @@ NOT_PORTS = ' is not a port "N" or a port range "N-M"'
     ({'network': '::ffff:198.18.0.1'}, 'IPv4-mapped IPv6 address; write the IPv4 form 198.18.0.1'),
     ({'network': '198.18.0.1/15'}, "network: '198.18.0.1/15' has host bits set (did you mean 198.18.0.0/15?)"),
     ({'network': '198.18.0.0/33'}, "network: '198.18.0.0/33': prefix /33 is out of range for IPv4 (0-32)"),
-    ({'network': 15}, 'network: 15' + NOT_A_NETWORK + ': expected a string'),
+    ({'network': 15}, 'network: 15' + NOT_A_NETWORK + ': expected a string, got an integer'),
     ({'port': '53; touch x'}, "port: '53; touch x'" + NOT_PORTS),
     ({'port': '53\n'}, "port: '53\\n'" + NOT_PORTS + ': leading or trailing whitespace'),
     ({'port': '0022'}, "port: '0022'" + NOT_PORTS + ': leading zero'),
