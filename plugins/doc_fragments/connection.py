@@ -21,11 +21,17 @@ options:
         C(Port) line in an ssh config file, C(-p) in the ssh arguments.
       - O(connection_port) is kept too when given; when the host shows no SSH session and no
         O(connection_port) is given, port 22 is kept.
+      - Honoured only on connections that reach the host through an SSH session (C(ssh),
+        C(paramiko_ssh), C(libssh)); on C(docker), C(local), C(winrm) and others the action
+        plugin sets it to V(false) (there is no port of ours to keep), and O(rollback_timeout)
+        to V(0).
     type: bool
     default: false
   connection_port:
     description:
-      - The port the controller believes the connection uses (the roles pass C(ansible_port)
-        when it is set). Kept in addition to the detected port with O(keep_connection).
+      - The port the controller believes the connection uses. Kept in addition to the
+        detected port with O(keep_connection).
+      - Defaults to the port the connection plugin was configured with (C(ansible_port),
+        C(remote_port)), when there is one.
     type: int
 """

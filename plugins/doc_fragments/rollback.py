@@ -29,6 +29,8 @@ options:
       - If the module fails after the snapshot, it restores it at once.
       - Between V(10) and V(86400). A run refuses to start while an earlier run's change on the
         host is still waiting for its confirmation.
+      - Only on connections through an SSH session; the action plugin sets it to V(0) on
+        C(docker), C(local), C(winrm) and others (there is no connection to cut).
     type: int
     default: 0
 notes:

@@ -16,7 +16,12 @@ costs one task per host on a converged host:
 3. ``install``: only when the module reports the firewall missing, the host's package
    manager installs these packages and the module runs once more. A host that has the
    firewall never sees a package task (air-gapped hosts without python3-apt converge).
-4. ``rollback``: when the module armed a revert (``rollback_timeout``), the change is
+4. ``keep_connection``/``rollback_timeout``: honoured only on connections that reach the
+   host through an SSH session (ssh, paramiko, libssh); on docker, local, winrm, ... there
+   is no port of ours to keep and no connection to cut, so both are switched off here. On
+   SSH, ``connection_port`` defaults to the port the connection plugin was configured with
+   (``ansible_port``, ``remote_port``); the module also reads the port it really uses.
+5. ``rollback``: when the module armed a revert (``rollback_timeout``), the change is
    confirmed over a brand-new connection at once, or the task fails saying that the host
    rolled it back (plugins/plugin_utils/confirm_change.py).
 """
@@ -40,6 +45,19 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_chang
 # DOMAINS_KEY, the domain categories to enforce.
 RULES_FILTER_OPTIONS = ('webhooks', 'webhook_port', 'compact')
 DOMAINS_KEY = 'domains'
+# Connection plugins whose sessions have an SSH port on the host (names without collection).
+SSH_TRANSPORTS = ('ssh', 'smart', 'paramiko', 'paramiko_ssh', 'libssh')
+
+
+def ssh_like(transport):
+    """True when a connection plugin's ``transport`` reaches the host over SSH."""
+    name = to_text(transport or '')
+    for namespace in ('ansible.builtin.', 'ansible.legacy.', 'ansible.netcommon.'):
+        if name.startswith(namespace):
+            name = name[len(namespace):]
+    return name in SSH_TRANSPORTS
+
+
 # Backend modules that enforce domains (the others refuse them here, before any host).
 DOMAIN_MODULES = ('jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules')
 
@@ -132,6 +150,22 @@ class BackendAction(ActionBase):
                                     module_args=dict(name=list(packages), state='present'),
                                     task_vars=task_vars)
 
+    def connection_safety(self, args, task_vars):
+        """keep_connection, connection_port and rollback_timeout for this connection."""
+        if not ssh_like(getattr(self._connection, 'transport', None)):
+            args['keep_connection'] = False
+            args['rollback_timeout'] = 0
+            args.pop('connection_port', None)
+            return
+        if args.get('keep_connection') and args.get('connection_port') is None:
+            port = task_vars.get('ansible_port')
+            try:
+                port = self._connection.get_option('port') or port
+            except (AnsibleError, KeyError):
+                pass
+            if port is not None:
+                args['connection_port'] = port
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(BackendAction, self).run(tmp, task_vars)
@@ -157,6 +191,7 @@ class BackendAction(ActionBase):
             return result
         if install:
             args['if_missing'] = 'report'
+        self.connection_safety(args, task_vars)
 
         module_result = self._execute_module(module_name=self.module, module_args=args,
                                              task_vars=task_vars)
