@@ -36,6 +36,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils import rules_cache
 
+from ansible_collections.jaas.firewall.plugins.module_utils import model
+
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import check_upstreams
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, check_ttl, normalise_domains)
@@ -101,10 +103,26 @@ def domain_entries(catalog, categories, families):
     return entries
 
 
+def check_names(args, names):
+    """Each (option, model name kind, role variable) of ``names`` checked by the rule
+    model, so a name the backend cannot hold fails here instead of on the host."""
+    for option, kind, variable in names:
+        value = args.get(option)
+        if value is None:
+            continue
+        try:
+            model.check_name(kind, value)
+        except model.ModelError as exc:
+            raise AnsibleError('%s%s: %s' % (option, ' (role variable %s)' % variable
+                                             if variable else '', exc))
+
+
 class BackendAction(ActionBase):
-    """Subclasses set ``module`` to the backend module's FQCN."""
+    """Subclasses set ``module`` to the backend module's FQCN and ``names`` to the name
+    options checked on the controller: (option, model NAME_RULES kind, role variable)."""
 
     module = None
+    names = ()
     TRANSFERS_FILES = False
 
     def desired_rules(self, selection, task_vars):
@@ -174,6 +192,11 @@ class BackendAction(ActionBase):
         install = args.pop('install', None) or []
         if args.get('state', 'present') == 'absent':
             selection = None
+        try:
+            check_names(args, self.names)
+        except AnsibleError as exc:
+            result.update(failed=True, changed=False, msg=to_text(exc.message))
+            return result
         if selection is not None:
             try:
                 rules, domains = self.desired_rules(selection, task_vars)
