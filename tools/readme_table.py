@@ -47,7 +47,7 @@ def render():
         lines.append('| `%s` | %s | %s | %s | %d / %d | %d |' % (
             name, block['direction'], ports, regions, len(networks) - v6, v6, counts.get(name, 0)))
     lines.append('')
-    lines.append('Domains (HTTPS, TCP 443; enforce with a proxy — see the domain filters): %s.' % ', '.join(
+    lines.append('Domains (HTTPS, TCP 443; enforced on hosts by following DNS with `jaas_firewall_domains`, or by a proxy with the squid role): %s.' % ', '.join(
         '%s %d' % (k, len(v['names'])) for k, v in catalog['domains'].items()))
     return '\n'.join(lines)
 
