@@ -21,13 +21,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 from reliability import harness  # noqa: E402  (the suite's container settings)
+import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 CATALOG = os.path.join(ROOT, 'vars', 'jaas_catalog.yml')
 
@@ -88,20 +88,11 @@ def play(workdir, name, playbook):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
                ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1')
-    start = time.monotonic()
-    with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
-        proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
-                                 '-i', inventory, playbook], stdout=out, stderr=err, env=env,
-                                cwd=ROOT)
-        # wait4: the rusage of ansible-playbook including its reaped forks (ru_maxrss = max)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.monotonic() - start
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit('%s failed on %s:\n%s\n%s' % (playbook, name, stdout[-3000:], stderr[-3000:]))
-    return seconds, usage.ru_maxrss / 1024.0, stdout
+    # stderr apart: stdout is the json callback's document
+    run = timing.timed_run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                            '-i', inventory, playbook], env, split_stderr=True)
+    timing.exit_on_failure(run, '%s failed on %s' % (playbook, name), tail=3000)
+    return run.wall, run.maxrss_mib, run.output
 
 
 def rich_rule_count(name, prefix='jaas'):

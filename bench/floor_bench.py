@@ -11,19 +11,18 @@ Containers use the harness settings with --network none (docker connection).
 Usage: make bench-floor   (or .venv/bin/python bench/floor_bench.py --sizes 1,20 --roles ufw)
 """
 import argparse
-import concurrent.futures
 import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 from reliability import harness  # noqa: E402  (same container/ansible code as the suite)
+import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 PREFIX = 'jaas-floor-%d-' % os.getpid()
 FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
@@ -39,28 +38,13 @@ SUITE = {'ufw': 'bookworm', 'firewalld': 'bookworm', 'nftables': 'bookworm'}
 
 def timed(ansible, hosts, play, extra, forks):
     """(wall seconds, controller CPU seconds, output); exits on failure."""
-    argv = ansible.command(hosts, play, extra, forks)
-    with tempfile.TemporaryFile('w+') as out:
-        start = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ansible.env(),
-                                cwd=ROOT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - start
-        out.seek(0)
-        text = out.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit('run failed on %d host(s):\n%s' % (len(hosts), text[-4000:]))
-    return wall, usage.ru_utime + usage.ru_stime, text
-
-
-def start_hosts(count, suite, tag):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(count, 10)) as pool:
-        return list(pool.map(lambda i: harness.Host.start('%s-%02d' % (tag, i), suite,
-                                                          prefix=PREFIX), range(count)))
+    run = timing.timed_play(ansible, hosts, play, extra, forks)
+    timing.exit_on_failure(run, 'run failed on %d host(s)' % len(hosts))
+    return run.wall, run.cpu, run.output
 
 
 def measure(ansible, role, size, repeat):
-    hosts = start_hosts(size, SUITE[role], '%s-%d' % (role, size))
+    hosts = timing.start_hosts(size, SUITE[role], '%s-%d' % (role, size), PREFIX)
     extra = ROLE_VARS[role]
     forks = max(size, 1)
     first = timed(ansible, hosts, ROLE_PLAY % role, extra, forks)

@@ -17,14 +17,12 @@ Prints seconds and controller CPU (user + system of ansible-playbook and its for
 os.wait4). Usage: make bench-nftables  (or .venv/bin/python bench/nftables_bench.py)
 """
 import argparse
-import concurrent.futures
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
@@ -33,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, 'bench'))
 from reliability import harness  # noqa: E402  (the suite's container settings)
 from firewalld_bench import synthetic_catalog  # noqa: E402  (one 10x generator for all benches)
+import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 PREFIX = 'jaas-nftbench-%d-' % os.getpid()
 ROLE_PLAY = """
@@ -58,18 +57,10 @@ def play(workdir, name, playbook):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
                ANSIBLE_NOCOLOR='1')
-    start = time.monotonic()
-    with tempfile.TemporaryFile('w+') as out:
-        proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
-                                 '-i', inventory, playbook], stdout=out, stderr=subprocess.STDOUT,
-                                env=env, cwd=ROOT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.monotonic() - start
-        out.seek(0)
-        text = out.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit('%s failed on %s:\n%s' % (playbook, name, text[-3000:]))
-    return seconds, usage.ru_utime + usage.ru_stime
+    run = timing.timed_run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                            '-i', inventory, playbook], env)
+    timing.exit_on_failure(run, '%s failed on %s' % (playbook, name), tail=3000)
+    return run.wall, run.cpu
 
 
 def table_counts(name):
@@ -102,10 +93,8 @@ def main():
 
         names = dict((key, PREFIX + key) for key in ROLES + ('10x',))
         try:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
-                for future in [pool.submit(harness.start_container, name, harness.IMAGES[args.suite])
-                               for name in names.values()]:
-                    future.result()
+            image = harness.IMAGES[args.suite]
+            timing.in_parallel(lambda name: harness.start_container(name, image), names.values())
             subprocess.run(['docker', 'exec', names['firewalld'], 'systemctl', 'start', 'firewalld'],
                            check=True)
             versions = subprocess.run(['docker', 'exec', names['nftables'], 'nft', '--version'],

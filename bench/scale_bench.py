@@ -14,43 +14,26 @@ Containers use the harness settings with --network none (nothing is ever sent an
 Usage: make bench-scale   (or .venv/bin/python bench/scale_bench.py [--sizes 1,5,20])
 """
 import argparse
-import concurrent.futures
 import ipaddress
 import os
 import resource
-import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 from reliability import harness  # noqa: E402  (same container/ansible code as the suite)
+import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 PREFIX = 'jaas-bench-%d-' % os.getpid()
 
 
 def timed_run(ansible, hosts, role, extra, forks=20):
     """(seconds, peak RSS MiB of ansible-playbook + forks, stdout); exits on failure."""
-    argv = ansible.command(hosts, harness.role_play(role), extra, forks)
-    with tempfile.TemporaryFile('w+') as out:
-        start = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ansible.env(),
-                                cwd=ROOT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.monotonic() - start
-        out.seek(0)
-        text = out.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit('%s role failed on %d host(s):\n%s' % (role, len(hosts), text[-4000:]))
-    return seconds, usage.ru_maxrss / 1024.0, text
-
-
-def start_hosts(count, suite, tag):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(count, 10)) as pool:
-        return list(pool.map(lambda i: harness.Host.start('%s-%02d' % (tag, i), suite,
-                                                          prefix=PREFIX), range(count)))
+    run = timing.timed_play(ansible, hosts, harness.role_play(role), extra, forks)
+    timing.exit_on_failure(run, '%s role failed on %d host(s)' % (role, len(hosts)))
+    return run.wall, run.maxrss_mib, run.output
 
 
 def synthetic_catalog(path, factor=10):
@@ -103,7 +86,7 @@ def main():
     try:
         # ---- 1. fleet sizes: fresh containers each time, ufw enabled, shipped catalog
         for size in sizes:
-            hosts = start_hosts(size, 'bookworm', 'fleet%d' % size)
+            hosts = timing.start_hosts(size, 'bookworm', 'fleet%d' % size, PREFIX)
             for host in hosts:
                 host.sh('ufw --force enable >/dev/null')
             first, peak1, _ = timed_run(ansible, hosts, 'ufw', {}, args.forks)
@@ -118,7 +101,7 @@ def main():
         big = os.path.join(workdir, 'catalog-10x.yml')
         networks_10x = synthetic_catalog(big)
         for backend, suite in (('ufw', 'bookworm'), ('firewalld', 'bookworm')):
-            hosts = start_hosts(2, suite, backend)
+            hosts = timing.start_hosts(2, suite, backend, PREFIX)
             for host in hosts:
                 host.sh('ufw --force enable >/dev/null' if backend == 'ufw'
                         else 'systemctl start firewalld')

@@ -21,7 +21,6 @@ Usage: make bench-ssh   (or .venv/bin/python bench/ssh_scale_bench.py --sizes 1,
 Run it on an otherwise idle machine (check `docker ps`): it is a benchmark, not a test.
 """
 import argparse
-import concurrent.futures
 import ctypes
 import glob
 import json
@@ -37,6 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 from reliability import harness, ssh_harness  # noqa: E402
+import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 PREFIX = 'jaas-ssh-bench-%d-' % os.getpid()
 FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
@@ -91,17 +91,12 @@ def timed(ansible, hosts, play, extra, forks):
     env = ssh_harness.ssh_env(ansible, control_dir)
     argv = ansible.command(hosts, play, extra, forks)
     cpu_before = cpu_seconds()
-    with tempfile.TemporaryFile('w+') as out:
-        start = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        proc.wait()
-        wall = time.monotonic() - start
-        stop_masters(control_dir)
-        out.seek(0)
-        text = out.read()
-    if proc.returncode != 0:
-        sys.exit('run failed on %d host(s):\n%s' % (len(hosts), text[-4000:]))
-    return wall, cpu_seconds() - cpu_before, text
+    run = timing.timed_run(argv, env)
+    # wait4's rusage misses the masters; the children's totals have both once they are reaped
+    stop_masters(control_dir)
+    cpu = cpu_seconds() - cpu_before
+    timing.exit_on_failure(run, 'run failed on %d host(s)' % len(hosts))
+    return run.wall, cpu, run.output
 
 
 def recap_changed(text):
@@ -114,8 +109,7 @@ def start_fleet(network, key, config, size, suite, tag):
                                              key, suite, prefix=PREFIX)
         host.config_file = config
         return host
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(size, 10)) as pool:
-        return list(pool.map(start, range(1, size + 1)))
+    return timing.in_parallel(start, range(1, size + 1))
 
 
 def remove(hosts):
@@ -132,9 +126,8 @@ def measure(ansible, site, role, size, forks, suite):
                 host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
         floor = timed(ansible, hosts, FLOOR_PLAY, None, forks)
         first = timed(ansible, hosts, ROLE_PLAY % role, RESTRICT[role], forks)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
-            outcomes = list(pool.map(lambda host: host.sh(
-                'cat /var/lib/jaas-firewall/rollback/*/outcome', check=False).stdout.split(), hosts))
+        outcomes = timing.in_parallel(lambda host: host.sh(
+            'cat /var/lib/jaas-firewall/rollback/*/outcome', check=False).stdout.split(), hosts)
         if any(outcome != ['confirmed'] for outcome in outcomes):
             sys.exit('%s: the first apply did not arm and confirm exactly once per host: %s'
                      % (role, outcomes))

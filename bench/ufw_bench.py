@@ -22,12 +22,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 from reliability import harness  # noqa: E402  (the suite's container settings)
+import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 RULES_EXPR = ("{{ lookup('jaas.firewall.catalog', blocks=['cloudflare', 'jvb', 'turn'])"
               " | jaas.firewall.rules }}")
@@ -74,18 +74,12 @@ def start(name, image):
 
 def timed_playbook(playbook, inventory, env):
     """Run ansible-playbook; return (seconds, peak RSS in MiB, summary line)."""
-    started = time.monotonic()
-    proc = subprocess.Popen([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = proc.stdout.read().decode()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.stderr.write(output[-4000:])
+    run = timing.timed_run([os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook], env)
+    if run.rc != 0:
+        sys.stderr.write(run.output[-4000:])
         raise SystemExit('ansible-playbook %s failed' % playbook)
-    recap = [line for line in output.splitlines() if 'changed=' in line]
-    return seconds, usage.ru_maxrss / 1024.0, recap[-1].strip() if recap else ''
+    recap = [line for line in run.output.splitlines() if 'changed=' in line]
+    return run.wall, run.maxrss_mib, recap[-1].strip() if recap else ''
 
 
 def jaas_rules(name):
