@@ -68,6 +68,8 @@ REJECT = 'reject with icmpx type admin-prohibited'
 _BARE_META = ('iif', 'oif', 'iifname', 'oifname')
 
 PERSIST_CONFIG = '/etc/nftables.conf'
+# What nftables.service loads on Red Hat family hosts (Debian and Ubuntu: PERSIST_CONFIG).
+PERSIST_CONFIG_REDHAT = '/etc/sysconfig/nftables.conf'
 PERSIST_DIR = '/etc/nftables.d'
 PERSIST_SERVICE = 'nftables.service'
 # systemctl is-enabled answers that need no "systemctl enable"
@@ -572,6 +574,14 @@ def table_changes(desired, live, table):
     return added, removed
 
 
+def default_persist_config(exists=os.path.exists):
+    """The file this host's nftables.service loads: Red Hat's /etc/sysconfig/nftables.conf
+    when it is there and Debian's /etc/nftables.conf is not, else /etc/nftables.conf."""
+    if exists(PERSIST_CONFIG_REDHAT) and not exists(PERSIST_CONFIG):
+        return PERSIST_CONFIG_REDHAT
+    return PERSIST_CONFIG
+
+
 def persist_actions(want, have):
     """Ordered actions that bring the saved state from ``have`` to ``want``.
 
@@ -604,7 +614,7 @@ class NftablesBackend(Backend):
         default_outgoing=dict(type='str', default='accept', choices=list(POLICIES)),
         default_forward=dict(type='str', default='accept', choices=list(POLICIES)),
         persist=dict(type='bool', default=True),
-        persist_config=dict(type='path', default=PERSIST_CONFIG),
+        persist_config=dict(type='path'),
         persist_file=dict(type='path'),
     )
     argument_spec.update(gateway_argument_spec())
@@ -642,7 +652,7 @@ class NftablesBackend(Backend):
         model = with_domains(model, domains, ttl)
         self.desired_resolver = resolver
         self.persist_file = params['persist_file'] or os.path.join(PERSIST_DIR, self.table + '.nft')
-        self.persist_config = params['persist_config']
+        self.persist_config = params['persist_config'] or default_persist_config()
         keep = params['persist'] and model is not None
         persist = {'file': persisted_file(model, self.table, self.persist_config) if keep else None,
                    'include': keep, 'enable': keep}

@@ -93,11 +93,11 @@ options:
     default: true
   persist_config:
     description:
-      - The file C(nftables.service) loads (Debian and Ubuntu C(/etc/nftables.conf)); one
-        include line for O(persist_file) is added to it or removed from it. Created (with
-        only that line) when missing.
+      - The file C(nftables.service) loads; one include line for O(persist_file) is added to
+        it or removed from it. Created (with only that line) when missing.
+      - Default C(/etc/nftables.conf) (Debian, Ubuntu), or C(/etc/sysconfig/nftables.conf)
+        when only that one exists (Red Hat family).
     type: path
-    default: /etc/nftables.conf
   persist_file:
     description: Where our saved table goes; default C(/etc/nftables.d/<prefix>.nft).
     type: path

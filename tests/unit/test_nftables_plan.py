@@ -348,3 +348,17 @@ def test_saved_file_is_the_script_with_a_header():
 ])
 def test_space_difference(elements, minus, expected):
     assert nft.space_difference(elements, minus) == expected
+
+
+# Which file nftables.service loads (Debian's unit: /etc/nftables.conf; Red Hat's unit:
+# /etc/sysconfig/nftables.conf): hand-written cases of which files exist on the host.
+@pytest.mark.parametrize('present, expected', [
+    ((), '/etc/nftables.conf'),
+    (('/etc/nftables.conf',), '/etc/nftables.conf'),
+    (('/etc/sysconfig/nftables.conf',), '/etc/sysconfig/nftables.conf'),
+    (('/etc/nftables.conf', '/etc/sysconfig/nftables.conf'), '/etc/nftables.conf'),
+])
+def test_default_persist_config_follows_the_distribution(present, expected):
+    from ansible_collections.jaas.firewall.plugins.module_utils.nftables_backend import (
+        default_persist_config)
+    assert default_persist_config(exists=lambda path: path in present) == expected
