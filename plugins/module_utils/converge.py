@@ -103,6 +103,23 @@ class Backend(object):
         changes; None when the backend has none (``rollback_timeout`` is then refused)."""
         return None
 
+    # Optional hooks; the defaults are the skeleton's own behaviour.
+    def safety(self, params):
+        """The Safety inputs, checked before desired() (raise PlanError)."""
+        return safety_inputs(params)
+
+    def report_missing(self, reason):
+        """Exit the module when missing() gave a reason."""
+        params = self.module.params
+        if params['state'] == 'present' and params['if_missing'] == 'fail':
+            self.module.fail_json(msg='%s; nothing changed' % reason, installed=False)
+        self.module.exit_json(changed=False, installed=False, added=[], removed=[], diff={},
+                              connection_ports=[], msg='%s: nothing was done' % reason)
+
+    def arms_rollback(self, plan):
+        """Whether this changing plan arms the revert of ``rollback_timeout``."""
+        return True
+
 
 def safety_inputs(params):
     """Validated keep-open entries and the connection's ports (raises PlanError)."""
@@ -120,7 +137,7 @@ def run(module, backend):
     """Converge one host and exit the module; every backend module's main() ends here."""
     params = module.params
     try:
-        safety = safety_inputs(params)
+        safety = backend.safety(params)
         desired = backend.desired(params, safety)
         if timeout_problem(params['rollback_timeout']):
             raise PlanError(timeout_problem(params['rollback_timeout']))
@@ -129,10 +146,7 @@ def run(module, backend):
 
     reason = backend.missing()
     if reason:
-        if params['state'] == 'present' and params['if_missing'] == 'fail':
-            module.fail_json(msg='%s; nothing changed' % reason, installed=False)
-        module.exit_json(changed=False, installed=False, added=[], removed=[], diff={},
-                         connection_ports=[], msg='%s: nothing was done' % reason)
+        backend.report_missing(reason)
 
     # From the first read to the last change: a concurrent run waits, then plans
     # against this run's result.
@@ -150,7 +164,7 @@ def run(module, backend):
     if plan.changed:
         backend.check(plan)
         if not module.check_mode:
-            if params['rollback_timeout']:
+            if params['rollback_timeout'] and backend.arms_rollback(plan):
                 # Before the change: the host reverts by itself unless the run confirms.
                 recipe = backend.rollback_recipe()
                 if recipe is None:
