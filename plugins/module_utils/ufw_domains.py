@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, jaas.firewall contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The domain half for ufw (used by plugins/modules/ufw_rules.py).
+"""The domain half for ufw (used by module_utils/ufw_backend.py).
 
 ufw's rules cannot refer to a set that DNS answers fill, and an accept in another nftables
 table cannot override ufw's drop (a packet must pass every base chain of its hook). So the
@@ -217,7 +217,7 @@ class UfwDomains(object):
             steps.append(('table', None, None))
         return bool(steps) or resolver.changed, steps, resolver
 
-    def apply(self, steps, resolver, present):
+    def apply(self, steps, resolver, present, mark):
         if not present and resolver.changed:
             self.resolver.apply(resolver)          # resolv.conf back before the sets go
         for kind, family, value in steps:
@@ -228,7 +228,7 @@ class UfwDomains(object):
             elif kind == 'runtime':
                 tool = self.module.get_bin_path(TOOL[family], required=True)
                 rc, out, err = self.module.run_command(
-                    [tool, '-w', '-A' if value else '-D'] + accept_rule(family, self.mark))
+                    [tool, '-w', '-A' if value else '-D'] + accept_rule(family, mark))
                 if rc != 0:
                     self.module.fail_json(msg='%s %s failed: %s' % (
                         TOOL[family], 'adding' if value else 'removing', (err or out).strip()))
@@ -260,26 +260,3 @@ class UfwDomains(object):
             handle.write(text)
         os.chmod(temp, mode)
         os.rename(temp, path)
-
-    def converge(self, desired, result):
-        """The rest for ufw_rules' main() once ``desired`` is known: result keys added,
-        fails with fail_json."""
-        self.mark = desired['mark']
-        live = self.read(desired)
-        try:
-            changed, steps, resolver = self.plan(desired, live)
-        except DomainError as exc:
-            self.module.fail_json(msg='nothing changed: %s' % exc, **result)
-        for warning in resolver.warnings:
-            self.module.warn(warning)
-        result['resolver'] = resolver.extras
-        result['domain_steps'] = ['%s%s' % (kind, '' if family is None else ' IPv%d' % family)
-                                  for kind, family, _value in steps]
-        result['domains_broader_than_catalog'] = desired['broader']
-        if changed:
-            result['changed'] = True
-            result['added'] = list(result.get('added', [])) + resolver.added
-            result['removed'] = list(result.get('removed', [])) + resolver.removed
-            if not self.module.check_mode:
-                self.apply(steps, resolver, desired['script'] is not None)
-        return result

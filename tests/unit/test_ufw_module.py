@@ -17,7 +17,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jaas.firewall.plugins.module_utils import connection, host_lock
+from ansible_collections.jaas.firewall.plugins.module_utils import connection, host_lock, ufw_backend
 from ansible_collections.jaas.firewall.plugins.modules import ufw_rules
 
 RULES_FILE = """*filter
@@ -100,11 +100,11 @@ def make_host(tmp_path, monkeypatch):
                             lambda module, name, *a, **k: fake.get_bin_path(name, *a, **k))
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda module, args, **k: fake.run_command(args, **k))
-        monkeypatch.setattr(ufw_rules, 'UFW_DIR', str(fake.dir))
-        monkeypatch.setattr(ufw_rules, 'DEFAULTS_FILE', str(fake.defaults))
-        monkeypatch.setattr(ufw_rules, 'RELOAD_PENDING', str(tmp_path / 'reload-pending'))
+        monkeypatch.setattr(ufw_backend, 'UFW_DIR', str(fake.dir))
+        monkeypatch.setattr(ufw_backend, 'DEFAULTS_FILE', str(fake.defaults))
+        monkeypatch.setattr(ufw_backend, 'RELOAD_PENDING', str(tmp_path / 'reload-pending'))
         monkeypatch.setattr(host_lock, 'LOCK_PATH', str(tmp_path / 'jaas-firewall.lock'))
-        monkeypatch.setattr(ufw_rules, 'kept_connection_ports', lambda keep, port=None:
+        monkeypatch.setattr(ufw_backend, 'kept_connection_ports', lambda keep, port=None:
                             connection.kept_connection_ports(keep, port,
                                                              detect=lambda: list(detected)))
         return fake

@@ -1,0 +1,512 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, jaas.firewall contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ufw backend of the converge skeleton (module_utils/converge.py), run by
+plugins/modules/ufw_rules.py.
+
+read: /etc/default/ufw, ``ufw status``, both user rules files, the reload marker, ufw.conf
+(only for O(enabled)) and the domain half (module_utils/ufw_domains.py). plan (pure): the
+new rules files (module_utils/ufw_user_rules.py), safety rules first, the guard, default
+policies, enable/disable and the domain steps. apply, in this order: the files (one atomic
+write each), one reload of ufw's user chains, the domain half, the policies, enabling - so
+allow rules exist before traffic is restricted. Python stdlib only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import os
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
+    kept_connection_ports)
+from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
+    Backend, Plan, PlanError, Safety)
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    DOMAINS_ARGUMENT_SPEC, DomainError)
+from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
+    gateway_argument_spec, gateway_from_params)
+from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
+    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
+    UfwRecipe, timeout_problem)
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
+    DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
+    SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
+    desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults,
+    plan_file, remove_from_file)
+
+UFW_DIR = '/etc/ufw'
+RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
+DEFAULTS_FILE = '/etc/default/ufw'
+RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
+RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
+POLICY_DIRECTIONS = ('incoming', 'outgoing', 'routed')
+
+# The planned rules files: ``updated`` the new texts of the files that change, ``added`` /
+# ``removed`` rule summaries, ``owned`` rule counts per family, ``templates`` the families
+# whose file is still the package template (planned as an empty rules file).
+FilesPlan = collections.namedtuple('FilesPlan', 'updated added removed owned templates')
+
+
+# ---------------------------------------------------------------- pure
+
+def keep_open_rules(entries, families):
+    """Rules of block safety for validated keep-open entries."""
+    rules = []
+    for entry in entries:
+        network = entry.get('network')
+        for family in ([6 if ':' in network else 4] if network else families):
+            rules.append(dict(direction=entry['direction'], family=family,
+                              network=network or ('::/0' if family == 6 else '0.0.0.0/0'),
+                              protocol=entry['protocol'], ports=entry['port'], block='safety',
+                              region=None))
+    return rules
+
+
+def connection_rules(ports, families):
+    """Rules of block safety that keep the connection's ports open inbound."""
+    return [dict(direction='in', family=family, network='::/0' if family == 6 else '0.0.0.0/0',
+                 protocol='tcp', ports=str(port), block='safety', region=None)
+            for port in ports for family in families]
+
+
+def restricted_after(desired, active, defaults):
+    """Will ufw be running with a deny/reject default policy once this run is done?"""
+    running = active if desired['enabled'] is None else desired['enabled']
+    policies = [desired['policies'][name] or defaults[name] for name in ('incoming', 'outgoing')]
+    return bool(running) and any(policy in ('deny', 'reject') for policy in policies)
+
+
+def conf_value(text, key):
+    """A value of ufw.conf, lower case, without quotes; None when unset."""
+    for line in text.splitlines():
+        if line.strip().startswith(key + '='):
+            return line.split('=', 1)[1].strip().strip('"\'').lower()
+    return None
+
+
+def loglevel(conf_text):
+    """The LOGLEVEL of ufw.conf (ufw's default 'low' when unset)."""
+    level = conf_value(conf_text, 'LOGLEVEL')
+    return level if level in ('off', 'low', 'medium', 'high', 'full') else 'low'
+
+
+def summarise(blocks, family):
+    return [describe(block, family) for block in blocks]
+
+
+def plan_files(texts, wanted, tag_prefix, exclude, state, listed):
+    """The FilesPlan of both rules files (raises UfwRulesError). ``listed``: with
+    state=absent, remove only the wanted rules instead of every owned one."""
+    updated, added, removed, owned, templates = {}, [], [], {}, []
+    for family, name in sorted(RULES_FILES.items()):
+        path = os.path.join(UFW_DIR, name)
+        text = texts[family]
+        planned = text
+        if is_package_template(text):
+            templates.append(family)
+            planned = as_empty_rules_file(text)
+        if state == 'present':
+            new_text, plus, minus = plan_file(planned, wanted[family], tag_prefix, exclude,
+                                              path=path)
+        elif listed:
+            new_text, plus, minus = remove_from_file(planned, wanted[family], tag_prefix,
+                                                     exclude, path=path)
+        else:
+            new_text, plus, minus = plan_file(planned, [], tag_prefix, exclude, path=path)
+        if new_text != planned:
+            updated[family] = new_text
+        added += summarise(plus, family)
+        removed += summarise(minus, family)
+        owned[str(family)] = sum(1 for block in UserRules(new_text, path).blocks
+                                 if owns(block_comment(block), tag_prefix))
+    return FilesPlan(updated, added, removed, owned, templates)
+
+
+def _lines(items):
+    return ''.join(line + '\n' for line in items)
+
+
+# ---------------------------------------------------------------- host
+
+def read_text(module, path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8')
+    except (IOError, OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg='cannot read %s (is ufw installed?): %s' % (path, to_native(exc)))
+
+
+def write_atomic(module, path, text):
+    """Write next to the target, then rename over it (keeps owner and mode)."""
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path),
+                               dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(to_bytes(text))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except Exception:
+        os.unlink(tmp)
+        raise
+    module.atomic_move(tmp, path)
+
+
+def mark_reload_pending(pending):
+    """Create or remove the marker; best effort (a host without /run just lacks it)."""
+    try:
+        if pending:
+            with open(RELOAD_PENDING, 'w') as handle:
+                handle.write('jaas.firewall.ufw_rules wrote the rules files; reload pending\n')
+        elif os.path.exists(RELOAD_PENDING):
+            os.unlink(RELOAD_PENDING)
+    except (IOError, OSError):
+        pass
+
+
+def ufw_active(module, ufw):
+    rc, out, err = module.run_command([ufw, 'status'])
+    if rc != 0:
+        module.fail_json(msg='ufw status failed: %s' % (err or out).strip())
+    return out.splitlines()[0].strip().lower() == 'status: active' if out else False
+
+
+def reload_user_chains(module, families):
+    """Load user rules into the running firewall, as ufw's _reload_user_rules does."""
+    for family in families:
+        tool = module.get_bin_path(RESTORE[family], required=True)
+        path = os.path.join(UFW_DIR, RULES_FILES[family])
+        rc, out, err = module.run_command([tool, '-n', path])
+        if rc != 0:
+            return '%s -n %s failed: %s' % (tool, path, (err or out).strip())
+    return None
+
+
+# ---------------------------------------------------------------- the backend
+
+class UfwBackend(Backend):
+    """Hooks for converge.run(): ufw's own files, one reload of its user chains."""
+
+    prefix_default = 'jaas'
+    argument_spec = dict(
+        prefix=dict(type='str', default='jaas', aliases=['tag_prefix']),
+        exclude_blocks=dict(type='list', elements='str', default=[]),
+        guard_blocks=dict(type='list', elements='str', default=[]),
+        default_incoming=dict(type='str', choices=['allow', 'deny', 'reject']),
+        default_outgoing=dict(type='str', choices=['allow', 'deny', 'reject']),
+        default_routed=dict(type='str', choices=['allow', 'deny', 'reject']),
+        enabled=dict(type='bool'),
+        backup=dict(type='bool', default=True),
+        domain_mark=dict(type='int', default=DEFAULT_MARK),
+        keep_open_families=dict(type='list', elements='int', choices=[4, 6], default=[4, 6]),
+    )
+    argument_spec.update(gateway_argument_spec())
+    argument_spec.update(DOMAINS_ARGUMENT_SPEC)
+
+    def __init__(self, module):
+        super(UfwBackend, self).__init__(module)
+        self.ufw = None
+        self.wanted = None
+        self.active = False
+        self.domains = None
+
+    # -- pure -------------------------------------------------------------------------
+    def safety(self, params):
+        """ufw's checks in its own order; keep-open entries only matter with state=present."""
+        module = self.module
+        if not TAG_PREFIX.match(params['prefix']):
+            module.fail_json(msg='prefix %r must be a slug of at most 31 characters'
+                             % params['prefix'])
+        for option in ('exclude_blocks', 'guard_blocks'):
+            bad = [name for name in params[option] if not SLUG.match(name)]
+            if bad:
+                module.fail_json(msg='%s: not slugs: %s' % (option, ', '.join(bad)))
+        present = params['state'] == 'present'
+        try:
+            ports = kept_connection_ports(params['keep_connection'] and present,
+                                          params['connection_port'])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        if timeout_problem(params['rollback_timeout']):
+            raise PlanError(timeout_problem(params['rollback_timeout']))
+        try:
+            keep_open = validate_keep_open(params['keep_open'], 'keep_open') if present else []
+        except KeepOpenError as exc:
+            raise PlanError(str(exc))
+        return Safety(keep_open, ports)
+
+    def desired(self, params, safety):
+        tag_prefix = params['prefix']
+        try:
+            # absent with a rule list also removes those rules' routes when gateway is set
+            gateway = gateway_from_params(dict(params, state='present') if params['rules']
+                                          else params)
+        except ModelError as exc:
+            raise PlanError(str(exc))
+        try:
+            self.wanted = desired_blocks(params['rules'], tag_prefix, gateway)
+        except UfwRulesError as exc:
+            self.module.fail_json(msg=str(exc))
+        try:
+            check_domain_params(params)
+        except DomainError as exc:
+            raise PlanError(str(exc))
+        return {'state': params['state'], 'prefix': tag_prefix, 'rules': list(params['rules']),
+                'gateway': gateway, 'wanted': self.wanted,
+                'exclude': list(params['exclude_blocks']),
+                'guard_blocks': list(params['guard_blocks']),
+                'keep_open': list(safety.keep_open),
+                'keep_open_families': list(params['keep_open_families']),
+                'connection_ports': list(safety.connection_ports),
+                'policies': dict((name, params['default_' + name]) for name in POLICY_DIRECTIONS),
+                'enabled': params['enabled']}
+
+    def plan(self, desired, live):
+        module = self.module
+        defaults, active = live['defaults'], live['active']
+        state, tag_prefix = desired['state'], desired['prefix']
+        rules, wanted = desired['rules'], desired['wanted']
+        kept_ports = desired['connection_ports']
+        if kept_ports or desired['keep_open']:
+            # First, so the connection's rule precedes anything that could restrict it. Rules
+            # without a network go to the families ufw filters (IPv6 only with IPV6=yes).
+            families = [4, 6] if defaults['ipv6'] else [4]
+            extra = connection_rules(kept_ports, families) + keep_open_rules(
+                desired['keep_open'],
+                [family for family in desired['keep_open_families'] if family in families])
+            rules = extra + rules
+            # keep-open and connection rules are the host's own: never routed
+            wanted = desired_blocks(rules, tag_prefix)
+            if desired['gateway'] is not None:
+                routes = desired_blocks(rules[len(extra):], tag_prefix, desired['gateway'])
+                for family in wanted:
+                    wanted[family] += [block for block in routes[family]
+                                       if block not in wanted[family]]
+        exclude = list(desired['exclude'])
+        guarded = []
+        if desired['guard_blocks'] and restricted_after(desired, active, defaults):
+            present_blocks = set(rule['block'] for rule in rules) if state == 'present' else set()
+            guarded = [name for name in desired['guard_blocks'] if name not in present_blocks]
+            exclude += guarded
+        if wanted[6] and state == 'present' and not defaults['ipv6']:
+            module.fail_json(msg='IPv6 rules requested but IPV6 is not "yes" in %s; set it or '
+                                 'select families [4]' % DEFAULTS_FILE)
+        try:
+            files = plan_files(live['texts'], wanted, tag_prefix, exclude, state,
+                               bool(desired['rules']))
+        except UfwRulesError as exc:
+            module.fail_json(msg=str(exc))
+
+        # A run killed between writing the files and reloading leaves the marker behind, so
+        # the next run reloads even though the files are already as desired.
+        reload_pending = bool(active and live['pending'] and not files.updated)
+        policies = dict((name, defaults[name]) for name in POLICY_DIRECTIONS)
+        policy_changes = []
+        for name in POLICY_DIRECTIONS:
+            wanted_policy = desired['policies'][name]
+            if wanted_policy and wanted_policy != defaults[name]:
+                policy_changes.append((name, wanted_policy))
+                policies[name] = wanted_policy
+        enable = None
+        if desired['enabled'] is not None:
+            at_boot = live['enabled_at_boot']
+            if desired['enabled'] != (active and at_boot) and (desired['enabled'] or active
+                                                               or at_boot):
+                enable = desired['enabled']
+        # what the rollback snapshot covers: rules files, policies, enabled state
+        host_changes = bool(files.updated or (active and live['pending']) or policy_changes
+                            or enable is not None)
+
+        try:
+            domain_changed, domain_steps, resolver = self.domains.plan(
+                live['domains']['wanted'], live['domains']['live'])
+        except DomainError as exc:
+            module.fail_json(msg='nothing changed: %s' % exc)
+
+        before = sorted(describe_text(item) for item in files.removed)
+        after = sorted(describe_text(item) for item in files.added)
+        for name, wanted_policy in policy_changes:
+            before.append('default %s: %s' % (name, defaults[name]))
+            after.append('default %s: %s' % (name, wanted_policy))
+        if enable is not None:
+            before.append('active: %s' % active)
+            after.append('active: %s' % enable)
+        added, removed = list(files.added), list(files.removed)
+        if domain_changed:
+            added += resolver.added
+            removed += resolver.removed
+        extras = dict(
+            owned=files.owned, active=active, reloaded=False, guarded=guarded,
+            policies=policies,
+            # ufw names the two sides of its diff (the skeleton's is one header)
+            diff=dict(before_header='ufw rules removed', after_header='ufw rules added',
+                      before=_lines(before), after=_lines(after)),
+            resolver=resolver.extras,
+            domain_steps=['%s%s' % (kind, '' if family is None else ' IPv%d' % family)
+                          for kind, family, _value in domain_steps],
+            domains_broader_than_catalog=live['domains']['wanted']['broader'],
+            msg=('ufw: %d rules added, %d removed, %d jaas rules now; policies %s; '
+                 'connection ports kept %s; guarded %s'
+                 % (len(files.added), len(files.removed), sum(files.owned.values()),
+                    ', '.join('%s %s' % item for item in sorted(policies.items())),
+                    kept_ports or 'none', guarded or 'none')))
+        if reload_pending:
+            extras['reload_pending'] = True
+        return Plan(
+            changed=bool(files.updated) or reload_pending or bool(policy_changes)
+            or enable is not None or domain_changed,
+            added=added, removed=removed, before=_lines(before), after=_lines(after),
+            extras=extras, warnings=list(resolver.warnings),
+            work={'desired': desired, 'live': live, 'files': files,
+                  'policy_changes': policy_changes, 'enable': enable,
+                  'host_changes': host_changes, 'domain_changed': domain_changed,
+                  'domain_steps': domain_steps, 'resolver': resolver})
+
+    # -- host -------------------------------------------------------------------------
+    def missing(self):
+        self.ufw = self.module.get_bin_path('ufw')
+        if self.ufw is None or not os.path.exists(os.path.join(UFW_DIR, RULES_FILES[4])):
+            return 'ufw is not installed'
+        return None
+
+    def report_missing(self, reason):
+        """ufw missing: absent has nothing to do, report says so, check mode reports all,
+        present fails."""
+        module = self.module
+        if module.params['if_missing'] == 'report' and module.params['state'] == 'present':
+            module.exit_json(changed=False, installed=False, added=[], removed=[], owned={},
+                             active=False, reloaded=False, guarded=[], policies={},
+                             connection_ports=[], msg='ufw is not installed: nothing was done')
+        if module.params['state'] == 'absent':
+            module.exit_json(changed=False, installed=False, added=[], removed=[],
+                             owned={"4": 0, "6": 0},
+                             active=False, reloaded=False, guarded=[], policies={},
+                             msg='ufw is not installed: nothing to remove')
+        if module.check_mode:
+            added = [dict(family=family, tuple=block.strip().splitlines()[0])
+                     for family in (4, 6) for block in self.wanted[family]]
+            module.exit_json(changed=True, installed=False, added=added, removed=[], owned={},
+                             active=False, reloaded=False, guarded=[], policies={},
+                             msg='ufw is not installed yet (check mode): every rule would be '
+                                 'added')
+        module.fail_json(msg='ufw is not installed (no ufw command or %s); install it first '
+                             '(the jaas.firewall.ufw role does unless jaas_firewall_ufw_install '
+                             'is false)' % os.path.join(UFW_DIR, RULES_FILES[4]))
+
+    def read(self):
+        module = self.module
+        defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
+        self.active = active = ufw_active(module, self.ufw)
+        # The domain half (module_utils/ufw_domains.py): its tools are checked with ufw's,
+        # and what it wants depends on the host's IPv6 setting.
+        self.domains = UfwDomains(module, active, defaults['ipv6'])
+        domains_wanted = self.domains.desired(module.params)
+        missing = self.domains.missing(domains_wanted)
+        if missing:
+            if module.params['if_missing'] == 'report':
+                module.exit_json(changed=False, installed=False, added=[], removed=[], owned={},
+                                 active=active, reloaded=False, guarded=[], policies={},
+                                 connection_ports=[], msg='%s: nothing was done' % missing)
+            module.fail_json(msg='%s; nothing changed' % missing)
+        texts = dict((family, read_text(module, os.path.join(UFW_DIR, name)))
+                     for family, name in RULES_FILES.items())
+        at_boot = None
+        if module.params['enabled'] is not None:
+            at_boot = conf_value(read_text(module, os.path.join(UFW_DIR, 'ufw.conf')),
+                                 'ENABLED') == 'yes'
+        return {'defaults': defaults, 'active': active, 'texts': texts,
+                'pending': os.path.exists(RELOAD_PENDING), 'enabled_at_boot': at_boot,
+                'domains': {'wanted': domains_wanted,
+                            'live': self.domains.read(domains_wanted)}}
+
+    def arms_rollback(self, plan):
+        # the snapshot covers ufw's files; a change of the domain half alone arms nothing
+        return plan.work['host_changes']
+
+    def rollback_recipe(self):
+        return UfwRecipe([os.path.join(UFW_DIR, name) for name in
+                          (RULES_FILES[4], RULES_FILES[6], 'ufw.conf')] + [DEFAULTS_FILE],
+                         self.active)
+
+    def apply(self, plan):
+        module = self.module
+        work = plan.work
+        files = work['files']
+        live = work['live']
+        result = {}
+        if files.updated and files.templates:
+            # Files as the package ships them: let ufw write its own full format first (same
+            # rules, same log level), then plan again on what ufw wrote.
+            level = loglevel(read_text(module, os.path.join(UFW_DIR, 'ufw.conf')))
+            rc, out, err = module.run_command([self.ufw, 'logging', level])
+            if rc != 0:
+                module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
+            live = dict(live, texts=dict(
+                (family, read_text(module, os.path.join(UFW_DIR, name)))
+                for family, name in RULES_FILES.items()))
+            plan = self.plan(work['desired'], live)
+            work, files = plan.work, plan.work['files']
+            if files.templates:
+                module.fail_json(msg='ufw did not rewrite its package template rules files')
+            result.update(plan.extras, changed=plan.changed, added=plan.added,
+                          removed=plan.removed)
+        # what a failure reports besides its message
+        failed = dict(plan.extras, changed=plan.changed, added=plan.added, removed=plan.removed,
+                      installed=True, connection_ports=work['desired']['connection_ports'])
+        del failed['msg']
+
+        active = live['active']
+        families = [family for family in (4, 6) if family == 4 or live['defaults']['ipv6']]
+        if files.updated:
+            backups = []
+            mark_reload_pending(True)
+            for family, text in sorted(files.updated.items()):
+                path = os.path.join(UFW_DIR, RULES_FILES[family])
+                if module.params['backup']:
+                    backups.append(module.backup_local(path))
+                write_atomic(module, path, text)
+            if backups:
+                result['backup_files'] = failed['backup_files'] = backups
+        if files.updated or live['pending']:
+            if active:
+                problem = reload_user_chains(module, families)
+                if problem:
+                    for family in sorted(files.updated):
+                        write_atomic(module, os.path.join(UFW_DIR, RULES_FILES[family]),
+                                     live['texts'][family])
+                    again = reload_user_chains(module, families)
+                    if again is None:
+                        mark_reload_pending(False)
+                    module.fail_json(msg='the running firewall refused the new rules; the '
+                                         'original rules files were restored%s: %s'
+                                         % ('' if again is None else ' (reloading them also '
+                                            'failed: %s)' % again, problem), **failed)
+                result['reloaded'] = failed['reloaded'] = True
+            mark_reload_pending(False)
+
+        # Before policies and enabling: ufw started in this run loads before.rules with our block.
+        if work['domain_changed']:
+            self.domains.apply(work['domain_steps'], work['resolver'],
+                               live['domains']['wanted']['script'] is not None,
+                               live['domains']['wanted']['mark'])
+
+        for direction, wanted_policy in work['policy_changes']:
+            rc, out, err = module.run_command([self.ufw, 'default', wanted_policy, direction])
+            if rc != 0:
+                module.fail_json(msg='ufw default %s %s failed: %s'
+                                 % (wanted_policy, direction, (err or out).strip()), **failed)
+
+        if work['enable'] is not None:
+            command = [self.ufw, '--force', 'enable'] if work['enable'] else [self.ufw, 'disable']
+            rc, out, err = module.run_command(command)
+            if rc != 0:
+                module.fail_json(msg='%s failed: %s' % (' '.join(command[1:]),
+                                                        (err or out).strip()), **failed)
+        return result
