@@ -171,11 +171,28 @@ def mark_reload_pending(pending):
         pass
 
 
-def ufw_active(module, ufw):
-    rc, out, err = module.run_command([ufw, 'status'])
-    if rc != 0:
-        module.fail_json(msg='ufw status failed: %s' % (err or out).strip())
-    return out.splitlines()[0].strip().lower() == 'status: active' if out else False
+# The chains whose presence `ufw status` takes for "active" (ufw's backend_iptables).
+STATUS_CHAINS = {4: ('iptables', 'ufw-user-%s'), 6: ('ip6tables', 'ufw6-user-%s')}
+
+
+def ufw_active(module, ipv6):
+    """Whether ufw is active, decided as `ufw status` decides it, without starting ufw's
+    Python (about 0.15 s per run): ufw-user-{input,output,forward} listed by iptables (exit
+    1, no such chain: inactive), and ufw6-user-* by ip6tables when IPV6=yes (any failure
+    there is an error, as in ufw)."""
+    families = (4, 6) if ipv6 else (4,)
+    tools = dict((family, module.get_bin_path(STATUS_CHAINS[family][0], required=True))
+                 for family in families)
+    for direction in ('input', 'output', 'forward'):
+        for family in families:
+            chain = STATUS_CHAINS[family][1] % direction
+            rc, out, err = module.run_command([tools[family], '-w', '-n', '-L', chain])
+            if rc == 1 and family == 4:
+                return False
+            if rc != 0:
+                module.fail_json(msg='reading ufw\'s state failed: %s -L %s: %s'
+                                     % (tools[family], chain, (err or out).strip()))
+    return True
 
 
 def reload_user_chains(module, families):
@@ -403,7 +420,7 @@ class UfwBackend(Backend):
     def read(self):
         module = self.module
         defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
-        self.active = active = ufw_active(module, self.ufw)
+        self.active = active = ufw_active(module, defaults['ipv6'])
         # The domain half (module_utils/ufw_domains.py): its tools are checked with ufw's,
         # and what it wants depends on the host's IPv6 setting.
         self.domains = UfwDomains(module, active, defaults['ipv6'])

@@ -58,7 +58,10 @@ def test_check_mode_only_reads(make_host, capsys):
               default_outgoing='deny', default_routed='deny', enabled=False)
     assert out['changed'] is True
     assert 'default outgoing: deny' in out['diff']['after'] and 'active: False' in out['diff']['after']
-    assert host.commands == ['/usr/sbin/ufw status']
+    # only reads: the listing of ufw's chains that tells whether ufw is active
+    assert host.commands == ['/usr/sbin/%s -w -n -L %s-user-%s' % (tool, chain, direction)
+                             for direction in ('input', 'output', 'forward')
+                             for tool, chain in (('iptables', 'ufw'), ('ip6tables', 'ufw6'))]
     assert host.text(4) == RULES_FILE and host.text(6) == RULES_FILE.replace('ufw-', 'ufw6-')
 
 

@@ -84,8 +84,9 @@ class FakeUfw(object):
 
     def run_command(self, args, **kwargs):
         self.commands.append(' '.join(str(a) for a in args))
-        if args[1:] == ['status']:
-            return 0, 'Status: %s\n' % ('active' if self.active else 'inactive'), ''
+        if args[1:4] == ['-w', '-n', '-L']:     # ufw's chains are loaded while ufw is active
+            return (0, 'Chain %s (1 references)\n' % args[4], '') if self.active else \
+                (1, '', 'iptables: No chain/target/match by that name.\n')
         return 0, '', ''
 
     def text(self, family=4):
