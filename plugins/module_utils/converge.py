@@ -35,6 +35,16 @@ class PlanError(ValueError):
     """The desired state cannot be expressed by the backend; nothing was touched."""
 
 
+class ApplyError(Exception):
+    """apply() could not finish. The module fails with the result so far, ``result`` merged
+    in and ``msg`` as its message (an armed rollback reverts at once)."""
+
+    def __init__(self, msg, result=None):
+        super(ApplyError, self).__init__(msg)
+        self.msg = msg
+        self.result = dict(result or {})
+
+
 # What a backend's plan() returns. ``added``/``removed``: one readable line per item;
 # ``before``/``after``: text for the diff; ``extras``: backend result keys; ``work``: what
 # apply() needs (opaque to the skeleton); ``warnings``: shown to the user, also in check mode.
@@ -120,6 +130,11 @@ class Backend(object):
         """Whether this changing plan arms the revert of ``rollback_timeout``."""
         return True
 
+    def diff(self, plan):
+        """The result's ``diff`` for a plan; None leaves the key out."""
+        return dict(before_header=self.diff_header, after_header=self.diff_header,
+                    before=plan.before, after=plan.after)
+
 
 def safety_inputs(params):
     """Validated keep-open entries and the connection's ports (raises PlanError)."""
@@ -154,10 +169,11 @@ def run(module, backend):
     live = backend.read()
     plan = backend.plan(desired, live)
     result = dict(changed=plan.changed, added=plan.added, removed=plan.removed,
-                  diff=dict(before_header=backend.diff_header, after_header=backend.diff_header,
-                            before=plan.before, after=plan.after),
                   installed=True, connection_ports=safety.connection_ports,
                   lock_wait=lock_wait)
+    diff = backend.diff(plan)
+    if diff is not None:
+        result['diff'] = diff
     result.update(plan.extras)
     for warning in plan.warnings:
         module.warn(warning)
@@ -171,7 +187,12 @@ def run(module, backend):
                     module.fail_json(msg='rollback_timeout: this backend cannot snapshot its '
                                          'state; nothing changed')
                 arm(module, recipe, params['rollback_timeout'])
-            result.update(backend.apply(plan) or {})
+            try:
+                result.update(backend.apply(plan) or {})
+            except ApplyError as exc:
+                result.update(exc.result)
+                result['msg'] = exc.msg
+                module.fail_json(**result)
     module.exit_json(**result)
 
 
