@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan as plan
-from ansible_collections.jaas.firewall.plugins.modules.firewalld_rules import gateway_problems
+from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_backend import gateway_problems
 
 from test_firewalld_rules import CLOUDFLARE, TURN, WEBHOOK
 

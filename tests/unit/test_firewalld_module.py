@@ -15,7 +15,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jaas.firewall.plugins.module_utils import host_lock
+from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_backend, host_lock
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
 TURN_RULES = [dict(direction='out', family=4, network=network, protocol=protocol, ports=ports,
@@ -40,7 +40,7 @@ CONVERGED = {
 
 
 class FakeFirewalld(object):
-    """Stands for firewalld_rules.Firewalld: canned layers, records what would be called."""
+    """Stands for firewalld_backend.Firewalld: canned layers, records what would be called."""
 
     def __init__(self, permanent, runtime=None, running=True):
         self.permanent = permanent
@@ -70,10 +70,10 @@ def firewalld(tmp_path, monkeypatch):
 
     def install(fake, installed=True):
         state['fake'] = fake
-        monkeypatch.setattr(firewalld_rules, 'HAS_FIREWALL', installed)
-        monkeypatch.setattr(firewalld_rules, 'Firewalld', lambda prefix: fake)
+        monkeypatch.setattr(firewalld_backend, 'HAS_FIREWALL', installed)
+        monkeypatch.setattr(firewalld_backend, 'Firewalld', lambda prefix: fake)
         # firewalld's own rich-rule parser is not installed on the controller
-        monkeypatch.setattr(firewalld_rules, 'canonical_rules', lambda desired: desired)
+        monkeypatch.setattr(firewalld_backend, 'canonical_rules', lambda desired: desired)
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                             lambda module, name, *a, **k: None if not installed
                             else '/usr/bin/%s' % name)
@@ -157,7 +157,7 @@ def test_bad_keep_open_changes_nothing(firewalld, capsys):
 
 def test_ssh_config_port_becomes_an_inbound_rule(firewalld, capsys, monkeypatch):
     from ansible_collections.jaas.firewall.plugins.module_utils import connection
-    monkeypatch.setattr(firewalld_rules, 'kept_connection_ports', lambda keep, port=None:
+    monkeypatch.setattr(firewalld_backend, 'kept_connection_ports', lambda keep, port=None:
                         connection.kept_connection_ports(keep, port, detect=lambda: [2222]))
     firewalld(FakeFirewalld(CONVERGED))
     out = run(capsys, keep_connection=True, check_mode=True)
