@@ -170,6 +170,10 @@ attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
+    details:
+      - Starting a stopped firewalld (O(start)) and enabling it at boot (O(enable_at_boot)) are
+        predicted like the rules (RV(started), RV(enabled_at_boot)); the rules of a stopped
+        firewalld cannot be read, so they are planned only once it runs.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -304,7 +308,7 @@ connection_ports:
   sample: [2222]
 lock_wait:
   description: Seconds this run waited for the host lock (see O(lock_timeout)).
-  returned: when firewalld was read
+  returned: when firewalld is installed
   type: float
   sample: 0.0
 """
