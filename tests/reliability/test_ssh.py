@@ -36,12 +36,13 @@ from . import harness, ssh_harness
 KEEP_CASES = {
     'ufw-22': ('ufw', 'bookworm', None, 22, False),
     'ufw-nosystemd': ('ufw', 'bookworm', None, 22, False),
-    'ufw-p2222': ('ufw', 'bookworm', 'ansible_port', 2222, False),
+    'ufw-p2222': ('ufw', 'trixie', 'ansible_port', 2222, False),
     'ufw-cfg2222-su': ('ufw', 'bookworm', 'ssh_config', 2222, True),
     'fwd-22': ('firewalld', 'trixie', None, 22, False),
-    'fwd-p2222': ('firewalld', 'trixie', 'ansible_port', 2222, False),
+    'fwd-p2222': ('firewalld', 'bookworm', 'ansible_port', 2222, False),
     'fwd-cfg2222': ('firewalld', 'trixie', 'ssh_config', 2222, False),
     'nft-22': ('nftables', 'bookworm', None, 22, False),
+    'nft-p2222': ('nftables', 'bookworm', 'ansible_port', 2222, False),
     'nft-cfg2222': ('nftables', 'trixie', 'ssh_config', 2222, False),
 }
 OTHER_PORT = {22: 2222, 2222: 22}
