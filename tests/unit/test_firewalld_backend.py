@@ -15,8 +15,9 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from module_runs import end_previous_run
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    converge, firewalld_backend, host_lock)
+    converge, firewalld_backend)
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
 from test_firewalld_module import CONVERGED, TURN_RULES
@@ -95,13 +96,11 @@ def host(tmp_path, monkeypatch):
         monkeypatch.setattr(firewalld_backend, 'kept_connection_ports',
                             lambda keep, port=None: [2222] if keep else [])
         return fake
-    monkeypatch.setattr(host_lock, 'LOCK_PATH', str(tmp_path / 'lock'))
     return install
 
 
 def run(capsys, check_mode=False, diff=True, **args):
-    # a fresh lock file per run: the previous run's lock is still held by this process
-    host_lock.LOCK_PATH += '.next'
+    end_previous_run()
     args.setdefault('rules', TURN_RULES)
     args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
     with patch_module_args(args):

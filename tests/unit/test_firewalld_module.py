@@ -15,7 +15,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_backend, host_lock
+from module_runs import end_previous_run
+from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_backend
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
 TURN_RULES = [dict(direction='out', family=4, network=network, protocol=protocol, ports=ports,
@@ -80,13 +81,11 @@ def firewalld(tmp_path, monkeypatch):
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda module, args, **k: (0, 'enabled\n', ''))
         return fake
-    monkeypatch.setattr(host_lock, 'LOCK_PATH', str(tmp_path / 'lock'))
     return install
 
 
 def run(capsys, check_mode=False, **args):
-    run.count = getattr(run, 'count', 0) + 1
-    host_lock.LOCK_PATH = '%s.%d' % (host_lock.LOCK_PATH.split('.')[0], run.count)
+    end_previous_run()
     args.setdefault('rules', TURN_RULES)
     args.update(_ansible_check_mode=check_mode, _ansible_diff=True)
     with patch_module_args(args):

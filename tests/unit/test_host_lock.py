@@ -23,12 +23,8 @@ class FakeModule(object):
 
 
 @pytest.fixture
-def lock_file(tmp_path, monkeypatch):
-    path = str(tmp_path / 'jaas-firewall.lock')
-    monkeypatch.setattr(host_lock, 'LOCK_PATH', path)
-    yield path
-    while host_lock._held:
-        os.close(host_lock._held.pop())
+def lock_file(host_lock_in_tmp):
+    return host_lock_in_tmp
 
 
 def hold(path):

@@ -15,7 +15,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jaas.firewall.plugins.module_utils import host_lock
+from module_runs import end_previous_run
 from ansible_collections.jaas.firewall.plugins.modules import nftables_rules
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
@@ -82,7 +82,6 @@ def host(tmp_path, monkeypatch):
                         lambda module, name, *a, **k: fake.get_bin_path(module, name, *a, **k))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                         lambda module, args, **k: fake.run_command(module, args, **k))
-    monkeypatch.setattr(host_lock, 'LOCK_PATH', str(tmp_path / 'jaas-firewall.lock'))
     # the connection's port, as the skeleton detects it on the host
     from ansible_collections.jaas.firewall.plugins.module_utils import connection, converge
     monkeypatch.setattr(converge, 'kept_connection_ports', lambda keep, port=None:
@@ -97,6 +96,7 @@ def run(host, check_mode=False, **overrides):
                 persist_config=str(host.conf), persist_file=str(host.saved),
                 _ansible_check_mode=check_mode, _ansible_diff=True)
     args.update(overrides)
+    end_previous_run()
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             nftables_rules.main()

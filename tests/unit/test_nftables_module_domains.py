@@ -16,7 +16,8 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.jaas.firewall.plugins.module_utils import domain_resolver, host_lock
+from module_runs import end_previous_run
+from ansible_collections.jaas.firewall.plugins.module_utils import domain_resolver
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 
 from test_nftables_module import FIXTURE, FakeHost, result, run
@@ -70,7 +71,6 @@ def host(tmp_path, monkeypatch):
                         lambda module, name, *a, **k: fake.get_bin_path(module, name, *a, **k))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                         lambda module, args, **k: fake.run_command(module, args, **k))
-    monkeypatch.setattr(host_lock, 'LOCK_PATH', str(tmp_path / 'jaas-firewall.lock'))
     from ansible_collections.jaas.firewall.plugins.module_utils import connection, converge
     monkeypatch.setattr(converge, 'kept_connection_ports', lambda keep, port=None:
                         connection.kept_connection_ports(keep, port, detect=lambda: [2222]))
@@ -93,9 +93,7 @@ def run_domains(host, **overrides):
     try:
         run(host, **args)
     finally:
-        # the module's process would exit here and drop the host lock
-        while host_lock._held:
-            os.close(host_lock._held.pop())
+        end_previous_run()
 
 
 def test_converged_host_costs_one_systemctl_show_more(host, capsys):

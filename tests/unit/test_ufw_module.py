@@ -17,7 +17,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jaas.firewall.plugins.module_utils import connection, host_lock, ufw_backend
+from module_runs import end_previous_run
+from ansible_collections.jaas.firewall.plugins.module_utils import connection, ufw_backend
 from ansible_collections.jaas.firewall.plugins.modules import ufw_rules
 
 RULES_FILE = """*filter
@@ -104,7 +105,6 @@ def make_host(tmp_path, monkeypatch):
         monkeypatch.setattr(ufw_backend, 'UFW_DIR', str(fake.dir))
         monkeypatch.setattr(ufw_backend, 'DEFAULTS_FILE', str(fake.defaults))
         monkeypatch.setattr(ufw_backend, 'RELOAD_PENDING', str(tmp_path / 'reload-pending'))
-        monkeypatch.setattr(host_lock, 'LOCK_PATH', str(tmp_path / 'jaas-firewall.lock'))
         monkeypatch.setattr(ufw_backend, 'kept_connection_ports', lambda keep, port=None:
                             connection.kept_connection_ports(keep, port,
                                                              detect=lambda: list(detected)))
@@ -113,9 +113,7 @@ def make_host(tmp_path, monkeypatch):
 
 
 def run(capsys, check_mode=False, **args):
-    # A new lock file per run: the lock of a previous main() in this process is still held.
-    run.count = getattr(run, 'count', 0) + 1
-    host_lock.LOCK_PATH = '%s.%d' % (host_lock.LOCK_PATH.split('.lock')[0] + '.lock', run.count)
+    end_previous_run()
     args.setdefault('rules', [JVB])
     args.update(_ansible_check_mode=check_mode, _ansible_diff=True, backup=False)
     with patch_module_args(args):
