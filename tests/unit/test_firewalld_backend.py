@@ -8,14 +8,12 @@ are canned (hand-written answers); containers prove the real thing (molecule/fir
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
-from module_runs import end_previous_run
+from module_runs import run_main
 from ansible_collections.jaas.firewall.plugins.module_utils import (
     converge, firewalld_backend)
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
@@ -100,13 +98,9 @@ def host(tmp_path, monkeypatch):
 
 
 def run(capsys, check_mode=False, diff=True, **args):
-    end_previous_run()
     args.setdefault('rules', TURN_RULES)
     args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            firewalld_rules.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main(firewalld_rules.main, args, capsys)
 
 
 class Params(object):

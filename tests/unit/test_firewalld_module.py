@@ -8,14 +8,12 @@ absent, missing firewalld. Containers prove the behaviour (molecule/firewalld).
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
-from module_runs import end_previous_run
+from module_runs import run_main
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_backend
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
@@ -85,13 +83,9 @@ def firewalld(tmp_path, monkeypatch):
 
 
 def run(capsys, check_mode=False, **args):
-    end_previous_run()
     args.setdefault('rules', TURN_RULES)
     args.update(_ansible_check_mode=check_mode, _ansible_diff=True)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            firewalld_rules.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main(firewalld_rules.main, args, capsys)
 
 
 def test_converged_changes_nothing(firewalld, capsys):

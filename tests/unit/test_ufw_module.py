@@ -10,14 +10,12 @@ expectations are written out by hand.
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
-from module_runs import end_previous_run
+from module_runs import run_main
 from ansible_collections.jaas.firewall.plugins.module_utils import connection, ufw_backend
 from ansible_collections.jaas.firewall.plugins.modules import ufw_rules
 
@@ -113,13 +111,9 @@ def make_host(tmp_path, monkeypatch):
 
 
 def run(capsys, check_mode=False, **args):
-    end_previous_run()
     args.setdefault('rules', [JVB])
     args.update(_ansible_check_mode=check_mode, _ansible_diff=True, backup=False)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            ufw_rules.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main(ufw_rules.main, args, capsys)
 
 
 def test_check_mode_reports_and_writes_nothing(make_host, capsys):
