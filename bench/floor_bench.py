@@ -25,8 +25,6 @@ from reliability import harness  # noqa: E402  (same container/ansible code as t
 import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 PREFIX = 'jaas-floor-%d-' % os.getpid()
-FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
-ROLE_PLAY = '- hosts: all\n  gather_facts: true\n  roles:\n    - role: jaas.firewall.%s\n'
 # What each role needs to converge here (the shipped catalog, default blocks).
 ROLE_VARS = {
     'ufw': {'jaas_firewall_ufw_enable': True},
@@ -47,11 +45,11 @@ def measure(ansible, role, size, repeat):
     hosts = timing.start_hosts(size, SUITE[role], '%s-%d' % (role, size), PREFIX)
     extra = ROLE_VARS[role]
     forks = max(size, 1)
-    first = timed(ansible, hosts, ROLE_PLAY % role, extra, forks)
+    first = timed(ansible, hosts, timing.ROLE_PLAY % role, extra, forks)
     floor, converged = [], []
     for _ in range(repeat):
-        floor.append(timed(ansible, hosts, FLOOR_PLAY, None, forks)[:2])
-        wall, cpu, text = timed(ansible, hosts, ROLE_PLAY % role, extra, forks)
+        floor.append(timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)[:2])
+        wall, cpu, text = timed(ansible, hosts, timing.ROLE_PLAY % role, extra, forks)
         if any(count != '0' for count in re.findall(r'changed=(\d+)', text.split('PLAY RECAP', 1)[-1])):
             sys.exit('%s role changed something on a converged host:\n%s' % (role, text[-3000:]))
         converged.append((wall, cpu))

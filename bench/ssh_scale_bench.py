@@ -39,16 +39,6 @@ from reliability import harness, ssh_harness  # noqa: E402
 import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
 
 PREFIX = 'jaas-ssh-bench-%d-' % os.getpid()
-FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
-ROLE_PLAY = '- hosts: all\n  gather_facts: true\n  roles:\n    - role: jaas.firewall.%s\n'
-RESTRICT = {
-    'ufw': {'jaas_firewall_ufw_enable': True, 'jaas_firewall_ufw_default_incoming': 'deny',
-            'jaas_firewall_ufw_default_outgoing': 'deny'},
-    'firewalld': {'jaas_firewall_firewalld_enable': True,
-                  'jaas_firewall_firewalld_egress_target': 'REJECT'},
-    'nftables': {'jaas_firewall_nftables_default_incoming': 'drop',
-                 'jaas_firewall_nftables_default_outgoing': 'reject'},
-}
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -124,17 +114,17 @@ def measure(ansible, site, role, size, forks, suite):
         if role == 'firewalld':
             for host in hosts:  # incoming denied: only what the role opens gets in
                 host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
-        floor = timed(ansible, hosts, FLOOR_PLAY, None, forks)
-        first = timed(ansible, hosts, ROLE_PLAY % role, RESTRICT[role], forks)
+        floor = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
+        first = timed(ansible, hosts, timing.ROLE_PLAY % role, ssh_harness.RESTRICT[role], forks)
         outcomes = timing.in_parallel(lambda host: host.sh(
             'cat /var/lib/jaas-firewall/rollback/*/outcome', check=False).stdout.split(), hosts)
         if any(outcome != ['confirmed'] for outcome in outcomes):
             sys.exit('%s: the first apply did not arm and confirm exactly once per host: %s'
                      % (role, outcomes))
-        rerun = timed(ansible, hosts, ROLE_PLAY % role, RESTRICT[role], forks)
+        rerun = timed(ansible, hosts, timing.ROLE_PLAY % role, ssh_harness.RESTRICT[role], forks)
         if recap_changed(rerun[2]):
             sys.exit('%s role changed something on a converged host:\n%s' % (role, rerun[2][-3000:]))
-        floor_again = timed(ansible, hosts, FLOOR_PLAY, None, forks)
+        floor_again = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
     finally:
         remove(hosts)
     row = dict(role=role, hosts=size, forks=forks,

@@ -19,6 +19,10 @@ if os.path.join(ROOT, 'tests') not in sys.path:
     sys.path.insert(0, os.path.join(ROOT, 'tests'))
 from reliability import harness  # noqa: E402  (the suite's container settings)
 
+# Ansible's floor (what any play costs) and the same play with a role (% role name).
+FLOOR_PLAY = '- hosts: all\n  gather_facts: true\n  tasks:\n    - ansible.builtin.ping:\n'
+ROLE_PLAY = '- hosts: all\n  gather_facts: true\n  roles:\n    - role: jaas.firewall.%s\n'
+
 # errors is None unless the run was asked to keep stderr apart from output.
 TimedRun = collections.namedtuple('TimedRun', 'wall cpu maxrss_mib rc output errors')
 

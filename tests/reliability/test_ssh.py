@@ -49,20 +49,9 @@ OTHER_PORT = {22: 2222, 2222: 22}
 # No init system: the revert countdown must be a detached process, not a systemd timer.
 NO_SYSTEMD = {'ufw-nosystemd'}
 
-# Incoming and outgoing denied, per backend (the role variables a user sets).
-RESTRICT = {
-    'all': {'jaas_firewall_blocks': ['cloudflare']},
-    'ufw': {'jaas_firewall_ufw_enable': True, 'jaas_firewall_ufw_default_incoming': 'deny',
-            'jaas_firewall_ufw_default_outgoing': 'deny'},
-    # firewalld's incoming side is the zone: the hosts' public zone has no ssh service
-    # (removed before the run), so only the role's ingress policy can let SSH in.
-    'firewalld': {'jaas_firewall_firewalld_enable': True,
-                  'jaas_firewall_firewalld_egress_target': 'REJECT'},
-    'nftables': {'jaas_firewall_nftables_default_incoming': 'drop',
-                 'jaas_firewall_nftables_default_outgoing': 'reject'},
-}
-ALL_RESTRICTED = dict(RESTRICT['all'], **dict(RESTRICT['ufw'], **dict(RESTRICT['firewalld'],
-                                                                      **RESTRICT['nftables'])))
+# Incoming and outgoing denied on every backend at once (ssh_harness.RESTRICT), one block.
+ALL_RESTRICTED = dict({'jaas_firewall_blocks': ['cloudflare']}, **ssh_harness.RESTRICT['ufw'],
+                      **ssh_harness.RESTRICT['firewalld'], **ssh_harness.RESTRICT['nftables'])
 
 BECOME_USER_SETUP = r'''
 set -e
