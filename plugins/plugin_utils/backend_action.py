@@ -194,20 +194,16 @@ class BackendAction(ActionBase):
             selection = None
         try:
             check_names(args, self.names)
-        except AnsibleError as exc:
-            result.update(failed=True, changed=False, msg=to_text(exc.message))
-            return result
-        if selection is not None:
-            try:
+            if selection is not None:
                 rules, domains = self.desired_rules(selection, task_vars)
                 args['rules'] = list(args.get('rules') or []) + rules
                 if domains:
                     args['domains'] = list(args.get('domains') or []) + domains
                 check_domain_options(self.module, args)
-            except AnsibleError as exc:
-                # Nothing has reached the host: one message naming the entry, and stop.
-                result.update(failed=True, changed=False, msg=to_text(exc.message))
-                return result
+        except AnsibleError as exc:
+            # Nothing has reached the host: one message naming the entry, and stop.
+            result.update(failed=True, changed=False, msg=to_text(exc.message))
+            return result
         problem = confirm_change.timeout_problem(args.get('rollback_timeout'))
         if problem:
             result.update(failed=True, changed=False, msg=problem)

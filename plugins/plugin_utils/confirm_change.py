@@ -24,8 +24,10 @@ import time
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import MAX_TIMEOUT, MIN_TIMEOUT
+
 CONFIRM_MODULE = 'jaas.firewall.rollback_confirm'
-TIMEOUT_RANGE = (10, 86400)  # module_utils/rollback.py MIN_TIMEOUT, MAX_TIMEOUT
+TIMEOUT_RANGE = (MIN_TIMEOUT, MAX_TIMEOUT)  # what the module accepts
 # After the host's deadline: time for the revert to run and sshd to answer again.
 GRACE = 45
 RETRY_PAUSE = 2.0
