@@ -445,6 +445,29 @@ def firewalld_ipset_name(prefix, block, family):
     return name
 
 
+# Characters that end or forge a line somewhere: C0 and C1 controls, DEL, and the Unicode
+# line and paragraph separators (str.splitlines breaks on all of them).
+_CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def control_character(text):
+    """The first control character of ``text`` as ``'\\n'``-style text, or None."""
+    found = _CONTROL.search(text) if isinstance(text, str) else None
+    return None if found is None else repr(found.group())[1:-1]
+
+
+def check_plain(value, name):
+    """A value that reaches a file or a command line (path, upstream, set name, comment):
+    a string without control characters. ModelError naming ``name`` (the variable)."""
+    if not isinstance(value, str):
+        raise ModelError('%s must be a string, got %s' % (name, type_name(value)))
+    bad = control_character(value)
+    if bad is not None:
+        raise ModelError('%s: %r holds the control character %s; refused (it could forge a '
+                         'second line in a file or command)' % (name, value, bad))
+    return value
+
+
 def check_line(value):
     """A one-line text option (PAC results): no control characters, no surrounding space."""
     if not isinstance(value, str) or not value or value != value.strip() or \
