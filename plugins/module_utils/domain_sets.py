@@ -41,6 +41,8 @@ DOMAINS_ARGUMENT_SPEC = dict(
     domains=dict(type='list', elements='dict', default=[]),
     domain_ttl=dict(type='int', default=3600),
     dns_upstreams=dict(type='list', elements='str', default=[]),
+    # None = the default answer guard (module_utils/answer_guard.py)
+    domain_answer_exclude=dict(type='list', elements='str'),
 )
 
 

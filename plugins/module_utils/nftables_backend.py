@@ -39,7 +39,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     Backend, Plan, PlanError)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     forwarded, gateway_argument_spec, gateway_from_params)
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, check_ttl, normalise_domains)
@@ -290,15 +290,16 @@ def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='ac
     return {'flags': [], 'sets': sets, 'chains': chains, 'foreign': []}
 
 
-def with_domains(model, domains, ttl):
+def with_domains(model, domains, ttl, exclude=None):
     """The table with the domain half (module_utils/nftables_domains.py) added: the timed
-    sets, and the rules allowing them in the output chain, ahead of its final reject."""
+    sets, the answer guard's sets, and the rules allowing them in the output chain, ahead
+    of its final reject."""
     if model is None or not domains:
         return model
-    model['sets'].update(nftables_domains.domain_sets(domains, ttl))
+    model['sets'].update(nftables_domains.domain_sets(domains, ttl, exclude))
     rules = model['chains']['output']['rules']
     tail = [rules.pop()] if rules and rules[-1].startswith(REJECT) else []
-    rules += nftables_domains.domain_rules(domains) + tail
+    rules += nftables_domains.domain_rules(domains, exclude) + tail
     return model
 
 
@@ -644,12 +645,13 @@ class NftablesBackend(Backend):
         try:
             domains = normalise_domains(params['domains']) if model is not None else []
             ttl = check_ttl(params['domain_ttl'])
+            exclude = answer_guard.normalise_exclude(params['domain_answer_exclude'])
             resolver = self.resolver.desired(
                 domains, lambda category, family: nftables_domains.nft_target(
                     self.table, category, family), 'nftset', ttl, params['dns_upstreams'])
-        except DomainError as exc:
+        except (DomainError, ModelError) as exc:
             raise PlanError(str(exc))
-        model = with_domains(model, domains, ttl)
+        model = with_domains(model, domains, ttl, exclude)
         self.desired_resolver = resolver
         self.persist_file = params['persist_file'] or os.path.join(PERSIST_DIR, self.table + '.nft')
         self.persist_config = params['persist_config'] or default_persist_config()

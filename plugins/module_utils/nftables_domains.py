@@ -16,6 +16,13 @@ a client still holding that answer would be refused. With it, every new connecti
 address restarts its timeout, so an address closes ``ttl`` seconds after the last answer
 that added it or the last connection to it, whichever is later.
 
+The answer guard (module_utils/answer_guard.py) adds, per family, one interval set of the
+space no answer may open, ``answer_guard_v4``/``_v6``, matched in the same rule right after
+the domain set and before the ``update`` (an excluded address is neither accepted nor
+refreshed)::
+
+    ip daddr @domains_core_v4 ip daddr != @answer_guard_v4 tcp dport 443 update ... accept
+
 The set elements are the resolver's, not ours: planning ignores them, and when the table
 has to be replaced anyway they are carried into the new table with what is left of their
 timeout (``carried_elements``). Python stdlib only.
@@ -24,6 +31,8 @@ timeout (``carried_elements``). Python stdlib only.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
 
 ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
 SET_FLAGS = ['dynamic', 'timeout']
@@ -40,18 +49,37 @@ def nft_target(table, category, family):
     return '%d#inet#%s#%s' % (family, table, set_name(category, family))
 
 
-def domain_sets(domains, ttl):
-    """{set name: set model} for the checked entries of module_utils/domain_sets.py."""
+def _guarded(exclude, family):
+    return bool(exclude and exclude.get(family))
+
+
+def domain_sets(domains, ttl, exclude=None):
+    """{set name: set model} for the checked entries of module_utils/domain_sets.py.
+
+    ``exclude``: {family: [networks]} of the answer guard (answer_guard.normalise_exclude);
+    a family with networks gets its guard set, a family without (or None) none.
+    """
     sets = {}
     for entry in domains:
         for family in entry['families']:
             sets[set_name(entry['category'], family)] = {
                 'type': ADDRESS[family][1], 'flags': list(SET_FLAGS), 'timeout': ttl,
                 'elements': []}
+            if _guarded(exclude, family):
+                sets[answer_guard.set_name(family)] = {
+                    'type': ADDRESS[family][1], 'flags': ['interval'],
+                    'elements': [str(network) for network in exclude[family]]}
     return sets
 
 
-def domain_rules(domains):
+def guard_match(family, exclude):
+    """`` ip daddr != @answer_guard_v4`` (with its leading space), or '' without a guard."""
+    if not _guarded(exclude, family):
+        return ''
+    return ' %s daddr != @%s' % (ADDRESS[family][0], answer_guard.set_name(family))
+
+
+def domain_rules(domains, exclude=None):
     """Output chain rule texts, in category order (nft prints them back identically)."""
     rules = []
     for entry in domains:
@@ -59,8 +87,9 @@ def domain_rules(domains):
             name = set_name(entry['category'], family)
             match = ADDRESS[family][0]
             for protocol, ports in entry['services']:
-                rules.append('%s daddr @%s %s dport %s update @%s { %s daddr } accept '
-                             'comment "domains %s"' % (match, name, protocol, ports, name, match,
+                rules.append('%s daddr @%s%s %s dport %s update @%s { %s daddr } accept '
+                             'comment "domains %s"' % (match, name, guard_match(family, exclude),
+                                                       protocol, ports, name, match,
                                                        entry['category']))
     return rules
 

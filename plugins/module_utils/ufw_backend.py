@@ -508,7 +508,7 @@ class UfwBackend(Backend):
                 result['reloaded'] = failed['reloaded'] = True
             mark_reload_pending(False)
 
-        # Before policies and enabling: ufw started in this run loads before.rules with our block.
+        # Before policies and enabling: ufw started in this run loads after.rules with our block.
         if work['domain_changed']:
             self.domains.apply(work['domain_steps'], work['resolver'],
                                live['domains']['wanted']['script'] is not None,

@@ -12,10 +12,17 @@ decision is split in two, each in the place that can make it:
    that runs before ufw's (priority filter - 10) and only *marks* a new connection to a
    listed address and port - ``meta mark set meta mark | <mark>`` - refreshing the
    address's timeout as the nftables backend does. It accepts everything; it never drops.
-2. ufw accepts packets carrying that mark: one rule at the end of ``ufw-before-output``
-   (``ufw6-before-output``), kept in a marked block of /etc/ufw/before.rules
-   (before6.rules), ufw's documented place for rules of this kind, and added to the
-   running firewall directly (iptables ``-C``/``-A``/``-D``), without a ufw reload.
+2. ufw accepts packets carrying that mark: one rule at the end of ``ufw-after-output``
+   (``ufw6-after-output``), kept in a marked block of /etc/ufw/after.rules
+   (after6.rules) and added to the running firewall directly (iptables
+   ``-C``/``-A``/``-D``), without a ufw reload. ``ufw-after-output`` runs after
+   ``ufw-user-output``, so the operator's own ``ufw deny``/``reject`` of an address beats a
+   DNS answer for it. (Releases before the answer guard kept this rule in before.rules,
+   ahead of the user's rules; a run moves it.)
+
+Answers in the answer guard's space (module_utils/answer_guard.py: private, loopback,
+link-local, CGNAT, documentation ... by default) are never marked: the marking rule checks
+the guard set right after the domain set.
 
 The table is (re)loaded from /etc/jaas-firewall/domains.nft by the resolver service before
 dnsmasq starts (``ExecStartPre``), so it exists at boot without touching nftables.service.
@@ -29,17 +36,22 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, broader_than_catalog, check_ttl, normalise_domains)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
 TABLE = 'jaas_domains'
 TABLE_FILE = '/etc/jaas-firewall/domains.nft'
 UFW_DIR = '/etc/ufw'
-BEFORE_RULES = {4: 'before.rules', 6: 'before6.rules'}
-CHAIN = {4: 'ufw-before-output', 6: 'ufw6-before-output'}
+AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
+CHAIN = {4: 'ufw-after-output', 6: 'ufw6-after-output'}
+# Where releases before the answer guard put the accept (ahead of the user's rules):
+# a run removes it from there.
+OLD_RULES = {4: 'before.rules', 6: 'before6.rules'}
+OLD_CHAIN = {4: 'ufw-before-output', 6: 'ufw6-before-output'}
 TOOL = {4: 'iptables', 6: 'ip6tables'}
 DEFAULT_MARK = 0x01000000
 BEGIN = '# BEGIN jaas.firewall domains (jaas_firewall_domains): accept what table inet %s marked' % TABLE
@@ -59,17 +71,22 @@ def check_mark(mark):
     return mark
 
 
-def table_script(domains, ttl, mark):
-    """The nft file of our marking table (replaces it atomically; empty sets)."""
+def table_script(domains, ttl, mark, exclude=None):
+    """The nft file of our marking table (replaces it atomically; empty timed sets, the
+    answer guard's sets with their networks)."""
     lines = ['#!/usr/sbin/nft -f',
              '# Managed by the jaas.firewall collection (jaas_firewall_domains, ufw); do not edit.',
              '# Loaded by jaas-firewall-resolver.service before the resolver starts.',
              'table inet %s {}' % TABLE, 'delete table inet %s' % TABLE,
              'table inet %s {' % TABLE]
-    for name, item in sorted(nftables_domains.domain_sets(domains, ttl).items()):
+    for name, item in sorted(nftables_domains.domain_sets(domains, ttl, exclude).items()):
         lines += ['\tset %s {' % name, '\t\ttype %s' % item['type'],
-                  '\t\tflags %s' % ','.join(item['flags']), '\t\ttimeout %ds' % item['timeout'],
-                  '\t}']
+                  '\t\tflags %s' % ','.join(item['flags'])]
+        if item.get('timeout'):
+            lines.append('\t\ttimeout %ds' % item['timeout'])
+        if item['elements']:
+            lines.append('\t\telements = { %s }' % ', '.join(item['elements']))
+        lines.append('\t}')
     lines += ['\tchain output {',
               '\t\ttype filter hook output priority -10; policy accept;']
     for entry in domains:
@@ -77,17 +94,18 @@ def table_script(domains, ttl, mark):
             name = nftables_domains.set_name(entry['category'], family)
             match = nftables_domains.ADDRESS[family][0]
             for protocol, ports in entry['services']:
-                lines.append('\t\t%s daddr @%s %s dport %s ct state new update @%s { %s daddr } '
+                lines.append('\t\t%s daddr @%s%s %s dport %s ct state new update @%s { %s daddr } '
                              'meta mark set meta mark | %s comment "domains %s"'
-                             % (match, name, protocol, ports, name, match, mark_text(mark),
+                             % (match, name, nftables_domains.guard_match(family, exclude),
+                                protocol, ports, name, match, mark_text(mark),
                                 entry['category']))
     lines += ['\t}', '}']
     return '\n'.join(lines) + '\n'
 
 
-def accept_rule(family, mark):
+def accept_rule(family, mark, chain=None):
     """iptables arguments of ufw's accept for marked packets (after ``-A``/``-C``/``-D``)."""
-    return [CHAIN[family], '-m', 'mark', '--mark', '%s/%s' % (mark_text(mark), mark_text(mark)),
+    return [chain or CHAIN[family], '-m', 'mark', '--mark', '%s/%s' % (mark_text(mark), mark_text(mark)),
             '-m', 'comment', '--comment', COMMENT, '-j', 'ACCEPT']
 
 
@@ -109,7 +127,7 @@ def without_block(text):
 
 
 def with_block(text, family, mark):
-    """before.rules with our block right before the *filter section's COMMIT."""
+    """after.rules with our block right before the *filter section's COMMIT."""
     text = without_block(text)
     lines = text.splitlines(True)
     section = None
@@ -123,7 +141,7 @@ def with_block(text, family, mark):
                 else index
             return ''.join(lines[:at]) + _block(family, mark) + ''.join(lines[at:])
     raise DomainError('%s has no *filter section with a COMMIT line'
-                      % os.path.join(UFW_DIR, BEFORE_RULES[family]))
+                      % os.path.join(UFW_DIR, AFTER_RULES[family]))
 
 
 def check_params(params):
@@ -133,6 +151,10 @@ def check_params(params):
     check_ttl(params['domain_ttl'])
     check_mark(params['domain_mark'])
     check_upstreams(params['dns_upstreams'])
+    try:
+        answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
+    except ModelError as exc:
+        raise DomainError(str(exc))
 
 
 class UfwDomains(object):
@@ -151,6 +173,10 @@ class UfwDomains(object):
         domains = normalise_domains(params['domains']) if params['state'] == 'present' else []
         ttl = check_ttl(params['domain_ttl'])
         mark = check_mark(params['domain_mark'])
+        try:
+            exclude = answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
+        except ModelError as exc:
+            raise DomainError(str(exc))
         for entry in domains:
             entry['families'] = [f for f in entry['families'] if f in self.families]
         resolver = self.resolver.desired(
@@ -158,7 +184,8 @@ class UfwDomains(object):
             'nftset', ttl, params['dns_upstreams'])
         if not domains:
             return {'resolver': None, 'script': None, 'mark': mark, 'broader': []}
-        return {'resolver': resolver, 'script': table_script(domains, ttl, mark), 'mark': mark,
+        return {'resolver': resolver, 'script': table_script(domains, ttl, mark, exclude),
+                'mark': mark,
                 'broader': broader_than_catalog(domains)}
 
     def missing(self, desired):
@@ -177,38 +204,55 @@ class UfwDomains(object):
             return None
 
     def read(self, desired):
-        live = {'script': self._read(TABLE_FILE), 'before': {}, 'runtime': {}, 'table': False}
+        live = {'script': self._read(TABLE_FILE), 'after': {}, 'before': {}, 'runtime': {},
+                'runtime_old': {}, 'table': False}
         for family in self.families:
-            live['before'][family] = self._read(os.path.join(UFW_DIR, BEFORE_RULES[family]))
+            live['after'][family] = self._read(os.path.join(UFW_DIR, AFTER_RULES[family]))
+            live['before'][family] = self._read(os.path.join(UFW_DIR, OLD_RULES[family]))
         live['resolver'] = self.resolver.read(desired['resolver'])
         ours = desired['resolver'] is not None or live['script'] is not None or any(
-            BEGIN in (text or '') for text in live['before'].values())
+            BEGIN in (text or '') for files in (live['after'], live['before'])
+            for text in files.values())
         if not ours:
             return live
         self.nft = self.nft or self.module.get_bin_path('nft')
         if self.nft:
-            rc, _out, _err = self.module.run_command([self.nft, 'list', 'table', 'inet', TABLE])
+            rc, _out, err = self.module.run_command([self.nft, 'list', 'table', 'inet', TABLE])
+            if rc != 0 and 'No such file or directory' not in (err or ''):
+                self.module.fail_json(msg='nft list table inet %s failed: %s; nothing changed'
+                                          % (TABLE, (err or '').strip()))
             live['table'] = rc == 0
         if self.active:
             for family in self.families:
                 tool = self.module.get_bin_path(TOOL[family])
-                rc, _out, _err = self.module.run_command(
-                    [tool, '-w', '-C'] + accept_rule(family, desired['mark'])) if tool else (1, '', '')
-                live['runtime'][family] = rc == 0
+                for key, chain in (('runtime', CHAIN[family]), ('runtime_old', OLD_CHAIN[family])):
+                    rc, _out, _err = self.module.run_command(
+                        [tool, '-w', '-C'] + accept_rule(family, desired['mark'], chain)) \
+                        if tool else (1, '', '')
+                    live[key][family] = rc == 0
         return live
 
     def plan(self, desired, live):
-        """(changed, steps, resolver plan); steps ordered for apply()."""
+        """(changed, steps, resolver plan); steps ordered for apply().
+
+        The accept for marked packets belongs in after.rules (after the user's rules); a
+        copy in before.rules (earlier releases) is removed, on disk and in the kernel.
+        """
         resolver = self.resolver.plan(desired['resolver'], live['resolver'])
         steps = []
         present = desired['script'] is not None
         for family in self.families:
-            text = live['before'][family]
+            old = live['before'][family]
+            if old is not None and without_block(old) != old:
+                steps.append(('before', family, without_block(old)))
+            if self.active and live['runtime_old'].get(family, False):
+                steps.append(('runtime-old', family, False))
+            text = live['after'][family]
             if text is None:
                 continue
             want = with_block(text, family, desired['mark']) if present else without_block(text)
             if want != text:
-                steps.append(('before', family, want))
+                steps.append(('after', family, want))
             if self.active and live['runtime'].get(family, False) != present:
                 steps.append(('runtime', family, present))
         if present and (live['script'] != desired['script'] or not live['table']):
@@ -223,12 +267,14 @@ class UfwDomains(object):
         for kind, family, value in steps:
             if kind == 'table':
                 self._table(value)
-            elif kind == 'before':
-                self._replace(os.path.join(UFW_DIR, BEFORE_RULES[family]), value)
-            elif kind == 'runtime':
+            elif kind in ('after', 'before'):
+                files = AFTER_RULES if kind == 'after' else OLD_RULES
+                self._replace(os.path.join(UFW_DIR, files[family]), value)
+            elif kind in ('runtime', 'runtime-old'):
+                chain = CHAIN[family] if kind == 'runtime' else OLD_CHAIN[family]
                 tool = self.module.get_bin_path(TOOL[family], required=True)
                 rc, out, err = self.module.run_command(
-                    [tool, '-w', '-A' if value else '-D'] + accept_rule(family, mark))
+                    [tool, '-w', '-A' if value else '-D'] + accept_rule(family, mark, chain))
                 if rc != 0:
                     self.module.fail_json(msg='%s %s failed: %s' % (
                         TOOL[family], 'adding' if value else 'removing', (err or out).strip()))

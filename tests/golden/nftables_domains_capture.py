@@ -10,7 +10,7 @@ half is written, with two running containers of the test images:
 
     .venv/bin/python tests/golden/nftables_domains_capture.py CONTAINER_DEBIAN12 CONTAINER_DEBIAN13
 
-The script is applied with ``nft -f``, the fixture's addresses are added the way dnsmasq
+The answer guard is the default one (the fixture has no ``domain_answer_exclude``). The script is applied with ``nft -f``, the fixture's addresses are added the way dnsmasq
 adds them (``nft add element``, no timeout given), the table is listed with
 ``nft -j list table inet jaas`` and deleted again.
 """
@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, '.collections'))
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft  # noqa: E402
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import normalise_domains  # noqa: E402
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard  # noqa: E402
 
 
 def fixture():
@@ -35,7 +36,8 @@ def fixture():
         domains = json.load(handle)
     model = nft.desired_model(base['rules'], base['keep_open'], base['connection_ports'],
                               base['default_incoming'], base['default_outgoing'])
-    model = nft.with_domains(model, normalise_domains(domains['domains']), domains['domain_ttl'])
+    model = nft.with_domains(model, normalise_domains(domains['domains']), domains['domain_ttl'],
+                             answer_guard.normalise_exclude(domains.get('domain_answer_exclude')))
     return base, domains, model
 
 

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import normalise_domains
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
@@ -30,17 +30,19 @@ BASE = _load('nftables_fixture.json')
 FIXTURE = _load('nftables_domains_fixture.json')
 DOMAINS = normalise_domains(FIXTURE['domains'])
 
-# Written out by hand from the fixture: the domain half of the output chain.
+# Written out by hand from the fixture: the domain half of the output chain. The answer
+# guard is matched right after the domain set, before the timeout is refreshed.
 DOMAIN_RULES = [
-    'ip daddr @domains_core_v4 tcp dport 443 update @domains_core_v4 { ip daddr } accept '
-    'comment "domains core"',
-    'ip6 daddr @domains_core_v6 tcp dport 443 update @domains_core_v6 { ip6 daddr } accept '
-    'comment "domains core"',
-    'ip daddr @domains_aux_v4 tcp dport 443 update @domains_aux_v4 { ip daddr } accept '
-    'comment "domains aux"',
-    'ip daddr @domains_aux_v4 udp dport 3478-3479 update @domains_aux_v4 { ip daddr } accept '
-    'comment "domains aux"',
+    'ip daddr @domains_core_v4 ip daddr != @answer_guard_v4 tcp dport 443 '
+    'update @domains_core_v4 { ip daddr } accept comment "domains core"',
+    'ip6 daddr @domains_core_v6 ip6 daddr != @answer_guard_v6 tcp dport 443 '
+    'update @domains_core_v6 { ip6 daddr } accept comment "domains core"',
+    'ip daddr @domains_aux_v4 ip daddr != @answer_guard_v4 tcp dport 443 '
+    'update @domains_aux_v4 { ip daddr } accept comment "domains aux"',
+    'ip daddr @domains_aux_v4 ip daddr != @answer_guard_v4 udp dport 3478-3479 '
+    'update @domains_aux_v4 { ip daddr } accept comment "domains aux"',
 ]
+GUARD = answer_guard.default_exclude()
 DOMAIN_SETS = {
     'domains_core_v4': ('ipv4_addr', 600),
     'domains_core_v6': ('ipv6_addr', 600),
@@ -51,7 +53,7 @@ DOMAIN_SETS = {
 def desired():
     model = nft.desired_model(BASE['rules'], BASE['keep_open'], BASE['connection_ports'],
                               BASE['default_incoming'], BASE['default_outgoing'])
-    return nft.with_domains(model, DOMAINS, FIXTURE['domain_ttl'])
+    return nft.with_domains(model, DOMAINS, FIXTURE['domain_ttl'], GUARD)
 
 
 def test_sets_and_rules_match_the_hand_written_table():
@@ -64,6 +66,15 @@ def test_sets_and_rules_match_the_hand_written_table():
     # after the catalog's rules, before the final reject
     assert output[-1].startswith(nft.REJECT)
     assert output[-1 - len(DOMAIN_RULES):-1] == DOMAIN_RULES
+    assert model['sets']['answer_guard_v4']['flags'] == ['interval']
+    assert '10.0.0.0/8' in model['sets']['answer_guard_v4']['elements']
+    assert 'fc00::/7' in model['sets']['answer_guard_v6']['elements']
+
+
+def test_no_guard_given_no_guard_written():
+    model = nft.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600, None)
+    assert not [name for name in model['sets'] if name.startswith('answer_guard')]
+    assert not [rule for rule in model['chains']['output']['rules'] if 'answer_guard' in rule]
 
 
 def test_without_domains_the_table_is_unchanged():
@@ -75,7 +86,7 @@ def test_without_domains_the_table_is_unchanged():
 
 
 def test_accepting_output_chain_gets_the_rules_at_the_end():
-    model = nft.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600)
+    model = nft.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600, GUARD)
     assert model['chains']['output']['rules'][-len(DOMAIN_RULES):] == DOMAIN_RULES
 
 
@@ -105,7 +116,7 @@ def test_changed_ttl_replaces_the_table_and_carries_the_addresses(version):
     live = nft.live_model(_load('nftables_domains_live_%s.json' % version), 'jaas', dynamic)
     want = nft.with_domains(nft.desired_model(
         BASE['rules'], BASE['keep_open'], BASE['connection_ports'], BASE['default_incoming'],
-        BASE['default_outgoing']), DOMAINS, 120)
+        BASE['default_outgoing']), DOMAINS, 120, GUARD)
     added, removed = nft.table_changes(want, live, 'jaas')
     assert 'set domains_core_v4 (ipv4_addr, dynamic, timeout, timeout 120s)' in added
     assert 'set domains_core_v4 (ipv4_addr, dynamic, timeout, timeout 600s)' in removed
@@ -122,7 +133,7 @@ def test_changed_ttl_replaces_the_table_and_carries_the_addresses(version):
 def test_a_category_dropped_drops_its_addresses():
     live_sets = desired()['sets']
     fewer = normalise_domains(FIXTURE['domains'][:1])
-    want = nft.with_domains(nft.desired_model(BASE['rules']), fewer, 600)
+    want = nft.with_domains(nft.desired_model(BASE['rules']), fewer, 600, GUARD)
     dynamic = {'domains_aux_v4': [('198.18.8.104', 500)],
                'domains_core_v4': [('198.18.8.100', 500), ('198.18.8.101', 0)]}
     carried = nftables_domains.carried_elements(want['sets'], live_sets, dynamic)
@@ -145,6 +156,8 @@ def test_update_statement_reads_back_as_written():
     rule = {'expr': [
         {'match': {'op': '==', 'left': {'payload': {'protocol': 'ip6', 'field': 'daddr'}},
                    'right': '@domains_core_v6'}},
+        {'match': {'op': '!=', 'left': {'payload': {'protocol': 'ip6', 'field': 'daddr'}},
+                   'right': '@answer_guard_v6'}},
         {'match': {'op': '==', 'left': {'payload': {'protocol': 'tcp', 'field': 'dport'}},
                    'right': 443}},
         {'set': {'op': 'update', 'elem': {'payload': {'protocol': 'ip6', 'field': 'daddr'}},

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
-"""The ufw domain half (module_utils/ufw_domains.py) at unit speed: the marking table, the
-block in ufw's before.rules (added once, removed byte for byte, at the place ufw reads it),
-the mark bit. Containers prove the behaviour (molecule/domains, ufw hosts).
+"""The ufw domain half (module_utils/ufw_domains.py) at unit speed: the marking table and
+its answer guard, the block in ufw's after.rules (added once, removed byte for byte, at the
+place ufw reads it, after the user's rules), the move out of before.rules, the mark bit. Containers prove the behaviour (molecule/domains, ufw hosts).
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 import pytest
 
@@ -14,64 +16,70 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
 
 DOMAINS = normalise_domains([{'category': 'core', 'names': ['8x8.vc', '*.8x8.vc'],
                               'rules': [{'protocol': 'tcp', 'ports': '443'}]}])
-# The shape of Debian's /etc/ufw/before.rules (ufw 0.36), shortened by hand.
-BEFORE_RULES = """#
-# rules.before
+# The shape of Debian's /etc/ufw/after.rules (ufw 0.36), shortened by hand.
+AFTER_RULES = """#
+# rules.input-after
 #
-# Rules that should be run before the ufw command line added rules. Custom
+# Rules that should be run after the ufw command line added rules. Custom
 # rules should be added to one of these chains:
-#   ufw-before-input
-#   ufw-before-output
-#   ufw-before-forward
+#   ufw-after-input
+#   ufw-after-output
+#   ufw-after-forward
 #
 
 # Don't delete these required lines, otherwise there will be errors
 *filter
-:ufw-before-input - [0:0]
-:ufw-before-output - [0:0]
-:ufw-before-forward - [0:0]
-:ufw-not-local - [0:0]
+:ufw-after-input - [0:0]
+:ufw-after-output - [0:0]
+:ufw-after-forward - [0:0]
 # End required lines
 
-# allow all on loopback
--A ufw-before-input -i lo -j ACCEPT
--A ufw-before-output -o lo -j ACCEPT
-
-# quickly process packets for which we already have a connection
--A ufw-before-output -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+# don't log noisy services by default
+-A ufw-after-input -p udp --dport 137 -j ufw-skip-to-policy-input
 
 # don't delete the 'COMMIT' line or these rules won't be processed
 COMMIT
 """
-# Written out by hand: what ufw must find right before its COMMIT.
+# Written out by hand: what ufw must find right before its COMMIT. ufw-after-output runs
+# after ufw-user-output, so an operator's `ufw deny out ...` is judged first.
 BLOCK_V4 = ('# BEGIN jaas.firewall domains (jaas_firewall_domains): accept what table inet '
             'jaas_domains marked\n'
-            '-A ufw-before-output -m mark --mark 0x1000000/0x1000000 -m comment --comment '
+            '-A ufw-after-output -m mark --mark 0x1000000/0x1000000 -m comment --comment '
             '"jaas.firewall domains" -j ACCEPT\n'
             '# END jaas.firewall domains\n')
+# What releases before the answer guard wrote into before.rules (ahead of the user's rules).
+OLD_BEFORE = ("*filter\n:ufw-before-output - [0:0]\n"
+              "-A ufw-before-output -o lo -j ACCEPT\n" + BLOCK_V4.replace('ufw-after-output',
+                                                                          'ufw-before-output')
+              + "COMMIT\n")
+BEFORE_CLEAN = "*filter\n:ufw-before-output - [0:0]\n-A ufw-before-output -o lo -j ACCEPT\nCOMMIT\n"
 
 
 def test_block_goes_right_before_ufws_commit_comment_and_comes_out_byte_for_byte():
-    text = ufw_domains.with_block(BEFORE_RULES, 4, ufw_domains.DEFAULT_MARK)
-    assert text == BEFORE_RULES.replace(
+    text = ufw_domains.with_block(AFTER_RULES, 4, ufw_domains.DEFAULT_MARK)
+    assert text == AFTER_RULES.replace(
         "# don't delete the 'COMMIT' line", BLOCK_V4 + "# don't delete the 'COMMIT' line")
     assert ufw_domains.with_block(text, 4, ufw_domains.DEFAULT_MARK) == text   # once
-    assert ufw_domains.without_block(text) == BEFORE_RULES
+    assert ufw_domains.without_block(text) == AFTER_RULES
+
+
+def test_old_block_in_before_rules_comes_out_byte_for_byte():
+    assert ufw_domains.without_block(OLD_BEFORE) == BEFORE_CLEAN
 
 
 def test_another_mark_replaces_the_block():
-    text = ufw_domains.with_block(BEFORE_RULES, 4, 0x10)
+    text = ufw_domains.with_block(AFTER_RULES, 4, 0x10)
     again = ufw_domains.with_block(text, 4, 0x20)
     assert again.count('# BEGIN jaas.firewall domains') == 1 and '0x20/0x20' in again
 
 
 def test_ipv6_block_uses_ufw6_chain():
-    text = ufw_domains.with_block(BEFORE_RULES.replace('ufw-before', 'ufw6-before'), 6, 0x1000000)
-    assert '-A ufw6-before-output -m mark --mark 0x1000000/0x1000000 ' in text
+    text = ufw_domains.with_block(AFTER_RULES.replace('ufw-after', 'ufw6-after'), 6, 0x1000000)
+    assert '-A ufw6-after-output -m mark --mark 0x1000000/0x1000000 ' in text
 
 
-def test_before_rules_without_a_filter_commit_is_refused():
-    with pytest.raises(DomainError, match='before.rules has no \\*filter section'):
+def test_after_rules_without_a_filter_commit_is_refused():
+    with pytest.raises(DomainError, match='after.rules has no \\*filter section'):
         ufw_domains.with_block('*nat\nCOMMIT\n', 4, 0x1)
 
 
@@ -80,6 +88,7 @@ def test_marking_table_only_marks():
     assert 'table inet jaas_domains {}\ndelete table inet jaas_domains\n' in script
     assert ('\t\tip daddr @domains_core_v4 tcp dport 443 ct state new update @domains_core_v4 '
             '{ ip daddr } meta mark set meta mark | 0x1000000 comment "domains core"\n') in script
+    assert 'answer_guard' not in script           # no guard given: none written
     assert 'type filter hook output priority -10; policy accept;' in script
     for verdict in (' accept comment', ' drop', ' reject'):
         assert verdict not in script
@@ -89,3 +98,19 @@ def test_marking_table_only_marks():
 def test_mark_must_be_one_bit(mark):
     with pytest.raises(DomainError, match='domain_mark must be a single bit'):
         ufw_domains.check_mark(mark)
+
+
+def test_marking_table_never_marks_guarded_answers():
+    exclude = {4: [ipaddress.ip_network('10.0.0.0/8'), ipaddress.ip_network('100.64.0.0/10')],
+               6: [ipaddress.ip_network('fc00::/7')]}
+    script = ufw_domains.table_script(DOMAINS, 600, 0x1000000, exclude)
+    assert ('\tset answer_guard_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n'
+            '\t\telements = { 10.0.0.0/8, 100.64.0.0/10 }\n\t}\n') in script
+    assert ('\tset answer_guard_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n'
+            '\t\telements = { fc00::/7 }\n\t}\n') in script
+    # the guard is checked before the timeout is refreshed and before the mark is set
+    assert ('\t\tip daddr @domains_core_v4 ip daddr != @answer_guard_v4 tcp dport 443 ct state '
+            'new update @domains_core_v4 { ip daddr } meta mark set meta mark | 0x1000000 '
+            'comment "domains core"\n') in script
+    assert ('\t\tip6 daddr @domains_core_v6 ip6 daddr != @answer_guard_v6 tcp dport 443 ct '
+            'state new update') in script
