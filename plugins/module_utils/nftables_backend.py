@@ -645,7 +645,8 @@ class NftablesBackend(Backend):
         try:
             domains = normalise_domains(params['domains']) if model is not None else []
             ttl = check_ttl(params['domain_ttl'])
-            exclude = answer_guard.normalise_exclude(params['domain_answer_exclude'])
+            exclude = answer_guard.normalise_exclude(
+                params['domain_answer_exclude']) if domains else None
             resolver = self.resolver.desired(
                 domains, lambda category, family: nftables_domains.nft_target(
                     self.table, category, family), 'nftset', ttl, params['dns_upstreams'])

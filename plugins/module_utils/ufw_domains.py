@@ -151,10 +151,11 @@ def check_params(params):
     check_ttl(params['domain_ttl'])
     check_mark(params['domain_mark'])
     check_upstreams(params['dns_upstreams'])
-    try:
-        answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
-    except ModelError as exc:
-        raise DomainError(str(exc))
+    if params['state'] == 'present' and params['domains']:
+        try:
+            answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
+        except ModelError as exc:
+            raise DomainError(str(exc))
 
 
 class UfwDomains(object):
@@ -174,7 +175,8 @@ class UfwDomains(object):
         ttl = check_ttl(params['domain_ttl'])
         mark = check_mark(params['domain_mark'])
         try:
-            exclude = answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
+            exclude = answer_guard.normalise_exclude(
+                params.get('domain_answer_exclude')) if domains else None
         except ModelError as exc:
             raise DomainError(str(exc))
         for entry in domains:

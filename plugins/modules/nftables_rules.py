@@ -55,6 +55,7 @@ extends_documentation_fragment:
   - jaas.firewall.connection
   - jaas.firewall.rollback
   - jaas.firewall.domains
+  - jaas.firewall.answer_guard
   - jaas.firewall.gateway
 options:
   prefix:

@@ -48,6 +48,7 @@ extends_documentation_fragment:
   - jaas.firewall.rollback
   - jaas.firewall.gateway
   - jaas.firewall.domains
+  - jaas.firewall.answer_guard
 options:
   domain_mark:
     description:

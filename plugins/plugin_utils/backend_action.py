@@ -36,7 +36,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils import rules_cache
 
-from ansible_collections.jaas.firewall.plugins.module_utils import model
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, model
 
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import check_upstreams
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -66,6 +66,12 @@ DOMAIN_MODULES = ('jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules')
 
 def check_domain_options(module, args):
     """The domain options checked on the controller, with the role variable's name."""
+    try:
+        # checked with or without domains: a role variable is refused before any host
+        answer_guard.normalise_exclude(args.get('domain_answer_exclude'),
+                                       'jaas_firewall_domain_answer_exclude')
+    except model.ModelError as exc:
+        raise AnsibleError(str(exc))
     if not args.get('domains'):
         return
     if module not in DOMAIN_MODULES:

@@ -59,8 +59,19 @@ def test_firewalld_refuses_domains_before_any_host():
     (dict(domain_ttl='soon'), 'jaas_firewall_domain_ttl must be whole seconds'),
     (dict(dns_upstreams=['198.18.8.53', 'dns.example']),
      r"jaas_firewall_dns_upstreams\[1\]: 'dns.example' is not an IP address"),
+    (dict(domain_answer_exclude=['10.0.0.0/8', '10.0.0.1/8']),
+     r"jaas_firewall_domain_answer_exclude\[1\]: .*host bits"),
+    (dict(domain_answer_exclude='10.0.0.0/8'),
+     r"jaas_firewall_domain_answer_exclude must be a list"),
 ])
 def test_bad_domain_options_name_the_role_variable(module, extra, message):
     check_domain_options(module, _args())
     with pytest.raises(AnsibleError, match=message):
         check_domain_options(module, _args(**extra))
+
+
+def test_answer_exclude_is_checked_even_with_domains_off():
+    with pytest.raises(AnsibleError, match=r'jaas_firewall_domain_answer_exclude\[0\]'):
+        check_domain_options('jaas.firewall.nftables_rules',
+                             _args(domains=[], domain_answer_exclude=['nope']))
+    check_domain_options('jaas.firewall.nftables_rules', _args(domain_answer_exclude=[]))
