@@ -114,3 +114,56 @@ def test_marking_table_never_marks_guarded_answers():
             'comment "domains core"\n') in script
     assert ('\t\tip6 daddr @domains_core_v6 ip6 daddr != @answer_guard_v6 tcp dport 443 ct '
             'state new update') in script
+
+
+class _Module(object):
+    params = {}
+
+    @staticmethod
+    def get_bin_path(name, required=False, opt_dirs=None):
+        return '/usr/sbin/' + name
+
+
+class _NoResolverChange(object):
+    changed = False
+
+
+def _plan(live_after, live_before, runtime, runtime_old, present=True):
+    domains = ufw_domains.UfwDomains(_Module(), active=True, ipv6=False)
+    domains.resolver.plan = lambda desired, live: _NoResolverChange()
+    params = dict(state='present', domains=[{'category': 'core', 'names': ['8x8.vc'],
+                                             'rules': [{'protocol': 'tcp', 'ports': '443'}]}]
+                  if present else [],
+                  domain_ttl=600, domain_mark=ufw_domains.DEFAULT_MARK, dns_upstreams=['198.18.8.53'],
+                  domain_answer_exclude=None)
+    desired = domains.desired(params)
+    live = {'script': desired['script'], 'table': True, 'after': {4: live_after},
+            'before': {4: live_before}, 'runtime': {4: runtime}, 'runtime_old': {4: runtime_old},
+            'resolver': None}
+    return domains.plan(desired, live)
+
+
+def test_an_earlier_releases_accept_moves_from_before_to_after_rules():
+    changed, steps, _resolver = _plan(AFTER_RULES, OLD_BEFORE, runtime=False, runtime_old=True)
+    assert changed
+    assert ('before', 4, BEFORE_CLEAN) in steps                     # file cleaned
+    assert ('runtime-old', 4, False) in steps                       # kernel rule deleted
+    assert ('after', 4, ufw_domains.with_block(AFTER_RULES, 4, ufw_domains.DEFAULT_MARK)) in steps
+    assert ('runtime', 4, True) in steps
+
+
+def test_converged_after_rules_change_nothing():
+    after = ufw_domains.with_block(AFTER_RULES, 4, ufw_domains.DEFAULT_MARK)
+    changed, steps, _resolver = _plan(after, BEFORE_CLEAN, runtime=True, runtime_old=False)
+    assert (changed, steps) == (False, [])
+
+
+def test_the_default_guard_is_in_the_marking_table():
+    domains = ufw_domains.UfwDomains(_Module(), active=True, ipv6=True)
+    desired = domains.desired(dict(
+        state='present', domains=[{'category': 'core', 'names': ['8x8.vc'],
+                                   'rules': [{'protocol': 'tcp', 'ports': '443'}]}],
+        domain_ttl=600, domain_mark=ufw_domains.DEFAULT_MARK, dns_upstreams=['198.18.8.53'],
+        domain_answer_exclude=None))
+    assert 'ip daddr @domains_core_v4 ip daddr != @answer_guard_v4 tcp dport 443' in desired['script']
+    assert '10.0.0.0/8' in desired['script'] and 'fc00::/7' in desired['script']
