@@ -66,8 +66,9 @@ def default_exclude():
 def normalise_exclude(values, name='domain_answer_exclude'):
     """{4: [networks], 6: [networks]} for the option's value; None = the default.
 
-    Every entry is a CIDR parsed by the rule model exactly like a catalog network
-    (ModelError naming ``<name>[N]``); overlapping entries are merged.
+    Every entry is a CIDR parsed by the rule model like a catalog network (ModelError
+    naming ``<name>[N]``), except that IPv4-mapped IPv6 space (``::ffff:0:0/96``) is
+    accepted: excluding it can only narrow. Overlapping entries are merged.
     """
     if values is None:
         return default_exclude()
@@ -76,7 +77,7 @@ def normalise_exclude(values, name='domain_answer_exclude'):
     found = {4: [], 6: []}
     for index, value in enumerate(values):
         try:
-            network = parse_network(value)
+            network = parse_network(value, allow_mapped=True)
         except ModelError as exc:
             raise ModelError('%s[%d]: %s' % (name, index, exc.reason))
         found[network.version].append(network)

@@ -123,12 +123,13 @@ def _not_a_network(value, why=None):
     return ModelError(text + (': ' + why if why else ''))
 
 
-def parse_network(value):
+def parse_network(value, allow_mapped=False):
     """``ipaddress`` network for a strict CIDR string; a bare address is a /32 or /128.
 
     Refused: anything but a string, surrounding whitespace (a trailing newline too),
     netmask or hostmask notation, leading zeros in an IPv4 byte or in the prefix length,
-    IPv6 zone indexes, IPv4-mapped IPv6, a prefix out of range, host bits set.
+    IPv6 zone indexes, IPv4-mapped IPv6 (unless ``allow_mapped``: a list of space to
+    *exclude*, where it can only narrow), a prefix out of range, host bits set.
     """
     if isinstance(value, bool) or not isinstance(value, str):
         return _raise(_not_a_network(value, 'expected a string, got %s' % type_name(value)))
@@ -161,7 +162,7 @@ def parse_network(value):
         if length > width:
             return _raise(ModelError('%r: prefix /%d is out of range for IPv%d (0-%d)'
                                      % (value, length, ip.version, width)))
-    if ip.version == 6 and ip.ipv4_mapped is not None and length >= 96:
+    if ip.version == 6 and ip.ipv4_mapped is not None and length >= 96 and not allow_mapped:
         ipv4 = str(ip.ipv4_mapped) + ('' if length == 128 else '/%d' % (length - 96))
         return _raise(ModelError('%r is an IPv4-mapped IPv6 address; write the IPv4 form %s'
                                  % (value, ipv4)))

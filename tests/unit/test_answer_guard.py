@@ -82,8 +82,9 @@ def test_every_default_network_is_non_global_for_python_too():
 
 
 def test_option_replaces_the_default_and_merges():
-    got = answer_guard.normalise_exclude(['10.0.0.0/8', '10.1.0.0/16', 'fc00::/7'])
-    assert got == {4: [ipaddress.ip_network('10.0.0.0/8')], 6: [ipaddress.ip_network('fc00::/7')]}
+    got = answer_guard.normalise_exclude(['10.0.0.0/8', '10.1.0.0/16', 'fc00::/7', '::ffff:0:0/96'])
+    assert got == {4: [ipaddress.ip_network('10.0.0.0/8')],
+                   6: [ipaddress.ip_network('::ffff:0:0/96'), ipaddress.ip_network('fc00::/7')]}
     assert answer_guard.normalise_exclude([]) == {4: [], 6: []}
     assert answer_guard.normalise_exclude(None) == answer_guard.default_exclude()
 
