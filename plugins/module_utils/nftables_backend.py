@@ -45,7 +45,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, check_ttl, normalise_domains)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
 from ansible_collections.jaas.firewall.plugins.module_utils.model import (
-    ModelError, normalise_rule, ports_text)
+    ModelError, check_plain, normalise_rule, ports_text)
 
 FAMILY = 'inet'
 POLICIES = ('accept', 'drop', 'reject')
@@ -654,6 +654,12 @@ class NftablesBackend(Backend):
             raise PlanError(str(exc))
         model = with_domains(model, domains, ttl, exclude)
         self.desired_resolver = resolver
+        for option in ('persist_file', 'persist_config'):
+            if params[option] is not None:
+                try:
+                    check_plain(params[option], option)
+                except ModelError as exc:
+                    raise PlanError(str(exc))
         self.persist_file = params['persist_file'] or os.path.join(PERSIST_DIR, self.table + '.nft')
         self.persist_config = params['persist_config'] or default_persist_config()
         keep = params['persist'] and model is not None

@@ -109,6 +109,40 @@ def domain_entries(catalog, categories, families):
     return entries
 
 
+# Module options whose role variable is not ``jaas_firewall_<option>`` (for messages).
+ROLE_VARIABLES = {
+    'catalog.catalog_file': 'jaas_firewall_catalog_file',
+    'persist_config': 'jaas_firewall_nftables_persist_config',
+    'prefix': None, 'persist_file': None, 'rules': None, 'domains': 'jaas_firewall_domains',
+}
+
+
+def _role_variable(path):
+    top = path.split('[', 1)[0]
+    if top in ROLE_VARIABLES or path.split('[', 1)[0] in ROLE_VARIABLES:
+        return ROLE_VARIABLES.get(top)
+    return 'jaas_firewall_' + top.split('.', 1)[-1]
+
+
+def check_control_characters(value, path=''):
+    """Refuse a control character in any string that reaches the host (paths, upstreams,
+    names, comments, networks): one line naming the option and its role variable."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            check_control_characters(value[key], '%s.%s' % (path, key) if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_control_characters(item, '%s[%d]' % (path, index))
+    elif isinstance(value, str):
+        bad = model.control_character(value)
+        if bad is not None:
+            variable = _role_variable(path)
+            raise AnsibleError('%s%s: %r holds the control character %s; refused (it could '
+                               'forge a second line in a file or command)'
+                               % (path, ' (role variable %s)' % variable if variable else '',
+                                  value, bad))
+
+
 def check_names(args, names):
     """Each (option, model name kind, role variable) of ``names`` checked by the rule
     model, so a name the backend cannot hold fails here instead of on the host."""
@@ -199,6 +233,7 @@ class BackendAction(ActionBase):
         if args.get('state', 'present') == 'absent':
             selection = None
         try:
+            check_control_characters(dict(args, catalog=selection) if selection else args)
             check_names(args, self.names)
             if selection is not None:
                 rules, domains = self.desired_rules(selection, task_vars)

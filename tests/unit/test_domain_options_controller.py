@@ -75,3 +75,23 @@ def test_answer_exclude_is_checked_even_with_domains_off():
         check_domain_options('jaas.firewall.nftables_rules',
                              _args(domains=[], domain_answer_exclude=['nope']))
     check_domain_options('jaas.firewall.nftables_rules', _args(domain_answer_exclude=[]))
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(dns_upstreams=['198.18.8.53', 'fe80::1%eth0\nserver=198.18.230.12']),
+     r"dns_upstreams\[1\] \(role variable jaas_firewall_dns_upstreams\): .* control character \\n"),
+    (dict(persist_config='/etc/nftables.conf\ninclude "/tmp/x"'),
+     r"persist_config \(role variable jaas_firewall_nftables_persist_config\): .*\\n"),
+    (dict(persist_file='/etc/nftables.d/j\r.nft'), r"persist_file: .*\\r"),
+    (dict(catalog={'catalog_file': '/tmp/c\x85.yml'}),
+     r"catalog.catalog_file \(role variable jaas_firewall_catalog_file\): .*\\x85"),
+    (dict(keep_open=[{'direction': 'out', 'protocol': 'tcp', 'port': '22\n'}]),
+     r"keep_open\[0\].port \(role variable jaas_firewall_keep_open\)"),
+    (dict(gateway_in_interfaces=['eth0\u2028']), r"gateway_in_interfaces\[0\]"),
+])
+def test_control_characters_are_refused_naming_the_variable(args, message):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import (
+        check_control_characters)
+    with pytest.raises(AnsibleError, match=message):
+        check_control_characters(args)
+    check_control_characters({'persist_config': '/etc/nftables.conf', 'dns_upstreams': ['fe80::1%eth0']})

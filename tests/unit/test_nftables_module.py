@@ -233,3 +233,11 @@ def test_no_connection_rule_without_keep_connection(host, capsys):
     out = result(capsys)
     assert 'ansible connection' not in out['diff']['after']
     assert out['connection_ports'] == []
+
+
+@pytest.mark.parametrize('option', ['persist_config', 'persist_file'])
+def test_a_newline_in_a_persist_path_is_refused_before_anything_is_read(host, capsys, option):
+    run(host, **{option: str(host.conf) + '\ninclude "/tmp/evil.nft"'})
+    out = result(capsys)
+    assert out['failed'] is True and 'control character \\n' in out['msg'] and option in out['msg']
+    assert not any(c.startswith(('-f', '-c', '-j')) for c in host.commands), host.commands
