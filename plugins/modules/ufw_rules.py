@@ -35,11 +35,13 @@ description:
     of ours, C(inet jaas_domains), holds the timed sets C(domains_<category>_v4)/C(_v6) (filled
     by the local resolver) and an output chain that runs before ufw's and only marks a new
     connection to a listed address and port (C(meta mark set meta mark | O(domain_mark)),
-    restarting the address's timeout). ufw accepts marked packets with one rule at the end
-    of C(ufw-before-output)/C(ufw6-before-output), kept in a marked block of
-    C(/etc/ufw/before.rules)/C(before6.rules) and added to the running firewall without a
-    ufw reload. The table is loaded from C(/etc/jaas-firewall/domains.nft) by the resolver
-    service before it starts."
+    restarting the address's timeout); an address in the answer guard's space
+    (O(domain_answer_exclude)) is never marked. ufw accepts marked packets with one rule at
+    the end of C(ufw-after-output)/C(ufw6-after-output) - after the user's rules, so an
+    operator's deny of an address wins over a DNS answer for it - kept in a marked block of
+    C(/etc/ufw/after.rules)/C(after6.rules) and added to the running firewall without a
+    ufw reload (a block an earlier release kept in C(before.rules) is removed). The table is
+    loaded from C(/etc/jaas-firewall/domains.nft) by the resolver service before it starts."
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
