@@ -82,7 +82,8 @@ molecule-squid: setup images ## squid role on Debian 12 + 13 with real Squid (ne
 
 .PHONY: molecule-domains
 molecule-domains: setup images ## jaas_firewall_domains: local resolver + timed sets, real DNS answers and packets (network 198.18.8.0/24)
-	JAAS_HARNESS_NET=8 $(BIN)/molecule test -s domains
+	JAAS_HARNESS_NET=8 $(BIN)/molecule test -s domains; rc=$$?; \
+	  tools/harness/bridge_accept.sh remove jaas-molecule-domains; exit $$rc
 
 # Gateway mode: ufw, firewalld (12 + 13) and nftables gateways between a LAN and a WAN network.
 # The DOCKER-USER accepts it adds are removed by its destroy step, and here again whatever

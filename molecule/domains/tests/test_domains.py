@@ -4,7 +4,9 @@ Expectations are hand-written from the test catalog (files/catalog.yml: domains 
 8x8.vc, *.8x8.vc - TCP 443), the test DNS (files/test_dns.conf.j2) and what the roles
 document: the nftables role allows the sets in its table ``inet jaas``; the ufw role keeps
 them in ``inet jaas_domains``, whose output chain only marks, and ufw accepts the mark
-(a rule in ufw-before-output / ufw6-before-output). Nothing here imports
+(a rule in ufw-after-output / ufw6-after-output, after the operator's own rules). The
+answer guard keeps answers in private space closed (the scenario's guard, molecule.yml,
+leaves out benchmarking space, which stands in for public addresses here). Nothing here imports
 or runs the collection's code: the kernel's sets are read with ``nft -j``, names are
 resolved the way programs do (getaddrinfo through /etc/resolv.conf, or a question over
 TCP), and TCP connections go to the peer. Nothing real is ever resolved: the only DNS
@@ -31,8 +33,13 @@ PHASES = ('converge', 'domains_off', 'absent')
 DOMAIN_SETS = {'domains_core_v4': 'ipv4_addr', 'domains_core_v6': 'ipv6_addr'}
 DOMAIN_RULES = {('ip', 'domains_core_v4', 443), ('ip6', 'domains_core_v6', 443)}
 TABLE = {'nft': 'jaas', 'ufw': 'jaas_domains'}
-UFW_MARK_RULE = {4: '-A ufw-before-output -m mark --mark 0x1000000/0x1000000',
-                 6: '-A ufw6-before-output -m mark --mark 0x1000000/0x1000000'}
+UFW_MARK_RULE = {4: '-A ufw-after-output -m mark --mark 0x1000000/0x1000000',
+                 6: '-A ufw6-after-output -m mark --mark 0x1000000/0x1000000'}
+# Hostile answers of the test DNS for listed names (files/test_dns.conf.j2), and the
+# address the operator's own rule denies (prepare.yml).
+GUARDED = {'rebind.8x8.vc': ['10.77.0.10', 'fd77::10'], 'cgnat.8x8.vc': ['100.64.77.10'],
+           'linklocal.8x8.vc': ['169.254.77.10'], 'alias.8x8.vc': ['10.77.0.11']}
+DENIED_V4 = '198.18.8.105'
 
 
 def docker(host):
@@ -84,14 +91,20 @@ def table(box, name='jaas'):
             sets[body['name']] = {'type': body['type'], 'flags': body.get('flags'),
                                   'timeout': body.get('timeout'), 'elements': elements}
         elif 'rule' in item and item['rule']['chain'] == 'output':
+            # (equality matches only: the answer guard's `!= @answer_guard_v4` is checked apart)
             matches = dict((m['match']['left'].get('payload', {}).get('protocol'),
-                            m['match']['right']) for m in item['rule']['expr'] if 'match' in m)
+                            m['match']['right']) for m in item['rule']['expr']
+                           if 'match' in m and m['match']['op'] in ('==', 'in'))
+            guards = [m['match']['right'] for m in item['rule']['expr']
+                      if 'match' in m and m['match']['op'] == '!=']
             updates = [(s['set']['op'], s['set']['set']) for s in item['rule']['expr'] if 'set' in s]
             for family in ('ip', 'ip6'):
                 target = matches.get(family)
                 if isinstance(target, str) and target.startswith('@domains_'):
                     assert updates == [('update', target)], 'a new connection must refresh its address'
                     rules.append((family, target[1:], matches.get('tcp')))
+                    assert guards == ['@answer_guard_v%s' % ('4' if family == 'ip' else '6')], \
+                        'the answer guard must be checked in the same rule'
                     verdicts[target[1:]] = sorted(
                         k for s in item['rule']['expr'] for k in s if k not in ('match', 'set'))
     return {'sets': sets, 'rules': rules, 'verdicts': verdicts}
@@ -120,8 +133,9 @@ def test_sets_and_rules_are_there_and_empty_before_any_lookup(instance):
         assert all(v == ['mangle'] for v in live['verdicts'].values()), live['verdicts']
         assert UFW_MARK_RULE[4] in box.check_output('iptables-save -t filter')
         assert UFW_MARK_RULE[6] in box.check_output('ip6tables-save -t filter')
-        assert UFW_MARK_RULE[4] in box.file('/etc/ufw/before.rules').content_string
-        assert UFW_MARK_RULE[6] in box.file('/etc/ufw/before6.rules').content_string
+        assert UFW_MARK_RULE[4] in box.file('/etc/ufw/after.rules').content_string
+        assert UFW_MARK_RULE[6] in box.file('/etc/ufw/after6.rules').content_string
+        assert 'jaas.firewall' not in box.check_output('cat /etc/ufw/before.rules /etc/ufw/before6.rules')
 
 
 def test_resolver_took_over_resolv_conf(instance):
@@ -228,7 +242,7 @@ def test_the_old_address_expires_and_reloads_are_survived(instance):
 
     # 6. firewall reloads. nftables: a service restart reloads our table with empty sets
     #    (documented) - refused until the next lookup. ufw: `ufw reload` leaves our table
-    #    alone and brings the mark rule back from before.rules (names keep opening); a
+    #    alone and brings the mark rule back from after.rules (names keep opening); a
     #    resolver restart reloads the table empty - refused until the next lookup.
     if kind(name) == 'nft':
         box.check_output('systemctl restart nftables')
@@ -246,11 +260,62 @@ def test_the_old_address_expires_and_reloads_are_survived(instance):
     assert dict(again['open']) == {NEW_V4: True, NEW_V6: True}
 
 
+def _path_works(box, kind_, address):
+    """Positive control: with an accept for this one address inserted first, TCP 443 to
+    it connects (so only the firewall refuses it otherwise); the accept is removed again."""
+    if kind_ == 'nft':
+        family = 'ip6' if ':' in address else 'ip'
+        box.check_output('nft insert rule inet jaas output %s daddr %s tcp dport 443 accept '
+                         'comment control' % (family, address))
+        try:
+            return client(box, 'connect:%s:443' % address)['connect:%s:443' % address]['open']
+        finally:
+            handle = [r['rule']['handle'] for r in json.loads(box.check_output(
+                'nft -j list chain inet jaas output'))['nftables']
+                if 'rule' in r and r['rule'].get('comment') == 'control']
+            for number in handle:
+                box.check_output('nft delete rule inet jaas output handle %d' % number)
+    tool = 'ip6tables' if ':' in address else 'iptables'
+    rule = '-d %s -p tcp --dport 443 -j ACCEPT' % address
+    box.check_output('%s -I OUTPUT 1 %s' % (tool, rule))
+    try:
+        return client(box, 'connect:%s:443' % address)['connect:%s:443' % address]['open']
+    finally:
+        box.check_output('%s -D OUTPUT %s' % (tool, rule))
+
+
+def test_answers_in_private_space_open_nothing(instance):
+    """The answer guard: listed names (one through a CNAME) answered with private, CGNAT,
+    link-local and ULA addresses. The resolver still puts them into the set; the rule
+    judging the packet refuses them anyway. And the operator's own deny of a listed name's
+    address wins over the answer."""
+    name, box, phase = instance
+    only(phase, 'converge')
+    steps = ['resolve:%s' % n for n in sorted(GUARDED)] + ['resolve:denied.8x8.vc']
+    found = client(box, *steps)
+    live = table(box, TABLE[kind(name)])
+    in_sets = set(live['sets']['domains_core_v4']['elements']) | set(
+        live['sets']['domains_core_v6']['elements'])
+    for hostname, addresses in sorted(GUARDED.items()):
+        answer = found['resolve:' + hostname]
+        assert answer['addresses'] == sorted(addresses), hostname
+        assert dict(answer['open']) == dict((a, False) for a in addresses), hostname
+        assert set(addresses) <= in_sets, 'the resolver did add %s (the kernel refuses it)' % hostname
+    denied = found['resolve:denied.8x8.vc']
+    assert denied['addresses'] == [DENIED_V4] and DENIED_V4 in in_sets
+    assert dict(denied['open']) == {DENIED_V4: False}, "the operator's deny must win"
+    # the paths themselves work: only the firewall refuses them
+    for address in ('10.77.0.10', 'fd77::10', '100.64.77.10', '169.254.77.10'):
+        assert _path_works(box, kind(name), address) is True, address
+    figure('%s answer guard' % name, '%d private answers in the sets, 0 opened; operator deny '
+           'of %s kept' % (sum(len(a) for a in GUARDED.values()), DENIED_V4))
+
+
 # ---------------------------------------------------------------- domains off / absent
 def _handed_back(name, box):
     assert box.run('cmp /etc/resolv.conf /var/lib/jaas-test/resolv.conf.prepare').rc == 0
     if kind(name) == 'ufw':
-        for rules in ('before.rules', 'before6.rules'):
+        for rules in ('before.rules', 'before6.rules', 'after.rules', 'after6.rules'):
             assert box.run('cmp /etc/ufw/%s /var/lib/jaas-test/%s.prepare' % (rules, rules)).rc == 0
         assert 'mark' not in box.check_output('iptables-save -t filter; ip6tables-save -t filter')
         assert table(box, TABLE['ufw']) is None
