@@ -8,17 +8,32 @@ host lock, only when its plan changes something):
 
 1. the backend's state is copied into ``/var/lib/jaas-firewall/rollback/<id>/`` by a
    ``Recipe`` (files, service state, what the kernel needs to look as before), which also
-   writes the shell lines that put it back;
-2. ``revert.sh`` there is scheduled to run ``timeout`` seconds later *by the host itself*:
-   a transient systemd timer (``systemd-run``), or a detached ``sleep`` process where
-   systemd is not running. Nothing on the controller is needed for it to fire;
-3. the module makes its change and returns ``rollback`` (id, seconds left).
+   writes the shell lines that put it back. Every recipe also covers the domain half's
+   local resolver (``ResolverPart``: its files, /etc/resolv.conf, its service). A listing
+   that fails (as opposed to "not there") refuses the change;
+2. ``revert.sh`` is checked (``sh -n``; each saved nft table with ``nft -c -f``, exactly as
+   the revert would load it) and, like the snapshot, fsynced;
+3. where systemd is PID 1, a persistent boot unit (``jaas-firewall-rollback-boot.service``,
+   enabled, ordered before ``network-pre.target``) runs ``revert.sh`` at the next boot
+   unless the change was confirmed first: a reboot inside the window boots into the
+   previous firewall (the change itself is already saved for boot);
+4. ``revert.sh`` is scheduled to run ``timeout`` seconds later *by the host itself*: a
+   transient systemd timer (``systemd-run``). If systemd runs but the timer cannot be
+   armed, the change is refused (nothing changed). Only on hosts without systemd as PID 1
+   is the countdown a detached ``sleep`` process (it does not survive a reboot there).
+   Nothing on the controller is needed for it to fire;
+5. the module makes its change and returns ``rollback`` (id, seconds left).
 
 The run then confirms over a brand-new SSH connection (``jaas.firewall.rollback_confirm``):
 ``confirm()`` checks that the connection is not the one that made the change (a
-multiplexed channel of the old connection proves nothing), claims the rollback and stops
-the timer. If no confirmation comes, ``revert.sh`` claims it instead and restores the
-snapshot. The claim is an atomic ``mkdir``, so exactly one of the two wins.
+multiplexed channel of the old connection proves nothing), claims the rollback, stops
+the timer and removes the boot unit. If no confirmation comes, ``revert.sh`` claims it
+instead and restores the snapshot. The claim is an atomic ``mkdir``, so exactly one of the
+two wins.
+
+An armed rollback whose countdown is lost (the host rebooted and the boot unit did not run,
+or it is long overdue) is reverted by the next run that arms one, which then stops without
+changing anything (its plan was made on the unconfirmed state). It is never kept.
 
 A module that fails after arming reverts at once (``fail_json`` is wrapped). Python stdlib only.
 """
@@ -37,21 +52,42 @@ import subprocess
 import tarfile
 import time
 
+from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import ssh_session
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import lock_path
 
 STATE_DIR = '/var/lib/jaas-firewall/rollback'
 UNIT_PREFIX = 'jaas-firewall-rollback-'
+# The persistent unit that reverts an unconfirmed change at boot (one at a time).
+BOOT_UNIT = 'jaas-firewall-rollback-boot.service'
+UNIT_DIR = '/etc/systemd/system'
+BOOT_TARGET = 'multi-user.target'
 MIN_TIMEOUT = 10
 MAX_TIMEOUT = 86400
 KEEP_RECORDS = 10
-# Seconds an armed rollback may be overdue before a new run treats it as lost (a reboot
-# drops the transient timer) instead of waiting for it.
+# Seconds an armed rollback may be overdue before a new run treats its countdown as lost
+# (and reverts it) instead of waiting for it.
 OVERDUE = 120
+BOOT_ID = '/proc/sys/kernel/random/boot_id'
+
+# The ufw domain half's files (module_utils/ufw_domains.py: TABLE_FILE, AFTER_RULES and the
+# OLD_RULES of earlier releases) and its marking table; tests check they match.
+UFW_DOMAIN_FILES = ('/etc/jaas-firewall/domains.nft', '/etc/ufw/after.rules',
+                    '/etc/ufw/after6.rules', '/etc/ufw/before.rules', '/etc/ufw/before6.rules')
+UFW_DOMAIN_TABLE = ('inet', 'jaas_domains')
 
 ROLLBACK_ARGUMENT_SPEC = dict(rollback_timeout=dict(type='int', default=0))
 
 _PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH'
+_C = {'LC_ALL': 'C'}
+
+
+class SnapshotError(Exception):
+    """The state cannot be saved (or would not load back); nothing was changed."""
+
+
+class ArmError(Exception):
+    """The revert cannot be scheduled on this host; nothing was changed."""
 
 
 def q(text):
@@ -66,42 +102,134 @@ def timeout_problem(timeout):
             % (MIN_TIMEOUT, MAX_TIMEOUT, timeout))
 
 
+def _run(module, argv):
+    """module.run_command in the C locale (error texts are matched)."""
+    try:
+        return module.run_command(argv, environ_update=_C)
+    except TypeError:  # a test double without environ_update
+        return module.run_command(argv)
+
+
+# ---------------------------------------------------------------- durable files
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write(path, text, mode=0o600):
+    """Atomically and durably: temp file, fsync, rename, directory fsync."""
+    tmp = path + '.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, 'w') as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+    _fsync_dir(os.path.dirname(path) or '.')
+
+
+def _sync_tree(directory):
+    """fsync every file and directory below ``directory`` (the snapshot before the change)."""
+    for root, dirs, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        _fsync_dir(root)
+    _fsync_dir(os.path.dirname(directory.rstrip('/')))
+
 # ---------------------------------------------------------------- recipes (one per backend)
 
 class Recipe(object):
-    """Snapshots one backend into a directory; returns the shell lines that restore it."""
+    """Snapshots one backend into a directory; returns the shell lines that restore it.
+
+    ``resolver``: a ResolverPart (the domain half's resolver), snapshotted by ``arm()``
+    around the recipe's own lines, or None."""
 
     backend = None
+    resolver = None
 
     def snapshot(self, module, directory):
         raise NotImplementedError
 
 
-def _save_command(module, command, path):
-    """Write ``command``'s output to ``path``; False when the tool is missing or fails."""
-    binary = module.get_bin_path(command[0])
+def _listing(module, argv, path, absent=None):
+    """Write ``argv``'s output to ``path``: True. False when the listing says that what it
+    lists does not exist (``absent``: that stderr text), None when the tool is not
+    installed. Any other failure raises SnapshotError: a failed listing is never read as
+    "nothing there" (the revert would then delete what was there)."""
+    binary = module.get_bin_path(argv[0])
     if binary is None:
-        return False
-    rc, out, _err = module.run_command([binary] + command[1:])
+        return None
+    rc, out, err = _run(module, [binary] + argv[1:])
     if rc != 0:
-        return False
+        if absent and absent in (err or ''):
+            return False
+        raise SnapshotError('%s failed (rc %s): %s' % (' '.join(argv), rc,
+                                                       ' '.join((err or out).split())[:300]))
     with open(path, 'w') as handle:
         handle.write(out)
     return True
 
 
-def _copy_files(paths, directory):
-    """Copy each existing file (mode and times kept); shell lines that write them back."""
-    lines = []
+def _store(directory):
+    """A new path for one saved file under ``directory``/files."""
     store = os.path.join(directory, 'files')
-    os.mkdir(store, 0o700)
-    for index, path in enumerate(paths):
-        if os.path.isfile(path):
-            saved = os.path.join(store, '%d' % index)
+    if not os.path.isdir(store):
+        os.mkdir(store, 0o700)
+    return os.path.join(store, '%d' % len(os.listdir(store)))
+
+
+def _file_lines(paths, directory, remove_missing=True):
+    """Shell lines that put each path back as it is now: a regular file (content, mode,
+    owner, times; atomic rename, or in place where the path is a mount point), a symlink
+    (its target), or - with ``remove_missing`` - nothing (removed again)."""
+    lines = []
+    for path in paths:
+        try:
+            info = os.lstat(path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            if remove_missing:
+                lines.append('jaas_gone %s || failed=1' % q(path))
+            continue
+        if os.path.islink(path):
+            lines.append('jaas_link %s %s || failed=1' % (q(os.readlink(path)), q(path)))
+        elif os.path.isfile(path):
+            saved = _store(directory)
             shutil.copy2(path, saved)
-            # cp onto the existing file writes in place: owner and inode stay
-            lines.append('cp -p %s %s || failed=1' % (q(saved), q(path)))
+            try:
+                os.chown(saved, info.st_uid, info.st_gid)
+            except OSError:
+                pass
+            lines.append('jaas_put %s %s || failed=1' % (q(saved), q(path)))
     return lines
+
+
+def _copy_files(paths, directory):
+    """Each existing file (mode, owner and times kept) back as it is; missing ones are left."""
+    return _file_lines(paths, directory, remove_missing=False)
 
 
 def _unit_enablement(module, unit):
@@ -109,11 +237,123 @@ def _unit_enablement(module, unit):
     systemctl = module.get_bin_path('systemctl')
     if systemctl is None:
         return []
-    _rc, out, _err = module.run_command([systemctl, 'is-enabled', unit])
-    if out.strip() in ('enabled', 'enabled-runtime', 'alias', 'static', 'generated'):
+    rc, out, err = _run(module, [systemctl, 'is-enabled', unit])
+    state = out.strip()
+    if not state:
+        if 'No such file or directory' not in (err or '') and 'not-found' not in (err or ''):
+            raise SnapshotError('systemctl is-enabled %s failed (rc %s): %s'
+                                % (unit, rc, ' '.join((err or '').split())[:300]))
+        state = 'not-found'
+    if state in ('enabled', 'enabled-runtime', 'alias', 'static', 'generated'):
         return []
     return ['if [ "$(systemctl is-enabled %s 2>/dev/null)" = enabled ]; then systemctl disable %s; '
             'fi || failed=1' % (q(unit), q(unit))]
+
+
+def _nft_table(module, directory, family, table, required=True):
+    """Save nft table ``family table`` as the revert loads it back: one file, one
+    transaction that creates the table (empty), deletes it and declares it as listed - or
+    only the first two when it does not exist now (the revert then removes one the change
+    made). Checked here with ``nft -c -f``. A listing error is not absence: it raises
+    SnapshotError. ``required=False`` (a table of the domain half): without nft, or without
+    nftables in the kernel (``nft list tables`` fails too), there is no line at all."""
+    nft = module.get_bin_path('nft')
+    if nft is None:
+        if required:
+            raise SnapshotError('nft is not installed')
+        return []
+    rc, out, err = _run(module, [nft, 'list', 'table', family, table])
+    if rc == 0:
+        listing = out
+    else:
+        rc_tables, tables, err_tables = _run(module, [nft, 'list', 'tables', family])
+        named = 'table %s %s' % (family, table)
+        if rc_tables == 0 and 'No such file or directory' in (err or '') and \
+                named not in [line.strip() for line in tables.splitlines()]:
+            listing = None
+        elif rc_tables != 0 and not required:
+            return []
+        else:
+            raise SnapshotError('nft list table %s %s failed (rc %s): %s' % (
+                family, table, rc, ' '.join((err or out or err_tables).split())[:300]))
+    saved = os.path.join(directory, 'nft-%s-%s.nft' % (family, table))
+    text = ('# jaas.firewall rollback: table %s %s as it was before the change (%s)\n'
+            'table %s %s {}\ndelete table %s %s\n'
+            % (family, table, 'listed' if listing is not None else 'absent',
+               family, table, family, table))
+    with open(saved, 'w') as handle:
+        handle.write(text + (listing or ''))
+    rc, out, err = _run(module, [nft, '-c', '-f', saved])
+    if rc != 0:
+        raise SnapshotError('the saved table %s %s would not load back (nft -c -f %s): %s'
+                            % (family, table, saved, ' '.join((err or out).split())[:300]))
+    return ['nft -f %s || failed=1' % q(saved)]
+
+
+class ResolverPart(object):
+    """The domain half's local resolver (module_utils/resolver_files.py): its config, unit
+    and hand-over record, /etc/resolv.conf (a symlink stays a symlink), ``extra_files`` of
+    the backend's domain half, and the service's enabled and active state.
+
+    ``snapshot()`` returns (lines run before the recipe's, lines run after): a resolver that
+    was not running/enabled is stopped/disabled first (while its unit file still exists);
+    files come back next; after the firewall, systemd is reloaded when the unit file
+    changed and a resolver that ran is restarted when anything of it changed."""
+
+    def __init__(self, extra_files=(), service=resolver_files.SERVICE,
+                 unit_file=resolver_files.UNIT_FILE, files=None, unit_dir=None):
+        self.service = service
+        self.unit_file = unit_file
+        self.files = list(files if files is not None else (
+            resolver_files.CONFIG_FILE, resolver_files.STATE_FILE, resolver_files.RESOLV_CONF)
+            + tuple(getattr(resolver_files, 'ROLLBACK_FILES', ()))) + list(extra_files)
+        self.unit_dir = unit_dir
+
+    def _service_state(self, module):
+        """(active, enabled) or None where systemd does not run services."""
+        systemctl = module.get_bin_path('systemctl')
+        if systemctl is None or not _systemd_running():
+            return None
+        rc, out, err = _run(module, [systemctl, 'show', '-p', 'ActiveState', '-p',
+                                     'UnitFileState', self.service])
+        if rc != 0:
+            raise SnapshotError('systemctl show %s failed (rc %s): %s'
+                                % (self.service, rc, ' '.join((err or out).split())[:300]))
+        values = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+        return (values.get('ActiveState') in ('active', 'activating', 'reloading'),
+                values.get('UnitFileState') == 'enabled')
+
+    def snapshot(self, module, directory):
+        state = self._service_state(module)
+        svc = q(self.service)
+        wants = q(os.path.join(self.unit_dir or UNIT_DIR, BOOT_TARGET + '.wants', self.service))
+        before, after = [], []
+        if state is not None:
+            active, enabled = state
+            if not enabled:
+                before.append('if systemctl is-enabled -q %s 2>/dev/null; then systemctl '
+                              'disable %s; fi || failed=1' % (svc, svc))
+            if not active:
+                # at boot its start job may be queued already: stop cancels it
+                before.append('if systemctl is-active -q %s || { [ -n "$at_boot" ] && '
+                              '[ -e %s ]; }; then $SC stop %s; fi || failed=1'
+                              % (svc, q(self.unit_file), svc))
+        files = ['jaas_changed=0'] + _file_lines([self.unit_file], directory) + [
+            'resolver_unit_changed=$jaas_changed', 'jaas_changed=0'] + \
+            _file_lines(self.files, directory) + ['resolver_changed=$jaas_changed']
+        if state is not None:
+            active, enabled = state
+            after.append('if [ "$resolver_unit_changed" = 1 ]; then systemctl daemon-reload; '
+                         'fi || failed=1')
+            after.append('if [ -L %s ] && [ ! -e %s ]; then rm -f %s; fi' % (wants, wants, wants))
+            if enabled:
+                after.append('if ! systemctl is-enabled -q %s 2>/dev/null; then systemctl '
+                             'enable %s; fi || failed=1' % (svc, svc))
+            if active:
+                after.append('if [ "$resolver_unit_changed$resolver_changed" != 00 ] || ! '
+                             'systemctl is-active -q %s; then $SC restart %s; fi || failed=1'
+                             % (svc, svc))
+        return before + files, after
 
 
 # Removes what `ufw disable` leaves behind when ufw had never been active: its chains,
@@ -144,28 +384,33 @@ jaas_ufw_leftovers() {  # $1 iptables|ip6tables  $2 nft family  $3 saved iptable
 
 
 class UfwRecipe(Recipe):
-    """ufw: its rules and settings files; ``ufw reload``/``disable`` puts the kernel back."""
+    """ufw: its rules and settings files; ``ufw reload``/``disable`` puts the kernel back.
+    The domain half: its files (before/after rules, the marking table's file) and the
+    marking table ``inet jaas_domains`` itself."""
 
     backend = 'ufw'
 
     def __init__(self, files, active):
         self.files = list(files)
         self.active = active
+        self.resolver = ResolverPart(extra_files=UFW_DOMAIN_FILES)
 
     def snapshot(self, module, directory):
         lines = _copy_files(self.files, directory)
+        table = _nft_table(module, directory, UFW_DOMAIN_TABLE[0], UFW_DOMAIN_TABLE[1],
+                           required=False)
         if self.active:
             lines.append('if ufw status | grep -q "^Status: active"; then ufw reload; '
                          'else ufw --force enable; fi || failed=1')
-            return lines
+            return lines + table
         lines.append('if ufw status | grep -q "^Status: active"; then ufw --force disable; '
                      'fi || failed=1')
         lines.append(UFW_LEFTOVERS)
         for command, family in (('iptables', 'ip'), ('ip6tables', 'ip6')):
             saved = os.path.join(directory, 'saved-%s' % command)
-            if _save_command(module, [command + '-save'], saved):
+            if _listing(module, [command + '-save'], saved):
                 lines.append('jaas_ufw_leftovers %s %s %s || failed=1' % (command, family, q(saved)))
-        return lines
+        return lines + table
 
 
 class FirewalldRecipe(Recipe):
@@ -182,6 +427,7 @@ class FirewalldRecipe(Recipe):
     def __init__(self, running, config_dir='/etc/firewalld'):
         self.running = running
         self.config_dir = config_dir
+        self.resolver = ResolverPart()
 
     def snapshot(self, module, directory):
         archive = os.path.join(directory, 'config.tar')
@@ -201,7 +447,7 @@ class FirewalldRecipe(Recipe):
         lines.append('systemctl stop firewalld.service || failed=1')
         for command in ('iptables', 'ip6tables'):
             saved = os.path.join(directory, 'saved-%s' % command)
-            if _save_command(module, [command + '-save'], saved):
+            if _listing(module, [command + '-save'], saved):
                 strip = "sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]/[0:0]/'"
                 lines.append('if [ "$(%s-save | %s)" != "$(%s < %s)" ]; then %s-restore < %s; '
                              'fi || failed=1' % (command, strip, strip, q(saved), command, q(saved)))
@@ -209,8 +455,8 @@ class FirewalldRecipe(Recipe):
 
 
 class NftablesRecipe(Recipe):
-    """nftables: our table (deleted or put back as listed), the files that load it at boot
-    and the enabled state of the service that does."""
+    """nftables: our table (put back as listed, or removed if there was none), the files
+    that load it at boot and the enabled state of the service that does."""
 
     backend = 'nftables'
 
@@ -219,25 +465,16 @@ class NftablesRecipe(Recipe):
         self.table = table
         self.files = list(files)
         self.service = service
+        self.resolver = ResolverPart()
 
     def snapshot(self, module, directory):
-        saved = os.path.join(directory, 'table.nft')
-        lines = []
-        missing_files = [path for path in self.files if not os.path.exists(path)]
-        lines.extend(_copy_files(self.files, directory))
-        lines.extend('rm -f %s' % q(path) for path in missing_files)
-        existed = _save_command(module, ['nft', 'list', 'table', self.family, self.table], saved)
-        delete = ('if nft list table %s %s >/dev/null 2>&1; then nft delete table %s %s; fi'
-                  % (q(self.family), q(self.table), q(self.family), q(self.table)))
-        if existed:
-            lines.append('{ %s; nft -f %s; } || failed=1' % (delete, q(saved)))
-        else:
-            lines.append('%s || failed=1' % delete)
+        lines = _file_lines(self.files, directory, remove_missing=True)
+        lines.extend(_nft_table(module, directory, self.family, self.table))
         lines.extend(_unit_enablement(module, self.service))
         return lines
 
 
-# ---------------------------------------------------------------- arming
+# ---------------------------------------------------------------- records
 
 def _new_id():
     return '%s-%s' % (time.strftime('%Y%m%dT%H%M%S', time.gmtime()), os.urandom(3).hex())
@@ -251,18 +488,18 @@ def _read_json(path):
         return None
 
 
-def _write(path, text, mode=0o600):
-    tmp = path + '.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, 'w') as handle:
-        handle.write(text)
-    os.rename(tmp, path)
-
-
 def _outcome(directory):
     try:
         with open(os.path.join(directory, 'outcome')) as handle:
             return handle.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+def _boot_id():
+    try:
+        with open(BOOT_ID) as handle:
+            return handle.read().strip() or None
     except (IOError, OSError):
         return None
 
@@ -274,7 +511,8 @@ def record(rollback_id, state_dir=STATE_DIR):
 
 
 def status(rollback_id, state_dir=STATE_DIR):
-    """armed | confirmed | reverting | reverted | revert-failed | abandoned | unknown."""
+    """armed | confirmed | reverting | reverted | revert-failed | unknown (``abandoned``:
+    records of releases that kept a change whose countdown was lost)."""
     directory, meta = record(rollback_id, state_dir)
     if meta is None:
         return 'unknown'
@@ -283,25 +521,51 @@ def status(rollback_id, state_dir=STATE_DIR):
     return _outcome(directory) or 'reverting'
 
 
-def _pending(state_dir, now):
-    """An armed rollback of an earlier run still waiting for its confirmation, or None."""
+def _armed(state_dir):
+    """[(directory, meta)] of the rollbacks still armed, oldest first."""
     try:
         names = sorted(os.listdir(state_dir))
     except OSError:
-        return None
+        return []
+    found = []
     for name in names:
         directory, meta = record(name, state_dir)
-        if meta is None or status(name, state_dir) != 'armed':
-            continue
-        if now <= meta['deadline'] + OVERDUE:
-            return meta
-        # Its timer is gone (the host rebooted before it fired): never fire it later.
-        try:
-            os.mkdir(os.path.join(directory, 'claim'))
-            _write(os.path.join(directory, 'outcome'), 'abandoned\n')
-        except OSError:
-            pass
+        if meta is not None and status(name, state_dir) == 'armed':
+            found.append((directory, meta))
+    return found
+
+
+def _lost(meta, now, boot_id):
+    """Why an armed rollback's countdown is gone, or None while it still runs."""
+    if meta.get('boot_id') and boot_id and meta['boot_id'] != boot_id:
+        return 'the host rebooted after it was armed and the boot unit did not revert it'
+    if now > meta['deadline'] + OVERDUE:
+        return 'its countdown is %d s overdue' % (now - meta['deadline'])
     return None
+
+
+def _pending(state_dir, now):
+    """An armed rollback of an earlier run still waiting for its confirmation, or None."""
+    boot_id = _boot_id()
+    for _directory, meta in _armed(state_dir):
+        if not _lost(meta, now, boot_id):
+            return meta
+    return None
+
+
+def _revert_lost(state_dir, now):
+    """Revert every armed rollback whose countdown is lost (never keep an unconfirmed change).
+    Runs under the host lock; returns [(id, why, outcome)]."""
+    boot_id = _boot_id()
+    done = []
+    for directory, meta in _armed(state_dir):
+        why = _lost(meta, now, boot_id)
+        if why:
+            subprocess.call(['/bin/sh', os.path.join(directory, 'revert.sh')],
+                            env=dict(os.environ, JAAS_FIREWALL_LOCK_HELD='1'), timeout=900)
+            _remove_boot_unit(directory)
+            done.append((meta['id'], why, status(meta['id'], state_dir)))
+    return done
 
 
 def _prune(state_dir, keep=KEEP_RECORDS):
@@ -314,24 +578,143 @@ def _prune(state_dir, keep=KEEP_RECORDS):
             shutil.rmtree(os.path.join(state_dir, name), ignore_errors=True)
 
 
-def revert_script(rollback_id, directory, backend, restore_lines, lock):
+# ---------------------------------------------------------------- revert.sh and the boot unit
+
+# Shell functions the restore lines use (files of _file_lines).
+SCRIPT_FUNCTIONS = r'''
+jaas_put() {  # $1 saved copy  $2 path: $2 as saved (atomic rename; in place on a mount point)
+  if [ ! -L "$2" ] && cmp -s "$1" "$2"; then return 0; fi
+  jaas_changed=1
+  mkdir -p "$(dirname "$2")" && rm -f "$2.jaas-rollback" && cp -p "$1" "$2.jaas-rollback" || return 1
+  if [ -e "$2" ] && [ ! -L "$2" ]; then chcon --reference="$2" "$2.jaas-rollback" 2>/dev/null; fi
+  mv -f "$2.jaas-rollback" "$2" 2>/dev/null && return 0
+  rm -f "$2.jaas-rollback"
+  cat "$1" > "$2"
+}
+jaas_link() {  # $1 target  $2 path: $2 a symlink to $1 again
+  if [ -L "$2" ] && [ "$(readlink "$2")" = "$1" ]; then return 0; fi
+  jaas_changed=1
+  rm -f "$2.jaas-rollback" && ln -s "$1" "$2.jaas-rollback" && mv -fT "$2.jaas-rollback" "$2"
+}
+jaas_gone() {  # $1 path that did not exist before the change
+  if [ ! -e "$1" ] && [ ! -L "$1" ]; then return 0; fi
+  jaas_changed=1
+  rm -f "$1"
+}
+'''
+
+
+def _boot_paths(unit_dir=None):
+    """(unit file, its enabling symlink) of the boot unit."""
+    unit_dir = unit_dir or UNIT_DIR
+    return (os.path.join(unit_dir, BOOT_UNIT),
+            os.path.join(unit_dir, BOOT_TARGET + '.wants', BOOT_UNIT))
+
+
+def boot_unit_text(rollback_id, script):
+    """The persistent unit that runs ``script`` at boot: the firewall comes up as before the
+    unconfirmed change (after the firewall services, before the network)."""
+    return '\n'.join([
+        '# Written by jaas.firewall when it armed rollback %s; removed when that change is' % rollback_id,
+        '# confirmed or reverted. At boot it reverts the change unless it was confirmed first.',
+        '[Unit]',
+        'Description=jaas.firewall: revert the unconfirmed firewall change %s at boot' % rollback_id,
+        'After=local-fs.target nftables.service ufw.service firewalld.service',
+        'Before=network-pre.target',
+        'Wants=network-pre.target',
+        'ConditionPathExists=%s' % script,
+        '',
+        '[Service]',
+        'Type=oneshot',
+        'Environment=JAAS_FIREWALL_AT_BOOT=1',
+        'ExecStart=/bin/sh %s' % script,
+        'TimeoutStartSec=900',
+        '',
+        '[Install]',
+        'WantedBy=%s' % BOOT_TARGET,
+        ''])
+
+
+def _install_boot_unit(rollback_id, script, unit_dir=None):
+    """Write and enable the boot unit (the enabling symlink as ``systemctl enable`` makes it,
+    without reloading systemd: it only matters at the next boot). Atomic and fsynced."""
+    unit, link = _boot_paths(unit_dir)
+    _write(unit, boot_unit_text(rollback_id, script), 0o644)
+    wants = os.path.dirname(link)
+    if not os.path.isdir(wants):
+        os.makedirs(wants, 0o755)
+        _fsync_dir(os.path.dirname(wants))
+    temp = link + '.tmp'
+    if os.path.lexists(temp):
+        os.unlink(temp)
+    os.symlink(unit, temp)
+    os.rename(temp, link)
+    _fsync_dir(wants)
+    return unit
+
+
+def _remove_boot_unit(directory, unit_dir=None):
+    """Remove the boot unit if it still runs this rollback's revert.sh; True when removed."""
+    unit, link = _boot_paths(unit_dir)
+    try:
+        with open(unit) as handle:
+            ours = os.path.join(directory, 'revert.sh') in handle.read()
+    except (IOError, OSError):
+        return False
+    if not ours:
+        return False
+    for path in (link, unit):
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+        _fsync_dir(os.path.dirname(path))
+    return True
+
+
+def revert_script(rollback_id, directory, backend, restore_lines, lock, boot_unit=None):
+    """revert.sh. ``boot_unit``: (unit file, link) to remove once the rollback is settled."""
+    boot_off = ['jaas_boot_unit_off() { :; }']
+    if boot_unit:
+        boot_off = ['jaas_boot_unit_off() {  # the boot unit, while it is still this rollback\'s',
+                    '  if grep -qsF "$dir/revert.sh" %s; then rm -f %s %s; fi'
+                    % (q(boot_unit[0]), q(boot_unit[1]), q(boot_unit[0])),
+                    '}']
     return '\n'.join([
         '#!/bin/sh',
         '# jaas.firewall rollback %s (%s): restores the firewall as it was before the run' % (rollback_id, backend),
         '# that armed it, unless that run confirmed its change over a new connection first.',
         _PATH,
         'dir=%s' % q(directory),
+    ] + boot_off + [
+        'at_boot="${JAAS_FIREWALL_AT_BOOT:-}"',
+        'if [ -n "$at_boot" ]; then',
+        # Run by the boot unit: no module runs yet (nothing holds the host lock), and units
+        # ordered after this one must not be waited for.
+        '  SC="systemctl --no-block"',
+        'else',
+        '  SC=systemctl',
         # Waits for a jaas.firewall module run still holding the host lock (not when that
         # module runs this script itself, after failing: it holds the lock already).
-        'exec 9>>%s' % q(lock),
-        'if [ -z "${JAAS_FIREWALL_LOCK_HELD:-}" ] && command -v flock >/dev/null 2>&1; then',
-        '  flock -w 600 9',
+        '  exec 9>>%s' % q(lock),
+        '  if [ -z "${JAAS_FIREWALL_LOCK_HELD:-}" ] && command -v flock >/dev/null 2>&1; then',
+        '    flock -w 600 9',
+        '  fi',
         'fi',
-        'mkdir "$dir/claim" 2>/dev/null || exit 0',
-        'exec >"$dir/revert.log" 2>&1',
+        'if ! mkdir "$dir/claim" 2>/dev/null; then',
+        # settled (confirmed, reverted) - or a revert that a reboot cut short: finished at boot
+        '  if [ -z "$at_boot" ] || [ "$(cat "$dir/outcome" 2>/dev/null)" != reverting ]; then',
+        '    jaas_boot_unit_off',
+        '    exit 0',
+        '  fi',
+        'fi',
+        'exec >>"$dir/revert.log" 2>&1',
         'date +%s > "$dir/started_at"',
         'echo reverting > "$dir/outcome"',
         'failed=0',
+        'jaas_changed=0',
+        SCRIPT_FUNCTIONS,
         'set -x',
     ] + list(restore_lines) + [
         'set +x',
@@ -339,31 +722,49 @@ def revert_script(rollback_id, directory, backend, restore_lines, lock):
         'if [ "$failed" = 0 ]; then echo reverted > "$dir/outcome.tmp"; '
         'else echo revert-failed > "$dir/outcome.tmp"; fi',
         'mv "$dir/outcome.tmp" "$dir/outcome"',
-        'logger -t jaas-firewall "rollback %s: no confirmation within the timeout, %s restored '
-        '($(cat "$dir/outcome"))" 2>/dev/null || true' % (rollback_id, backend),
+        'jaas_boot_unit_off',
+        'sync',
+        'logger -t jaas-firewall "rollback %s: no confirmation%s, %s restored '
+        '($(cat "$dir/outcome"))" 2>/dev/null || true'
+        % (rollback_id, '${at_boot:+ before a reboot}', backend),
         'exit 0',
         ''])
 
+
+def _check_script(module, script):
+    """``sh -n``: a revert script that does not parse refuses the change."""
+    rc, out, err = _run(module, ['/bin/sh', '-n', script])
+    if rc != 0:
+        raise SnapshotError('%s does not parse (sh -n): %s'
+                            % (script, ' '.join((err or out).split())[:300]))
+
+
+# ---------------------------------------------------------------- arming
 
 def _systemd_running():
     return os.path.isdir('/run/systemd/system')
 
 
 def _schedule(module, rollback_id, script, timeout, use_systemd=None, round_=1):
-    """Start the countdown on the host; returns (mechanism, unit or pid)."""
+    """Start the countdown on the host; returns (mechanism, unit or pid). Where systemd is
+    PID 1 only a systemd timer will do (ArmError otherwise): a detached process may be killed
+    with the session (logind) and is not supervised."""
     use_systemd = _systemd_running() if use_systemd is None else use_systemd
-    systemd_run = module.get_bin_path('systemd-run') if use_systemd else None
-    if systemd_run:
+    if use_systemd:
+        systemd_run = module.get_bin_path('systemd-run')
+        if not systemd_run:
+            raise ArmError('systemd runs on this host but systemd-run was not found')
         unit = UNIT_PREFIX + rollback_id + ('' if round_ == 1 else '-%d' % round_)
         rc, out, err = module.run_command([
             systemd_run, '--unit', unit, '--collect',
             '--description', 'jaas.firewall: revert firewall change %s unless confirmed' % rollback_id,
             '--on-active', '%ds' % timeout, '--timer-property', 'AccuracySec=1s',
             '/bin/sh', script])
-        if rc == 0:
-            return 'systemd', unit
-        module.warn('systemd-run failed (%s); the revert countdown runs as a detached process'
-                    % (err or out).strip())
+        if rc != 0:
+            raise ArmError('systemd-run failed (rc %s): %s'
+                           % (rc, ' '.join((err or out).split())[:300]))
+        return 'systemd', unit
+    # No systemd as PID 1 (containers with another init, ...): a detached countdown.
     with open(os.devnull, 'r+b') as null:
         process = subprocess.Popen(
             ['/bin/sh', '-c', 'sleep "$1" && exec /bin/sh "$2"', 'jaas-firewall-rollback',
@@ -385,12 +786,20 @@ class Armed(object):
     def restart(self):
         """The change is made: count the full timeout again from now (the time the run has
         to confirm), then stop the first countdown. Runs under the host lock, so the first
-        revert, if already due, is still waiting for the lock and has claimed nothing."""
+        revert, if already due, is still waiting for the lock and has claimed nothing. If
+        the new countdown cannot be armed, the first one stays."""
         first = dict(self.meta)
         timeout = self.meta['timeout']
-        mechanism, handle = _schedule(self.module, self.meta['id'],
-                                      os.path.join(self.directory, 'revert.sh'), timeout,
-                                      self.use_systemd, round_=2)
+        try:
+            mechanism, handle = _schedule(self.module, self.meta['id'],
+                                          os.path.join(self.directory, 'revert.sh'), timeout,
+                                          self.use_systemd, round_=2)
+        except ArmError as exc:
+            self.module.warn('rollback %s: the revert countdown could not be restarted after the '
+                             'change (%s); the first one stays: the host reverts %d s after it '
+                             'was armed unless the change is confirmed'
+                             % (self.meta['id'], exc, timeout))
+            return
         self.meta.pop('unit', None)
         self.meta.pop('pid', None)
         self.meta.update(mechanism=mechanism, deadline=time.time() + timeout,
@@ -415,10 +824,20 @@ class Armed(object):
         return status(self.meta['id'], os.path.dirname(self.directory))
 
 
+def _discard(directory):
+    """Undo an arming that did not complete (before any change)."""
+    try:
+        _remove_boot_unit(directory)
+    except OSError:
+        pass
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def arm(module, recipe, timeout, state_dir=STATE_DIR, use_systemd=None):
     """Snapshot the backend, schedule its revert in ``timeout`` s, hook the module's exits.
 
-    Returns an Armed, or None when ``timeout`` is 0 or in check mode.
+    Returns an Armed, or None when ``timeout`` is 0 or in check mode. Fails (nothing
+    changed) when the snapshot, its check or the countdown cannot be made.
     """
     if not timeout or module.check_mode:
         return None
@@ -426,30 +845,52 @@ def arm(module, recipe, timeout, state_dir=STATE_DIR, use_systemd=None):
     if problem:
         module.fail_json(msg='%s; nothing changed' % problem)
     now = time.time()
+    reverted = _revert_lost(state_dir, now)
+    if reverted:
+        module.fail_json(changed=True, msg=(
+            'an unconfirmed firewall change of an earlier jaas.firewall run was still in place '
+            '(%s); it is now reverted. Nothing of this run was applied (it was planned on that '
+            'state): run again.' % '; '.join('rollback %s: %s, %s' % item for item in reverted)))
     pending = _pending(state_dir, now)
     if pending:
         module.fail_json(msg='a firewall change of an earlier jaas.firewall run (rollback %s) is '
                              'still waiting for its confirmation and is reverted in %d s unless '
                              'confirmed; nothing changed. Run again after that.'
                              % (pending['id'], max(0, pending['deadline'] - now)))
+    use_systemd = _systemd_running() if use_systemd is None else use_systemd
     _prune(state_dir)
     rollback_id = _new_id()
     directory = os.path.join(state_dir, rollback_id)
+    script = os.path.join(directory, 'revert.sh')
+    boot = _boot_paths() if use_systemd else None
     try:
         os.makedirs(directory, 0o700)
         restore = recipe.snapshot(module, directory)
-    except (IOError, OSError, tarfile.TarError) as exc:
-        shutil.rmtree(directory, ignore_errors=True)
+        if recipe.resolver is not None:
+            before, after = recipe.resolver.snapshot(module, directory)
+            restore = before + list(restore) + after
+        _write(script, revert_script(rollback_id, directory, recipe.backend, restore,
+                                     lock_path(), boot), 0o700)
+        _check_script(module, script)
+        meta = dict(id=rollback_id, backend=recipe.backend, timeout=timeout, armed_at=now,
+                    deadline=now + timeout, ssh_connection=ssh_session(), boot_id=_boot_id(),
+                    boot_unit=boot[0] if boot else None)
+        # meta.json first: a revert that fires finds a complete record
+        _write(os.path.join(directory, 'meta.json'), json.dumps(meta))
+        _sync_tree(directory)
+        if boot:
+            _install_boot_unit(rollback_id, script)
+    except (IOError, OSError, tarfile.TarError, SnapshotError) as exc:
+        _discard(directory)
         module.fail_json(msg='cannot snapshot %s for the rollback in %s: %s; nothing changed'
                              % (recipe.backend, directory, exc))
-    script = os.path.join(directory, 'revert.sh')
-    _write(script, revert_script(rollback_id, directory, recipe.backend, restore, lock_path()),
-           0o700)
-    meta = dict(id=rollback_id, backend=recipe.backend, timeout=timeout, armed_at=now,
-                deadline=now + timeout, ssh_connection=ssh_session())
-    # meta.json first: a revert that fires finds a complete record
-    _write(os.path.join(directory, 'meta.json'), json.dumps(meta))
-    meta['mechanism'], handle = _schedule(module, rollback_id, script, timeout, use_systemd)
+    try:
+        meta['mechanism'], handle = _schedule(module, rollback_id, script, timeout, use_systemd)
+    except ArmError as exc:
+        _discard(directory)
+        module.fail_json(msg='jaas_firewall_rollback_timeout (rollback_timeout=%d): the revert '
+                             'countdown cannot be armed: %s; nothing changed (there is no '
+                             'unsupervised fallback under systemd)' % (timeout, exc))
     meta['unit' if meta['mechanism'] == 'systemd' else 'pid'] = handle
     _write(os.path.join(directory, 'meta.json'), json.dumps(meta))
     armed = Armed(module, directory, meta, use_systemd)
@@ -496,20 +937,21 @@ def _disarm(meta):
 
 
 def _drop_snapshot(directory):
-    for name in ('files', 'config.tar', 'table.nft'):
+    for name in os.listdir(directory):
         path = os.path.join(directory, name)
-        if os.path.isdir(path):
+        if name == 'files' and os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
-        elif os.path.exists(path):
+        elif name == 'config.tar' or name.endswith('.nft') or name.startswith('saved-'):
             os.unlink(path)
 
 
 def confirm(rollback_id, session=None, state_dir=STATE_DIR, wait=30):
     """Claim the rollback for the run: dict(state=..., ...).
 
-    state ``confirmed``: this call disarmed it. ``same-connection``: refused, the call came
-    over the connection that made the change. Any other state is what the host did
-    (``reverted``...), waiting up to ``wait`` s for a revert in progress to finish.
+    state ``confirmed``: this call disarmed it (countdown stopped, boot unit removed).
+    ``same-connection``: refused, the call came over the connection that made the change.
+    Any other state is what the host did (``reverted``...), waiting up to ``wait`` s for a
+    revert in progress to finish.
     """
     directory, meta = record(rollback_id, state_dir)
     if meta is None:
@@ -525,6 +967,7 @@ def confirm(rollback_id, session=None, state_dir=STATE_DIR, wait=30):
         return settled(rollback_id, state_dir, wait)
     _write(os.path.join(directory, 'outcome'), 'confirmed\n')
     _disarm(meta)
+    _remove_boot_unit(directory)
     _drop_snapshot(directory)
     return dict(state='confirmed', session=session, armed_over=meta.get('ssh_connection'),
                 seconds_left=round(meta['deadline'] - time.time(), 1))
