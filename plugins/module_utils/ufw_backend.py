@@ -444,8 +444,8 @@ class UfwBackend(Backend):
                             'live': self.domains.read(domains_wanted)}}
 
     def arms_rollback(self, plan):
-        # the snapshot covers ufw's files; a change of the domain half alone arms nothing
-        return plan.work['host_changes']
+        # the snapshot covers ufw's files and the domain half (rollback.ResolverPart)
+        return plan.work['host_changes'] or plan.work['domain_changed']
 
     def rollback_recipe(self):
         return UfwRecipe([os.path.join(UFW_DIR, name) for name in
