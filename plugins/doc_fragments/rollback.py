@@ -17,8 +17,25 @@ options:
       - Only when the run changes something (a converged host pays nothing). Before the
         first change the module snapshots the firewall into
         C(/var/lib/jaas-firewall/rollback/<id>/) and schedules C(revert.sh) there on the host
-        itself (a transient systemd timer, C(systemd-run); a detached process where systemd
-        is not running), so the revert happens even when the controller is gone.
+        itself, so the revert happens even when the controller is gone. The snapshot covers
+        the backend (files, kernel state, service state) and the domain half's local resolver
+        (C(jaas-firewall-resolver.service) - its config, unit and hand-over record,
+        C(/etc/resolv.conf) - a symlink stays a symlink - the service's running and enabled
+        state; on ufw also C(/etc/ufw/after*.rules), C(/etc/ufw/before*.rules),
+        C(/etc/jaas-firewall/domains.nft) and the table C(inet jaas_domains)).
+      - Where systemd is PID 1 the countdown is a transient systemd timer (C(systemd-run)).
+        If it cannot be armed (C(systemd-run) missing or failing), the module fails before
+        any change, naming the reason; there is no unsupervised fallback. Only on hosts
+        without systemd as PID 1 (some containers) is the countdown a detached process.
+      - Where systemd is PID 1 the module also writes and enables a boot unit,
+        C(/etc/systemd/system/jaas-firewall-rollback-boot.service) (after the firewall
+        services, before C(network-pre.target)). A reboot before the confirmation therefore
+        boots into the previous firewall, although the change was already saved for boot.
+        The confirmation and the revert remove the unit again.
+      - Before the change, C(revert.sh) is checked with C(sh -n) and every saved nft table with
+        C(nft -c -f), exactly as the revert would load it. A listing that fails (for example
+        C(nft list table) or C(iptables-save) with an error, as opposed to "no such table")
+        also refuses the change. In each case the module fails and nothing is changed.
       - The module's action plugin then confirms at once over a brand-new connection
         (M(jaas.firewall.rollback_confirm) after dropping the ControlPersist master). If that
         connection cannot be made, the host restores the snapshot by itself at the deadline,
@@ -29,11 +46,15 @@ options:
       - If the module fails after the snapshot, it restores it at once.
       - Between V(10) and V(86400). A run refuses to start while an earlier run's change on the
         host is still waiting for its confirmation.
+      - An earlier change whose countdown is lost (the host rebooted and the boot unit did not
+        revert it, or the timer is more than two minutes overdue) is never kept; the next run
+        that arms a rollback reverts it first, then fails without applying anything of its
+        own (it planned on that state). Run it again.
       - Only on connections through an SSH session; the action plugin sets it to V(0) on
         C(docker), C(local), C(winrm) and others (there is no connection to cut).
     type: int
     default: 0
 notes:
-  - A reboot before the deadline cancels the revert (the timer is transient); the next run
-    marks that rollback abandoned.
+  - On hosts without systemd as PID 1 a reboot ends the detached countdown and there is no
+    boot unit; the next run that arms a rollback reverts that change (see above).
 """

@@ -76,8 +76,9 @@ RETURN = r"""
 rollback_state:
   description:
     - What became of the rollback. V(confirmed) (disarmed now), V(armed) (query only),
-      V(reverting), V(reverted), V(revert-failed), V(abandoned) (its timer was lost, for
-      example by a reboot), V(same-connection) (refused), V(unknown) (no such id).
+      V(reverting), V(reverted), V(revert-failed), V(abandoned) (only in records of
+      earlier releases, which kept a change whose timer a reboot had lost; a change is now
+      reverted at boot instead), V(same-connection) (refused), V(unknown) (no such id).
   returned: always
   type: str
   sample: confirmed
@@ -132,7 +133,8 @@ def main():
                     'change (no confirmation in time)' % rollback_id,
         'revert-failed': 'rollback %s: the host tried to restore the firewall and a step failed '
                          '(see revert.log in %s)' % (rollback_id, rollback.STATE_DIR),
-        'abandoned': 'rollback %s was abandoned (its timer was lost, e.g. by a reboot)' % rollback_id,
+        'abandoned': 'rollback %s was abandoned by an earlier release (its timer was lost, e.g. by a '
+                     'reboot)' % rollback_id,
         'reverting': 'rollback %s: the host is restoring the firewall' % rollback_id,
     }
     module.fail_json(msg=messages.get(state, 'rollback %s: %s' % (rollback_id, state)),
