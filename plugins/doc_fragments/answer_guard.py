@@ -16,7 +16,7 @@ options:
         Per family one interval set of these networks (C(answer_guard_v4), C(answer_guard_v6))
         is matched in the same rule as the domain set, right after it, so an address there
         can sit in a domain set but the rule never accepts (nftables), marks (ufw) or keeps
-        it fresh. The check is in the kernel, where packets are judged: every way an
+        it fresh. The check is in the kernel, where packets are judged, so every way an
         address gets into a set is covered.
       - V(null) (the default) is the non-globally-reachable space of IANA's IPv4 and IPv6
         special-purpose address registries - loopback, private (RFC 1918), shared/CGNAT,
