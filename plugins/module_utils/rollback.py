@@ -158,6 +158,7 @@ def _sync_tree(directory):
         _fsync_dir(root)
     _fsync_dir(os.path.dirname(directory.rstrip('/')))
 
+
 # ---------------------------------------------------------------- recipes (one per backend)
 
 class Recipe(object):
