@@ -38,10 +38,17 @@ pytest: setup ## every pytest suite without containers: unit, contract, packagin
 sanity: setup ## ansible-test sanity (offline) on the built collection, as `make pytest` runs it
 	$(BIN)/pytest -q tests/packaging/test_galaxy.py -k ansible_test_sanity
 
-# Each Molecule scenario runs exactly once; containers come from the cached images.
-test: pytest molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains molecule-gateway reliability ## everything CI runs (README's test command)
+# Each Molecule scenario runs exactly once; containers come from the cached images. The
+# scenarios are independent (own network 198.18.N.0/24, own container names), so
+# MOLECULE_JOBS of them run at a time; each one's output is printed in one piece when it ends.
+MOLECULE_SCENARIOS := ufw firewalld nftables squid domains gateway
+MOLECULE_JOBS ?= 2
 
-molecule: molecule-ufw molecule-firewalld molecule-nftables molecule-squid molecule-domains molecule-gateway ## every Molecule scenario, one after the other
+test: pytest ## everything CI runs (README's test command)
+	$(MAKE) --no-print-directory -j$(MOLECULE_JOBS) --output-sync=target molecule
+	$(MAKE) --no-print-directory reliability
+
+molecule: $(addprefix molecule-,$(MOLECULE_SCENARIOS)) ## every Molecule scenario (MOLECULE_JOBS at a time with make -j)
 
 clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.actual, caches); keeps .venv and images
 	rm -rf build tests/output .pytest_cache importer_result.json changelogs/.plugin-cache.yaml
