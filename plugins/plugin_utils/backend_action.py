@@ -111,7 +111,6 @@ def domain_entries(catalog, categories, families):
 
 # Module options whose role variable is not ``jaas_firewall_<option>`` (for messages).
 ROLE_VARIABLES = {
-    'catalog.catalog_file': 'jaas_firewall_catalog_file',
     'persist_config': 'jaas_firewall_nftables_persist_config',
     'prefix': None, 'persist_file': None, 'rules': None, 'domains': 'jaas_firewall_domains',
 }
@@ -233,8 +232,10 @@ class BackendAction(ActionBase):
         if args.get('state', 'present') == 'absent':
             selection = None
         try:
-            check_control_characters(dict(args, catalog=selection) if selection else args)
+            # names first (their own message names the role variable); the catalog
+            # selection is validated by the catalog lookup, entry by entry
             check_names(args, self.names)
+            check_control_characters(args)
             if selection is not None:
                 rules, domains = self.desired_rules(selection, task_vars)
                 args['rules'] = list(args.get('rules') or []) + rules

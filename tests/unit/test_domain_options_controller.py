@@ -83,8 +83,6 @@ def test_answer_exclude_is_checked_even_with_domains_off():
     (dict(persist_config='/etc/nftables.conf\ninclude "/tmp/x"'),
      r"persist_config \(role variable jaas_firewall_nftables_persist_config\): .*\\n"),
     (dict(persist_file='/etc/nftables.d/j\r.nft'), r"persist_file: .*\\r"),
-    (dict(catalog={'catalog_file': '/tmp/c\x85.yml'}),
-     r"catalog.catalog_file \(role variable jaas_firewall_catalog_file\): .*\\x85"),
     (dict(keep_open=[{'direction': 'out', 'protocol': 'tcp', 'port': '22\n'}]),
      r"keep_open\[0\].port \(role variable jaas_firewall_keep_open\)"),
     (dict(gateway_in_interfaces=['eth0\u2028']), r"gateway_in_interfaces\[0\]"),
