@@ -79,8 +79,13 @@ options:
       - An answer is refused, and the bundled ranges of that family are used with a
         warning, on any HTTP error, timeout, truncated body, non-address or HTML text,
         a bare address or a range with host bits, a range of the wrong family, broader
-        than /8 (IPv4) or /16 (IPv6) or outside global unicast space, or fewer distinct
-        ranges than half the bundled list (rounded up). The result is never empty.
+        than /12 (IPv4) or /29 (IPv6) (broader than anything Cloudflare has published)
+        or outside global unicast space, fewer distinct ranges than half the bundled list
+        (rounded up), a family's total address space above 4 times the bundled list's,
+        fewer than half of the bundled ranges still covered, or an https URL redirected to
+        plain http. The C(cloudflare) block opens every port, so a list that would open
+        far more than Cloudflare's network never replaces the bundled one. The result is
+        never empty.
       - Only the families in O(families) are fetched, and nothing is fetched when
         O(blocks) leaves out C(cloudflare). The replacement happens before O(blocks),
         O(regions) and O(families) select from the catalog.

@@ -31,6 +31,17 @@ Plausibility rules for one family's answer (each failure is a refusal -> fallbac
   list of that family has (rounded up, never fewer than 1). Cloudflare's lists have
   moved by one or two ranges at a time since they were first published; losing half
   of them at once is far more likely a broken or truncated answer than a real change.
+
+The cloudflare block opens *every port* to what the list holds, so an answer that would
+widen the firewall far beyond Cloudflare's network is refused too (the live-list guard):
+
+* no entry broader than LIVE_BROADEST_PREFIX (IPv4 /12, IPv6 /29): Cloudflare has never
+  published a broader range (its broadest are a /13 and a /29);
+* a family's total address space at most MAX_SPACE_FACTOR (4) times the bundled list's;
+* at least MIN_FRACTION_OF_BUNDLED of the bundled ranges still covered by the live list
+  (a list that shares nothing, or little, with the known one is not an update of it);
+* an https URL must end on https: a redirect to plain http (where anyone on the path can
+  answer) is refused.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from __future__ import annotations
 import datetime
 import errno
 import http.client
+import ipaddress
 import json
 import math
 import os
@@ -64,6 +76,8 @@ DEFAULT_CACHE_TTL = 86400
 BLOCK = 'cloudflare'
 
 MIN_FRACTION_OF_BUNDLED = 0.5
+LIVE_BROADEST_PREFIX = {4: 12, 6: 29}
+MAX_SPACE_FACTOR = 4
 MAX_ENTRIES = 1000
 MAX_BYTES = 64 * 1024
 
@@ -141,6 +155,9 @@ def parse_list(text, family, bundled_count):
         special = model.special_address_text(network)
         if special:
             raise ListRefused('%s: not global unicast address space: %s' % (where, special[0]))
+        if network.prefixlen < LIVE_BROADEST_PREFIX[family]:
+            raise ListRefused('%s: %s is broader than /%d, broader than any range Cloudflare '
+                              'has published' % (where, network, LIVE_BROADEST_PREFIX[family]))
         cidr = str(network)
         if cidr not in networks:
             networks.append(cidr)
@@ -150,6 +167,33 @@ def parse_list(text, family, bundled_count):
     if len(networks) < minimum:
         raise ListRefused('only %d range(s), the bundled list has %d (at least %d required)'
                           % (len(networks), bundled_count, minimum))
+    return networks
+
+
+def _space(networks):
+    """Addresses covered by CIDR strings (overlaps counted once)."""
+    return sum(n.num_addresses for n in ipaddress.collapse_addresses(
+        ipaddress.ip_network(text) for text in networks))
+
+
+def check_against_bundled(networks, family, bundled):
+    """Refuse (ListRefused) a parsed live list that would widen the firewall far beyond
+    the bundled list of that family: too much space, or too little of the bundled ranges."""
+    if not bundled:
+        return networks
+    space, known = _space(networks), _space(bundled)
+    if space > MAX_SPACE_FACTOR * known:
+        raise ListRefused('the list covers %d addresses, %.1f times the bundled IPv%d list '
+                          '(at most %d times allowed)'
+                          % (space, float(space) / known, family, MAX_SPACE_FACTOR))
+    live = list(ipaddress.collapse_addresses(ipaddress.ip_network(n) for n in networks))
+    covered = [b for b in bundled
+               if any(ipaddress.ip_network(b).subnet_of(n) for n in live)]
+    minimum = minimum_entries(len(bundled))
+    if len(covered) < minimum:
+        raise ListRefused('the list covers only %d of the %d bundled IPv%d range(s) (at least '
+                          '%d required): not an update of the list Cloudflare publishes'
+                          % (len(covered), len(bundled), family, minimum))
     return networks
 
 
@@ -165,6 +209,10 @@ def fetch_text(url, timeout, agent=None):
                       timeout=timeout, follow_redirects='safe') as response:
             if response.status != 200:
                 raise ListRefused('HTTP %d %s (expected 200)' % (response.status, response.reason))
+            final = response.geturl() if hasattr(response, 'geturl') else url
+            if scheme == 'https' and urllib.parse.urlsplit(final).scheme != 'https':
+                raise ListRefused('redirected from https to %s (refused: the answer must come '
+                                  'over https)' % _clip(final))
             if response.headers.get_content_type() == 'text/html':
                 raise ListRefused('the answer is an HTML page (captive portal or error page?)')
             expected = response.headers.get('Content-Length')
@@ -205,7 +253,7 @@ def _cache_file(cache_dir, family):
     return os.path.join(cache_dir, 'cloudflare-v%d.json' % family)
 
 
-def read_cache(cache_dir, family, url, ttl, bundled_count, now):
+def read_cache(cache_dir, family, url, ttl, bundled_count, now, bundled=None):
     """Return (networks, fetched_epoch) from a fresh cache entry for ``url``, or None."""
     try:
         with open(_cache_file(cache_dir, family)) as handle:
@@ -214,7 +262,10 @@ def read_cache(cache_dir, family, url, ttl, bundled_count, now):
         if entry['url'] != url or not 0 <= now - fetched < ttl:
             return None
         # A cache file is re-checked like an answer: it may have been edited or damaged.
-        return parse_list('\n'.join(entry['networks']), family, bundled_count), fetched
+        networks = parse_list('\n'.join(entry['networks']), family, bundled_count)
+        if bundled is not None:
+            check_against_bundled(networks, family, bundled)
+        return networks, fetched
     except (OSError, ValueError, KeyError, TypeError, ListRefused):
         return None
 
@@ -254,12 +305,14 @@ def live_list(family, bundled, url=None, timeout=DEFAULT_TIMEOUT, cache_ttl=DEFA
     now = time.time() if now is None else now
     result = {'family': family, 'url': url, 'source': None, 'networks': None, 'fetched': None,
               'reason': None}
-    cached = read_cache(cache_dir, family, url, cache_ttl, len(bundled), now) if cache_ttl > 0 else None
+    cached = read_cache(cache_dir, family, url, cache_ttl, len(bundled), now,
+                        bundled) if cache_ttl > 0 else None
     if cached:
         result.update(source='cache', networks=cached[0], fetched=_iso(cached[1]))
     else:
         try:
-            networks = parse_list(fetch_text(url, timeout), family, len(bundled))
+            networks = check_against_bundled(
+                parse_list(fetch_text(url, timeout), family, len(bundled)), family, bundled)
         except ListRefused as exc:
             result.update(source='bundled', networks=list(bundled), reason=str(exc))
             if warn:

@@ -6,6 +6,7 @@ warning given. Expected lists are typed out by hand from Cloudflare's published 
 (as quoted on the vendor page), not computed by the code under test.
 """
 
+import http.client
 import http.server
 import json
 import os
@@ -383,3 +384,98 @@ def test_lookup_bundled_by_default_fetches_nothing(server, tmp_path):
     assert msg['blocks']['cloudflare']['networks'] == CF_V4 + CF_V6
     assert 'cloudflare_live' not in msg
     assert len(server.requests) == before
+
+
+# --- live-list guard: well-formed lists that would open far more than Cloudflare ------
+# Hand-made lists: 215 /8s of global unicast space (84 % of IPv4), 2000::/16 in the IPv6
+# list, a list sharing no range with Cloudflare's, /13s worth 5 times the bundled space,
+# and one that keeps only 7 of the 15 bundled ranges.
+GLOBAL_SLASH8 = [n for n in range(1, 224) if n not in (10, 100, 127, 169, 172, 192, 198, 203)]
+SWEEP_V4 = '\n'.join('%d.0.0.0/8' % n for n in GLOBAL_SLASH8)
+DISJOINT_V4 = '\n'.join('45.%d.0.0/16' % n for n in range(60, 75))     # 15 ranges, none of CF's
+FIVE_TIMES_V4 = '\n'.join(CF_V4 + ['%d.%d.0.0/13' % (a, b) for a in (11, 12, 13)
+                                   for b in range(0, 256, 8)][:30])
+GUARD_ROUTES = {
+    '/sweep-v4': (200, 'text/plain', SWEEP_V4, {}),
+    '/sweep-v6': (200, 'text/plain', V6_BODY + '2000::/16\n', {}),
+    '/disjoint-v4': (200, 'text/plain', DISJOINT_V4, {}),
+    '/five-times-v4': (200, 'text/plain', FIVE_TIMES_V4, {}),
+    '/too-little-kept-v4': (200, 'text/plain', '\n'.join(CF_V4[:7] + ['45.%d.0.0/24' % n for n in range(1, 9)]), {}),
+    '/plus-one-v4': (200, 'text/plain', '\n'.join(CF_V4 + ['45.67.88.0/22']), {}),
+}
+ROUTES.update(GUARD_ROUTES)
+
+
+def test_the_guard_lists_are_what_they_claim():
+    # independent of the code under test: count the space by hand-written arithmetic
+    assert len(GLOBAL_SLASH8) == 215
+    assert FIVE_TIMES_V4.count('/13') == 32      # 30 added + 2 of Cloudflare's own
+
+
+@pytest.mark.parametrize('path,family,reason', [
+    ('/sweep-v4', 4, 'is broader than /12, broader than any range Cloudflare has published'),
+    ('/sweep-v6', 6, "2000::/16 is broader than /29"),
+    ('/disjoint-v4', 4, 'covers only 0 of the 15 bundled IPv4 range(s) (at least 8 required)'),
+    ('/five-times-v4', 4, 'times the bundled IPv4 list (at most 4 times allowed)'),
+    ('/too-little-kept-v4', 4, 'covers only 7 of the 15 bundled IPv4 range(s)'),
+])
+def test_lists_that_would_widen_the_firewall_are_refused(server, tmp_path, path, family, reason):
+    result, warnings = fetch(server, path, tmp_path, family=family)
+    assert result['source'] == 'bundled', result['reason']
+    assert result['networks'] == (CF_V4 if family == 4 else CF_V6)
+    assert reason in result['reason'] and len(warnings) == 1 and reason in warnings[0]
+
+
+def test_cloudflare_adding_a_range_still_passes_the_guard(server, tmp_path):
+    result, warnings = fetch(server, '/plus-one-v4', tmp_path)
+    assert (result['source'], warnings) == ('live', [])
+    assert result['added'] == ['45.67.88.0/22']
+
+
+def test_a_cached_list_that_fails_the_guard_is_ignored(server, tmp_path):
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    (cache / 'cloudflare-v4.json').write_text(json.dumps(
+        {'url': server.url + '/ips-v4', 'fetched': 1000000.0,
+         'networks': DISJOINT_V4.split('\n')}))
+    result, _warnings = fetch(server, '/ips-v4', tmp_path, cache_ttl=600, now=1000001.0)
+    assert result['source'] == 'live' and result['networks'] == CF_V4
+
+
+class _Redirected(object):
+    """What urllib hands back after following a redirect: the final URL, a good body."""
+    status, reason = 200, 'OK'
+
+    def __init__(self, final):
+        self.final = final
+        self.headers = http.client.HTTPMessage()
+        self.headers['Content-Type'] = 'text/plain'
+        self.body = [V4_BODY.encode(), b'']
+
+    def geturl(self):
+        return self.final
+
+    def read(self, _size):
+        return self.body.pop(0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize('final, refused', [
+    ('http://www.cloudflare.com.example.invalid/ips-v4', True),
+    ('https://mirror.example.invalid/ips-v4', False),
+])
+def test_https_must_not_end_on_plain_http(monkeypatch, final, refused):
+    # No TLS server can be run here without a trusted certificate: open_url is replaced
+    # by what it returns after following a redirect (the redirect itself is followed by
+    # urllib, see test_redirect_to_a_good_list_is_followed).
+    monkeypatch.setattr(cloudflare, 'open_url', lambda *a, **k: _Redirected(final))
+    if refused:
+        with pytest.raises(cloudflare.ListRefused, match='redirected from https to http://'):
+            cloudflare.fetch_text('https://www.cloudflare.com.example.invalid/ips-v4', 2)
+    else:
+        assert cloudflare.fetch_text('https://www.cloudflare.com.example.invalid/ips-v4', 2) == V4_BODY
