@@ -807,7 +807,9 @@ class NftablesBackend(Backend):
         return path
 
     def check(self, plan):
-        """``nft -c``: the kernel validates the whole transaction without committing it."""
+        """``nft -c``: the kernel validates the whole transaction without committing it;
+        the resolver's configuration and upstreams are checked before anything changes."""
+        self.resolver.preflight(plan.work['resolver'])
         if plan.work['script'] is None:
             return
         path = self._write_temp(plan.work['script'])

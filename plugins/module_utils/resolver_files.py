@@ -19,12 +19,23 @@ nothing else listens on a new port. Its configuration:
 * a local check name (RFC 6761 ``.invalid``), so the module can test the new resolver
   before handing resolv.conf over, without asking any real name.
 
+The unit restarts the resolver whatever made it stop (``Restart=always``, no start limit):
+after the hand-over, a dead resolver would leave the host without DNS.
+
+Every file on this path is written by ``write_durable``: a temp file in the same
+directory, fsync, mode/owner/SELinux label of the file it replaces, rename, directory
+fsync; a mount point (resolv.conf in containers) is written in place and fsynced.
+
 Python stdlib only.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import errno
+import os
+import tempfile
 
 LISTEN = '127.0.0.153'
 SERVICE = 'jaas-firewall-resolver.service'
@@ -73,8 +84,42 @@ def is_ours(text):
     return (text or '').startswith(HEADER)
 
 
+def control_free(text):
+    return not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text)
+
+
+def config_servers(config):
+    """The ``server=`` addresses of our resolver configuration, in order."""
+    found = []
+    for line in (config or '').splitlines():
+        if line.startswith('server='):
+            found.append(line[len('server='):].split('#', 1)[0])
+    return found
+
+
+def config_resolv_file(config):
+    for line in (config or '').splitlines():
+        if line.startswith('resolv-file='):
+            return line[len('resolv-file='):]
+    return None
+
+
+REBUILT_HEADER = ('# Rebuilt by the jaas.firewall collection: the record of the file that was here\n'
+                  '# before the local resolver took over was lost or damaged; these are the servers\n'
+                  '# the resolver forwarded to.\n')
+
+
+def rebuilt_resolv_conf(current, servers):
+    """A resolv.conf for ``servers``, keeping the search/options lines of ``current``."""
+    kept = [line.rstrip() for line in (current or '').splitlines()
+            if line.split()[:1] and line.split()[0] in ('search', 'domain', 'options', 'sortlist')]
+    return REBUILT_HEADER + ''.join('nameserver %s\n' % server for server in servers) + \
+        ''.join(line + '\n' for line in kept)
+
+
 def _server(address):
-    # dnsmasq takes IPv6 servers bare; a port would follow a '#'
+    # dnsmasq takes IPv6 servers bare (a link-local one with its %interface); a port
+    # would follow a '#'
     return 'server=%s' % address
 
 
@@ -127,6 +172,7 @@ def unit_file(dnsmasq, config=CONFIG_FILE, pre=()):
             'After=network.target nftables.service firewalld.service ufw.service\n'
             'Before=nss-lookup.target\n'
             'Wants=nss-lookup.target\n'
+            'StartLimitIntervalSec=0\n'
             '\n'
             '[Service]\n'
             'Type=forking\n'
@@ -134,8 +180,82 @@ def unit_file(dnsmasq, config=CONFIG_FILE, pre=()):
             '%(before)s'
             'ExecStartPre=%(dnsmasq)s --test --conf-file=%(config)s\n'
             'ExecStart=%(dnsmasq)s --conf-file=%(config)s\n'
-            'Restart=on-failure\n'
+            '# supervised: back by itself after a crash or a kill, never given up on\n'
+            'Restart=always\n'
+            'RestartSec=1\n'
             '\n'
             '[Install]\n'
             'WantedBy=multi-user.target\n'
             % {'pid': PID_FILE, 'dnsmasq': dnsmasq, 'config': config, 'before': before})
+
+
+def _selinux_label(path):
+    try:
+        return os.getxattr(path, 'security.selinux')
+    except (AttributeError, OSError):
+        return None
+
+
+def fsync_directory(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_durable(path, text, mode=None, owner=None):
+    """Replace ``path`` atomically and durably (see the module docstring).
+
+    ``mode``/``owner`` default to those of the file being replaced (0644, root for a new
+    one); its SELinux label is kept. A mount point that cannot be renamed over (EBUSY,
+    EXDEV: resolv.conf in a container) is written in place and fsynced.
+    """
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if mode is None:
+        mode = info.st_mode & 0o7777 if info else 0o644
+    if owner is None and info is not None:
+        owner = (info.st_uid, info.st_gid)
+    label = _selinux_label(path) if info else None
+    fd, temp = tempfile.mkstemp(prefix='.jaas-', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        if owner:
+            try:
+                os.chown(temp, *owner)
+            except OSError:
+                pass                   # not root: the file stays ours
+        if label:
+            try:
+                os.setxattr(temp, 'security.selinux', label)
+            except (AttributeError, OSError):
+                pass
+        os.rename(temp, path)
+    except OSError as exc:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        if exc.errno not in (errno.EBUSY, errno.EXDEV):
+            raise
+        with open(path, 'w') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return
+    fsync_directory(directory)

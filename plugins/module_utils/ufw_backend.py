@@ -447,6 +447,12 @@ class UfwBackend(Backend):
         # the snapshot covers ufw's files and the domain half (rollback.ResolverPart)
         return plan.work['host_changes'] or plan.work['domain_changed']
 
+    def check(self, plan):
+        """Before anything changes: the domain half's resolver configuration and upstreams."""
+        resolver = plan.work.get('resolver')
+        if resolver is not None and plan.work.get('domain_changed'):
+            self.domains.resolver.preflight(resolver)
+
     def rollback_recipe(self):
         return UfwRecipe([os.path.join(UFW_DIR, name) for name in
                           (RULES_FILES[4], RULES_FILES[6], 'ufw.conf')] + [DEFAULTS_FILE],

@@ -69,6 +69,9 @@ def root(tmp_path, monkeypatch):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     monkeypatch.setattr(domain_resolver, 'PATHS', paths)
     monkeypatch.setattr(domain_resolver, 'resolver_answers', lambda *a, **k: True)
+    # no real DNS here: every upstream and the forwarded question answer (tests that
+    # need silence set their own)
+    monkeypatch.setattr(domain_resolver, 'dns_probe', lambda *a, **k: None)
     return paths
 
 
@@ -78,8 +81,10 @@ def converge(module, domains=DOMAINS, upstreams=(), check=False):
                                'nftset', 3600, list(upstreams))
     resolver.missing(desired)
     plan = resolver.plan(desired, resolver.read(desired))
-    if plan.changed and not check:
-        resolver.apply(plan)
+    if plan.changed:
+        resolver.preflight(plan)          # the backends' check step, also in check mode
+        if not check:
+            resolver.apply(plan)
     return plan
 
 
@@ -171,7 +176,9 @@ def test_mount_point_resolv_conf_is_written_in_place(root, monkeypatch):
 
 def test_resolver_that_does_not_start_leaves_resolv_conf_and_no_files(root):
     write(root['resolv'], PLAIN)
-    with pytest.raises(Failed, match='did not start or does not answer'):
+    with pytest.raises(Failed, match='does not work with the new configuration '
+                                     r'\(systemctl restart failed: Job failed\); the resolver '
+                                     'files were removed again; .*resolv.conf is unchanged'):
         converge(FakeModule(restart_rc=1))
     assert read(root['resolv']) == PLAIN
     assert not any(os.path.exists(root[k]) for k in ('config', 'unit', 'state'))
@@ -203,7 +210,9 @@ def test_check_mode_changes_nothing(root):
     plan = converge(module, check=True)
     assert plan.changed and read(root['resolv']) == PLAIN
     assert not any(os.path.exists(root[k]) for k in ('config', 'unit', 'state'))
-    assert module.commands == ['show -p ActiveState -p UnitFileState %s' % files.SERVICE]
+    # reads only: the service's state, and the new configuration checked by dnsmasq
+    assert module.commands[0] == 'show -p ActiveState -p UnitFileState %s' % files.SERVICE
+    assert len(module.commands) == 2 and module.commands[1].startswith('--test --conf-file=')
 
 
 def test_host_without_domains_or_our_files_runs_no_command(root):
@@ -241,3 +250,148 @@ def test_nss_resolve_is_warned_about(root):
 def test_bad_upstreams_are_refused(bad):
     with pytest.raises(DomainError, match=r'dns_upstreams\[0\]'):
         domain_resolver.check_upstreams(bad)
+
+
+
+# ---------------------------------------------------------------- never dark
+def test_an_upstream_that_does_not_answer_fails_before_any_change(root, monkeypatch):
+    write(root['resolv'], PLAIN)
+    asked = []
+
+    def probe(address, seconds=3.0):
+        asked.append(address)
+        return 'does not answer within 3s (UDP: no answer; TCP: refused)' \
+            if address == '2001:2:0:8::53' else None
+    monkeypatch.setattr(domain_resolver, 'dns_probe', probe)
+    module = FakeModule()
+    with pytest.raises(Failed, match=r'nothing changed: DNS upstream 2001:2:0:8::53 does not '
+                                     r'answer .* jaas_firewall_dns_upstreams'):
+        converge(module)
+    assert asked == ['198.18.8.53', '2001:2:0:8::53']
+    assert read(root['resolv']) == PLAIN
+    assert not any(os.path.exists(root[k]) for k in ('config', 'unit', 'state'))
+    assert not [c for c in module.commands if c.split()[0] in ('restart', 'enable')]
+
+
+def test_a_refusing_upstream_fails_too(root, monkeypatch):
+    write(root['resolv'], PLAIN)
+    monkeypatch.setattr(domain_resolver, 'dns_probe', lambda address, seconds=3.0: 'answers REFUSED')
+    with pytest.raises(Failed, match='DNS upstream 198.18.8.53 answers REFUSED'):
+        converge(FakeModule())
+
+
+def test_a_resolver_that_cannot_forward_is_not_handed_over(root, monkeypatch):
+    write(root['resolv'], PLAIN)
+    # the upstreams answer the module, but the new resolver cannot reach them
+    monkeypatch.setattr(domain_resolver, 'dns_probe', lambda address, seconds=3.0:
+                        'does not answer within 5s' if address == files.LISTEN else None)
+    with pytest.raises(Failed, match='a question it must forward: does not answer'):
+        converge(FakeModule())
+    assert read(root['resolv']) == PLAIN
+
+
+def test_a_failed_reconfiguration_restores_the_previous_one(root):
+    write(root['resolv'], PLAIN)
+    module = FakeModule()
+    converge(module)
+    before = dict((k, read(root[k])) for k in ('config', 'unit', 'state', 'resolv'))
+    module.restart_rc = 1
+    plain_run = module.run_command
+
+    def restart_fails_once(args, **kwargs):
+        result = plain_run(args, **kwargs)
+        if args[1] == 'restart':
+            module.restart_rc = 0                 # the previous configuration starts again
+        return result
+    module.run_command = restart_fails_once
+    with pytest.raises(Failed, match='the previous configuration was restored and the '
+                                     'resolver restarted; .*resolv.conf is unchanged'):
+        converge(module, upstreams=['198.18.8.77'])
+    after = dict((k, read(root[k])) for k in ('config', 'unit', 'state', 'resolv'))
+    assert after == before
+    assert module.commands[-2:] == ['daemon-reload', 'restart %s' % files.SERVICE]
+
+
+def test_dnsmasq_refusing_the_config_changes_nothing(root):
+    write(root['resolv'], PLAIN)
+
+    class Refusing(FakeModule):
+        def run_command(self, args, **kwargs):
+            if '--test' in args:
+                self.commands.append(' '.join(args[1:]))
+                return 1, '', 'dnsmasq: bad option at line 12 of /tmp/x.conf'
+            return FakeModule.run_command(self, args, **kwargs)
+    with pytest.raises(Failed, match='nothing changed: dnsmasq --test refused the new resolver '
+                                     'configuration: dnsmasq: bad option'):
+        converge(Refusing())
+    assert read(root['resolv']) == PLAIN
+    assert not any(os.path.exists(root[k]) for k in ('config', 'unit', 'state'))
+
+
+@pytest.mark.parametrize('record', ['', '{"resolv_conf": ', '[]',
+                                    '{"resolv_conf": {"kind": "file", "text": ""}}'])
+def test_a_damaged_record_is_never_restored(root, record):
+    write(root['resolv'], PLAIN)
+    module = FakeModule()
+    converge(module)
+    write(root['state'], record)
+    back = converge(module, domains=[])
+    assert any('rebuilt from the servers the resolver forwards to' in w for w in back.warnings)
+    text = read(root['resolv'])
+    # never the damaged text, never the dead resolver: the servers it forwarded to
+    assert files.nameservers(text) == ['198.18.8.53', '2001:2:0:8::53']
+    assert 'search lab.example' in text and not os.path.exists(root['state'])
+
+
+def test_a_lost_record_while_handed_over_is_rebuilt_not_recorded_as_ours(root):
+    write(root['resolv'], PLAIN)
+    module = FakeModule()
+    converge(module)
+    os.unlink(root['state'])
+    again = converge(module)
+    assert 'record' in again.steps and any('missing' in w for w in again.warnings)
+    record = json.loads(read(root['state']))
+    assert not files.is_ours(record['resolv_conf']['text'])
+    assert files.nameservers(record['resolv_conf']['text']) == ['198.18.8.53', '2001:2:0:8::53']
+
+
+def test_a_rewrite_by_networkmanager_is_reported_followed_and_handed_over_again(root):
+    write(root['resolv'], PLAIN)
+    module = FakeModule()
+    converge(module)
+    rewritten = '# Generated by NetworkManager\nsearch lab.example\nnameserver 198.18.8.60\n'
+    write(root['resolv'], rewritten)
+    check = converge(module, check=True)
+    assert check.changed and 'handover' in check.steps
+    assert any('rewritten since the hand-over' in w and 'NetworkManager' in w
+               for w in check.warnings)
+    again = converge(module)
+    assert files.nameservers(read(root['resolv'])) == [files.LISTEN]
+    assert again.extras['upstreams'] == ['198.18.8.60']           # the new lease's server
+    assert 'server=198.18.8.60\n' in read(root['config'])
+    converge(module, domains=[])
+    assert read(root['resolv']) == rewritten                      # the newest host file back
+
+
+@pytest.mark.parametrize('value, message', [
+    ('fe80::1%eth0\nserver=198.18.230.12', 'control character'),
+    ('198.18.8.53\r', 'control character'),
+    ('fe80::1%eth0 x', 'interface'),
+    ('198.18.8.53%eth0', 'only an IPv6 link-local address'),
+])
+def test_upstream_injection_is_refused(value, message):
+    with pytest.raises(DomainError, match=r'jaas_firewall_dns_upstreams\[1\]: .*' + message):
+        domain_resolver.check_upstreams(['198.18.8.53', value], 'jaas_firewall_dns_upstreams')
+
+
+def test_scoped_link_local_upstream_is_one_directive(root):
+    assert domain_resolver.check_upstreams(['fe80::1%eth0']) == ['fe80::1%eth0']
+    write(root['resolv'], PLAIN)
+    converge(FakeModule(), upstreams=['fe80::1%eth0'])
+    servers = [l for l in read(root['config']).splitlines() if l.startswith('server=')]
+    assert servers == ['server=fe80::1%eth0']
+
+
+def test_the_unit_restarts_the_resolver_whatever_stopped_it():
+    unit = files.unit_file('/usr/sbin/dnsmasq')
+    assert 'Restart=always\n' in unit and 'StartLimitIntervalSec=0\n' in unit
