@@ -45,10 +45,22 @@ options:
         before the hand-over - the C(nameserver) lines of /etc/resolv.conf, or, when that
         points at systemd-resolved's stub, the servers systemd-resolved uses (followed as
         they change).
+      - IP addresses; an IPv6 link-local one may carry C(%<interface>). Control
+        characters are refused. Each must answer a DNS question before the hand-over.
     type: list
     elements: str
     default: []
 notes:
+  - The hand-over never leaves the host without DNS. Before anything changes (check mode
+    too) the new resolver configuration must pass C(dnsmasq --test) and every upstream
+    must answer a real question (the root zone's NS, UDP then TCP); otherwise the task
+    fails naming the upstream and nothing changes. After a restart the resolver must
+    answer a question it forwards, or its previous configuration comes back and
+    /etc/resolv.conf is left alone. The resolver unit restarts whatever stops it. A lost or
+    damaged record of the previous /etc/resolv.conf is never restored; the file is rebuilt
+    from the servers the resolver forwards to. A rewrite of /etc/resolv.conf by a DHCP
+    client, NetworkManager or resolvconf is reported (also in check mode), followed and
+    handed over again by the next run.
   - Domain rules work only for programs that resolve names through /etc/resolv.conf. A
     browser using DNS over HTTPS or TLS, or C(nss-resolve) in C(/etc/nsswitch.conf) (a
     warning says so), bypasses the local resolver, and its connections to the JaaS domains
