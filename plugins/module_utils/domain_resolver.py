@@ -61,6 +61,7 @@ import struct
 import tempfile
 import time
 
+from ansible_collections.jaas.firewall.plugins.module_utils import durable
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, answer_ttl, resolver_domains)
@@ -449,11 +450,11 @@ class Resolver(object):
         return rc, (err or out).strip()
 
     def _write(self, path, text, mode=0o644):
-        files.write_durable(path, text, mode)
+        durable.write_durable(path, text, mode)
 
     def _replace_resolv(self, text, mode=None, owner=None):
         """Atomic and durable, or in place where resolv.conf is a mount point."""
-        files.write_durable(self.paths['resolv'], text, mode, owner)
+        durable.write_durable(self.paths['resolv'], text, mode, owner)
 
     def preflight(self, plan):
         """Before anything changes (check step): the new configuration passes
@@ -581,7 +582,7 @@ class Resolver(object):
             self._remove(temp)
             os.symlink(snapshot['target'], temp)
             os.rename(temp, path)
-            files.fsync_directory(os.path.dirname(path))
+            durable.fsync_path(os.path.dirname(path))
         elif snapshot['kind'] == 'file':
             self._replace_resolv(snapshot['text'], snapshot['mode'],
                                  (snapshot['uid'], snapshot['gid']))

@@ -22,9 +22,7 @@ nothing else listens on a new port. Its configuration:
 The unit restarts the resolver whatever made it stop (``Restart=always``, no start limit):
 after the hand-over, a dead resolver would leave the host without DNS.
 
-Every file on this path is written by ``write_durable``: a temp file in the same
-directory, fsync, mode/owner/SELinux label of the file it replaces, rename, directory
-fsync; a mount point (resolv.conf in containers) is written in place and fsynced.
+Every file on this path is written by ``durable.write_durable`` (module_utils/durable.py).
 
 Python stdlib only.
 """
@@ -32,10 +30,6 @@ Python stdlib only.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import errno
-import os
-import tempfile
 
 LISTEN = '127.0.0.153'
 SERVICE = 'jaas-firewall-resolver.service'
@@ -188,74 +182,3 @@ def unit_file(dnsmasq, config=CONFIG_FILE, pre=()):
             'WantedBy=multi-user.target\n'
             % {'pid': PID_FILE, 'dnsmasq': dnsmasq, 'config': config, 'before': before})
 
-
-def _selinux_label(path):
-    try:
-        return os.getxattr(path, 'security.selinux')
-    except (AttributeError, OSError):
-        return None
-
-
-def fsync_directory(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_durable(path, text, mode=None, owner=None):
-    """Replace ``path`` atomically and durably (see the module docstring).
-
-    ``mode``/``owner`` default to those of the file being replaced (0644, root for a new
-    one); its SELinux label is kept. A mount point that cannot be renamed over (EBUSY,
-    EXDEV: resolv.conf in a container) is written in place and fsynced.
-    """
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    try:
-        info = os.stat(path)
-    except OSError:
-        info = None
-    if mode is None:
-        mode = info.st_mode & 0o7777 if info else 0o644
-    if owner is None and info is not None:
-        owner = (info.st_uid, info.st_gid)
-    label = _selinux_label(path) if info else None
-    fd, temp = tempfile.mkstemp(prefix='.jaas-', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        if owner:
-            try:
-                os.chown(temp, *owner)
-            except OSError:
-                pass                   # not root: the file stays ours
-        if label:
-            try:
-                os.setxattr(temp, 'security.selinux', label)
-            except (AttributeError, OSError):
-                pass
-        os.rename(temp, path)
-    except OSError as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        if exc.errno not in (errno.EBUSY, errno.EXDEV):
-            raise
-        with open(path, 'w') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return
-    fsync_directory(directory)

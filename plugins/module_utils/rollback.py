@@ -52,7 +52,7 @@ import subprocess
 import tarfile
 import time
 
-from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files
+from ansible_collections.jaas.firewall.plugins.module_utils import durable, resolver_files
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import ssh_session
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import lock_path
 
@@ -112,17 +112,7 @@ def _run(module, argv):
 
 # ---------------------------------------------------------------- durable files
 
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+_fsync_dir = durable.fsync_path
 
 
 def _write(path, text, mode=0o600):
@@ -143,18 +133,8 @@ def _sync_tree(directory):
     for root, dirs, names in os.walk(directory):
         for name in names:
             path = os.path.join(root, name)
-            if os.path.islink(path):
-                continue
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            if not os.path.islink(path):
+                durable.fsync_path(path)
         _fsync_dir(root)
     _fsync_dir(os.path.dirname(directory.rstrip('/')))
 
