@@ -11,11 +11,16 @@ selection and the code that validates and flattens it, so it is stored under a h
 exactly those, in ``~/.cache/jaas.firewall/rules`` (``$XDG_CACHE_HOME`` honoured).
 
 Only successful, fully validated results are stored: a bad catalog is refused on every run.
-The cache itself is not trusted: an entry is used only when its file is a regular file of
-ours that nobody else can write, and when every rule in it passes the rule model again,
-lies in the address space the catalog file itself names, stays out of special-purpose space
-unless the selection allows private networks, and every domain name in it is the catalog's
-(``valid_entry``). Anything else is ignored and rebuilt.
+The cache itself is not trusted (``load``, ``valid_entry``): an entry is used only when its
+file is a regular file of ours that nobody else can write (no symlink followed, no FIFO
+waited on) in a directory nobody else can write, and when it is something a fresh
+computation could produce: every rule passes the rule model again and is one of the
+catalog's own (block, direction, region, protocol, ports), with its network inside that
+block's or region's networks, out of special-purpose space unless the selection allows
+private networks, inbound only with webhooks on; the catalog file is validated again with
+the selection's options for this (about 30 ms, most of it PyYAML; no netaddr). The domain
+entries must be exactly the catalog's. Anything else is ignored and rebuilt. Entries are
+written atomically and durably (temp file, fsync, rename, directory fsync).
 Warnings about the catalog (duplicates, expired entries) are shown when it is validated,
 that is on the first run after it or the code changed. The live Cloudflare list has a cache
 of its own and is never cached here. ``JAAS_FIREWALL_RULES_CACHE=0`` turns the cache off.
@@ -29,7 +34,6 @@ import hashlib
 import ipaddress
 import json
 import os
-import re
 import stat
 import tempfile
 
@@ -92,7 +96,8 @@ def load(key):
     try:
         if not _private_to_us(os.stat(directory)):
             return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+        # No symlink followed; O_NONBLOCK: a FIFO put in its place must not hang the run.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_NOFOLLOW', 0))
         with os.fdopen(fd) as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode) or not _private_to_us(info):
@@ -105,6 +110,7 @@ def load(key):
 def store(key, value):
     """Write atomically and durably; a cache that cannot be written is only slower."""
     directory = cache_dir()
+    tmp = None
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % key[:12])
@@ -113,69 +119,82 @@ def store(key, value):
             handle.flush()
             os.fsync(handle.fileno())
         os.rename(tmp, os.path.join(directory, key + '.json'))
-    except (IOError, OSError, TypeError, ValueError):
-        pass
-
-
-# Anything in the catalog text that may be an address or a network (a cheap scan: the
-# catalog was fully validated when the entry was made; this only bounds what an edited
-# cache can claim).
-_TOKEN = re.compile(r'[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*(?:/[0-9]{1,3})?')
-
-
-def catalog_space(text):
-    """{family: [networks]}: every address or network the catalog text names, merged."""
-    found = {4: [], 6: []}
-    for token in _TOKEN.findall(text):
+        tmp = None
+        dir_fd = os.open(directory, os.O_RDONLY)
         try:
-            network = ipaddress.ip_network(token, strict=False)
-        except ValueError:
-            continue
-        found[network.version].append(network)
-    return dict((family, list(ipaddress.collapse_addresses(nets))) for family, nets in found.items())
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except (IOError, OSError, TypeError, ValueError):
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
-def valid_entry(value, selection, catalog_text):
-    """True when a loaded cache entry could have been computed from this catalog and
-    selection (see the module docstring); False for anything else."""
-    # Imported here: only a cache hit pays for the model (stdlib only).
+def _flag(selection, key):
+    """A bool option as Ansible reads it (an unknown spelling reads as false: stricter)."""
+    from ansible.module_utils.parsing.convert_bool import boolean
+    return boolean(selection.get(key), strict=False)
+
+
+def valid_entry(value, selection):
+    """True when a loaded cache entry is something a fresh computation for ``selection``
+    could produce: every rule passes the rule model and is one of the catalog's own
+    (block, direction, region, protocol, ports) with its network inside that block's or
+    region's networks, from the catalog file validated again with the same options; the
+    domain entries are exactly the catalog's. False for anything else."""
+    # Imported here: only a cache hit pays for the model and the catalog code (no netaddr).
     from ansible_collections.jaas.firewall.plugins.module_utils import model
-    from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
-        DomainError, normalise_domains)
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import backend_action
+    from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
+        RECEIVER_PORT, load_catalog, select)
     if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, list) for v in value):
         return False
     rules, domains = value
-    allow_private = selection.get('allow_private_networks') in (True, 'true', 'True', 'yes', '1', 1)
-    space = catalog_space(catalog_text)
     try:
+        allow_private = _flag(selection, 'allow_private_networks')
+        path = selection.get('catalog_file')
+        catalog = load_catalog(os.path.abspath(os.path.expanduser(path)) if path else None,
+                               allow_broad_networks=_flag(selection, 'allow_broad_networks'),
+                               drop_expired=_flag(selection, 'drop_expired'),
+                               allow_private_networks=allow_private)
+        families = selection.get('families')
+        catalog = select(catalog, blocks=selection.get('blocks'),
+                         regions=selection.get('regions'), families=families)
+        if domains != backend_action.domain_entries(catalog, selection.get('domains'), families):
+            return False
+        webhooks = _flag(selection, 'webhooks')
+        port = selection.get('webhook_port')
+        receiver = '%d' % model.single_port(443 if port is None else port)
+        spaces = {}
         for rule in rules:
             if not isinstance(rule, dict) or model.normalise_rule(rule) != rule:
                 return False
+            block = catalog['blocks'].get(rule['block'])
+            if block is None or block['direction'] != rule['direction'] or (
+                    block['direction'] == 'in' and not webhooks):
+                return False
+            services = [(r['protocol'], receiver if r['ports'] == RECEIVER_PORT else r['ports'])
+                        for r in block['rules']]
+            if (rule['protocol'], rule['ports']) not in services:
+                return False
+            where = (rule['block'], rule['region'], rule['family'])
+            if where not in spaces:
+                if block['regions'] is None:
+                    networks = block['networks'] if rule['region'] is None else []
+                else:
+                    networks = (block['regions'].get(rule['region']) or {}).get('networks') or []
+                spaces[where] = list(ipaddress.collapse_addresses(
+                    n for n in map(ipaddress.ip_network, networks) if n.version == rule['family']))
             network = ipaddress.ip_network(rule['network'])
             model.check_public_network(network, allow_private)
-            if not any(network.subnet_of(known) for known in space[network.version]):
+            if not any(network.subnet_of(known) for known in spaces[where]):
                 return False
-            if rule['block'] not in catalog_text:
-                return False
-        if domains:
-            if normalise_domains(domains) is None:
-                return False
-            for entry in domains:
-                if any(name not in catalog_text for name in entry['names']):
-                    return False
-    except (model.ModelError, DomainError, ValueError, TypeError, KeyError, AttributeError):
-        return False
+    except Exception:   # whatever a hostile entry or a changed catalog raises,
+        return False    # the answer is "compute it again" (which reports real errors)
     return True
-
-
-def _catalog_text(selection):
-    path = selection.get('catalog_file')
-    path = os.path.abspath(os.path.expanduser(path)) if path else BUNDLED_CATALOG
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return None
 
 
 def cached(selection, compute):
@@ -186,8 +205,7 @@ def cached(selection, compute):
     if key is not None:
         value = load(key)
         if value is not None:
-            text = _catalog_text(selection)
-            if text is not None and valid_entry(value, selection, text):
+            if valid_entry(value, selection):
                 return value
     value = compute()
     if key is not None:

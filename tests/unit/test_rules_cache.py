@@ -4,12 +4,17 @@ import pytest
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils import rules_cache
 
-# A stand-in catalog text and what the rules filter makes of it (written by hand).
+# A stand-in catalog and what the rules filter makes of it (written by hand).
 CATALOG_TEXT = """schema_version: 1
+provenance: {title: A test lab, url: "https://lab.example.invalid/", retrieved: "2026-12-01"}
 domains:
-  core: {names: [8x8.vc, "*.8x8.vc"], rules: [{protocol: tcp, ports: "443"}]}
+  core:
+    description: Core
+    names: [8x8.vc, "*.8x8.vc"]
+    rules: [{protocol: tcp, ports: "443"}]
 blocks:
   jvb:
+    description: Video bridges
     direction: out
     rules: [{protocol: tcp, ports: "443"}]
     networks: [198.18.0.0/24]
@@ -18,7 +23,7 @@ RULE = {'direction': 'out', 'family': 4, 'network': '198.18.0.0/24', 'protocol':
         'ports': '443', 'block': 'jvb', 'region': None}
 DOMAIN = {'category': 'core', 'families': [4, 6], 'names': ['8x8.vc', '*.8x8.vc'],
           'rules': [{'protocol': 'tcp', 'ports': '443'}]}
-SELECTION = {'blocks': ['jvb'], 'allow_private_networks': True}
+SELECTION = {'blocks': ['jvb'], 'allow_private_networks': True, 'domains': ['core']}
 
 
 @pytest.fixture
@@ -37,7 +42,7 @@ def env(tmp_path, monkeypatch):
 
 def test_second_host_reads_the_cache(env):
     catalog, calls, compute = env
-    selection = dict(SELECTION, catalog_file=str(catalog), families=[4])
+    selection = dict(SELECTION, catalog_file=str(catalog), families=[4, 6])
     first = rules_cache.cached(selection, compute)
     second = rules_cache.cached(dict(selection), compute)
     assert first == second and len(calls) == 1
@@ -133,3 +138,183 @@ def test_an_entry_others_can_write_is_not_trusted(env):
     os.chmod(rules_cache.cache_dir(), 0o777)
     rules_cache.cached(selection, compute)
     assert len(calls) == 3
+
+
+# --- through the backend action: what reaches the module's ``rules`` option -------------
+# The bundled catalog, the webhook origins with webhooks on: the vendor page's three
+# inbound origins, TCP to the receiver port (443 by default). Written out by hand.
+WEBHOOK_RULES = [
+    {'direction': 'in', 'family': 4, 'network': network, 'protocol': 'tcp', 'ports': '443',
+     'block': 'webhook_origins', 'region': None}
+    for network in ('35.162.88.192/32', '52.10.206.157/32', '52.26.201.32/32')]
+WEBHOOK_SELECTION = {'blocks': ['webhook_origins'], 'webhooks': True}
+
+
+class _Action(object):
+    """The backend action's own desired_rules/_compute_rules with the real catalog lookup."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+        import yaml
+        from ansible import constants
+        from ansible_collections.jaas.firewall.plugins.lookup import catalog
+        name = 'jaas.firewall.catalog'
+        # What Ansible's plugin loader does when it loads the lookup: its options, typed.
+        constants.config.initialize_plugin_configuration_definitions(
+            'lookup', name, yaml.safe_load(catalog.DOCUMENTATION)['options'])
+
+        def lookup(*args, **kwargs):
+            plugin = catalog.LookupModule()
+            plugin._load_name = name
+            return plugin
+        self._shared_loader_obj = SimpleNamespace(lookup_loader=SimpleNamespace(get=lookup))
+        self._loader = self._templar = None
+
+    def rules(self, selection):
+        from ansible_collections.jaas.firewall.plugins.plugin_utils import backend_action
+        cls = backend_action.BackendAction
+        self._compute_rules = lambda s, v: cls._compute_rules(self, s, v)
+        return cls.desired_rules(self, dict(selection), {})
+
+
+def _origin(**changes):
+    return dict(WEBHOOK_RULES[0], **changes)
+
+
+ACTION_TAMPERED = [
+    ('the whole internet, every port', WEBHOOK_RULES + [_origin(network='0.0.0.0/0', ports=None)]),
+    ('an origin opened on every port', [_origin(ports=None)] + WEBHOOK_RULES[1:]),
+    ('an origin on another port', [_origin(ports='22')] + WEBHOOK_RULES[1:]),
+    ('an origin on udp', WEBHOOK_RULES + [_origin(protocol='udp')]),
+    ('an origin turned outbound', WEBHOOK_RULES + [_origin(direction='out')]),
+    ('a block the selection left out', WEBHOOK_RULES + [
+        {'direction': 'out', 'family': 4, 'network': '104.16.0.0/13', 'protocol': 'tcp',
+         'ports': None, 'block': 'cloudflare', 'region': None}]),
+    ('a region the block does not have', [_origin(region='uk-london')] + WEBHOOK_RULES[1:]),
+]
+
+
+@pytest.mark.parametrize('what, rules', ACTION_TAMPERED, ids=[t[0] for t in ACTION_TAMPERED])
+def test_a_tampered_entry_never_reaches_the_module(env, what, rules):
+    import json
+    action = _Action()
+    assert action.rules(WEBHOOK_SELECTION) == (WEBHOOK_RULES, [])
+    with open(_entry_path(WEBHOOK_SELECTION), 'w') as handle:
+        json.dump([rules, []], handle)
+    assert action.rules(WEBHOOK_SELECTION) == (WEBHOOK_RULES, []), what
+
+
+def test_a_tampered_domain_entry_never_reaches_the_module(env):
+    import json
+    action = _Action()
+    selection = dict(WEBHOOK_SELECTION, domains=['core'])
+    good = action.rules(selection)
+    # from the vendor page: core is 8x8.com, 8x8.vc, jitsi.net with and without "*."
+    assert good[1] == [{'category': 'core', 'families': [4, 6],
+                        'names': ['8x8.com', '*.8x8.com', '8x8.vc', '*.8x8.vc', 'jitsi.net',
+                                  '*.jitsi.net'],
+                        'rules': [{'protocol': 'tcp', 'ports': '443'}]}]
+    for names, services in ((['8x8.co'], None), (['x8.vc'], None), (['*.com'], None),
+                            (None, [{'protocol': 'tcp', 'ports': None}]),
+                            (None, [{'protocol': 'udp', 'ports': '443'}])):
+        entry = dict(good[1][0])
+        entry['names'] = names or entry['names']
+        entry['rules'] = services or entry['rules']
+        with open(_entry_path(selection), 'w') as handle:
+            json.dump([WEBHOOK_RULES, [entry]], handle)
+        assert action.rules(selection) == good, (names, services)
+
+
+# --- the file itself: only a regular file of ours that nobody else can write ------------
+WIDE_OPEN = [[dict(RULE, network='0.0.0.0/0', ports=None)], []]
+
+
+def _replace_entry(selection, make):
+    """Put ``make(path)``'s file where the entry is (after writing a good entry)."""
+    import os
+    path = _entry_path(selection)
+    os.unlink(path)
+    make(path)
+
+
+def _write_wide_open(path):
+    import json
+    with open(path, 'w') as handle:
+        json.dump(WIDE_OPEN, handle)
+
+
+def test_group_writable_or_foreign_entries_are_not_trusted(env):
+    import os
+    catalog, calls, compute = env
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    good = rules_cache.cached(selection, compute)
+    # The tampered rule is also refused by the rule checks; the file checks come first
+    # and are what this test is about, so the file holds a rule the model accepts.
+    _replace_entry(selection, _write_wide_open)
+    os.chmod(_entry_path(selection), 0o620)
+    assert rules_cache.load(rules_cache.cache_key(selection)) is None
+    if os.getuid() == 0:
+        os.chmod(_entry_path(selection), 0o600)
+        os.chown(_entry_path(selection), 65534, 65534)
+        assert rules_cache.load(rules_cache.cache_key(selection)) is None
+    assert rules_cache.cached(selection, compute) == good
+
+
+def test_a_symlinked_entry_is_not_followed(env, tmp_path):
+    import os
+    catalog, calls, compute = env
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    rules_cache.cached(selection, compute)
+    elsewhere = tmp_path / 'elsewhere.json'
+    _write_wide_open(str(elsewhere))
+    _replace_entry(selection, lambda path: os.symlink(str(elsewhere), path))
+    assert rules_cache.load(rules_cache.cache_key(selection)) is None
+
+
+def test_a_fifo_in_place_of_the_entry_is_not_read(env):
+    import json
+    import os
+    import threading
+    catalog, calls, compute = env
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    rules_cache.cached(selection, compute)
+    _replace_entry(selection, os.mkfifo)
+    path = _entry_path(selection)
+
+    def feed():
+        # Blocks until a reader opens the FIFO; then hands it the tampered entry.
+        try:
+            with open(path, 'w') as handle:
+                handle.write(json.dumps(WIDE_OPEN))
+        except OSError:
+            pass
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        assert rules_cache.load(rules_cache.cache_key(selection)) is None
+    finally:
+        # Release the feeder if nothing opened the FIFO for reading.
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        feeder.join(5)
+
+
+def test_a_truncated_entry_is_rebuilt(env):
+    # (also true before the validation: a regression guard)
+    import os
+    catalog, calls, compute = env
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    good = rules_cache.cached(selection, compute)
+    with open(_entry_path(selection), 'r+') as handle:
+        handle.truncate(os.path.getsize(_entry_path(selection)) // 2)
+    assert rules_cache.cached(selection, compute) == good and len(calls) == 2
+
+
+def test_a_stored_entry_is_ours_alone_and_no_temp_file_is_left(env):
+    import os
+    import stat
+    catalog, calls, compute = env
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    rules_cache.cached(selection, compute)
+    assert os.listdir(rules_cache.cache_dir()) == [rules_cache.cache_key(selection) + '.json']
+    assert stat.S_IMODE(os.stat(_entry_path(selection)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(rules_cache.cache_dir()).st_mode) & 0o022 == 0
