@@ -78,7 +78,7 @@ options:
         has dropped is dropped here too.
       - An answer is refused, and the bundled ranges of that family are used with a
         warning, on any HTTP error, timeout, truncated body, non-address or HTML text,
-        a bare address or a range with host bits, a range of the wrong family, broader
+        a control character (only a newline ends a line), a bare address or a range with host bits, a range of the wrong family, broader
         than /12 (IPv4) or /29 (IPv6) (broader than anything Cloudflare has published)
         or outside global unicast space, fewer distinct ranges than half the bundled list
         (rounded up), a family's total address space above 4 times the bundled list's,

@@ -18,13 +18,16 @@ Plausibility rules for one family's answer (each failure is a refusal -> fallbac
 * transport: HTTP 200 only; the body must be complete (Content-Length / chunking honoured),
   at most MAX_BYTES, received within ``timeout`` seconds in total (not per read);
   an HTML content type is refused outright (captive portals, error pages);
-* text: UTF-8; every non-blank line is one CIDR with an explicit prefix, parsed by the
-  rule model's ``parse_network`` exactly as a catalog entry is (no host bits, no leading
-  zeros, no surrounding whitespace, no netmask, no junk). A bare address is refused
+* text: UTF-8; only ``\n`` (or ``\r\n``) ends a line, and a line holding any other
+  control character (``model.control_character``: \x00-\x1f, \x7f-\x9f, \u2028, \u2029;
+  str.splitlines() would read \x0b, \x1c, \x85 ... as line breaks) is refused, as a
+  catalog value would be; every non-blank line is one CIDR with an explicit prefix, parsed
+  by the rule model's ``parse_network`` exactly as a catalog entry is (no host bits, no
+  leading zeros, no surrounding whitespace, no netmask, no junk). A bare address is refused
   because it is what a line cut just before its ``/`` looks like; a line cut inside the
   prefix almost always has host bits set and is refused too;
 * content: the right family for the URL, no range broader than BROADEST_PREFIX (/8,
-  /16), only global unicast space (nothing in model.SPECIAL_ADDRESS_SPACE: no private,
+  /16, the catalog's limit; the guard below narrows it), only global unicast space (nothing in model.SPECIAL_ADDRESS_SPACE: no private,
   loopback, documentation, benchmarking, multicast ... ranges, and no opt-in: Cloudflare
   never publishes those), at most MAX_ENTRIES lines;
 * size: at least MIN_FRACTION_OF_BUNDLED (50 %) as many distinct ranges as the bundled
@@ -41,7 +44,8 @@ widen the firewall far beyond Cloudflare's network is refused too (the live-list
 * at least MIN_FRACTION_OF_BUNDLED of the bundled ranges still covered by the live list
   (a list that shares nothing, or little, with the known one is not an update of it);
 * an https URL must end on https: a redirect to plain http (where anyone on the path can
-  answer) is refused.
+  answer) is refused (checked on the final URL open_url followed, ``geturl()``; the plain
+  http request has been made by then, but nothing it returns is used).
 """
 
 from __future__ import annotations
@@ -130,15 +134,25 @@ def parse_list(text, family, bundled_count):
     Raises ListRefused naming the first offending line.
     """
     networks = []
-    lines = text.splitlines()
+    # Only \n (or \r\n) ends a line: str.splitlines() would also split at \x0b, \x1c,
+    # \x85, \u2028 ..., characters a catalog value may not hold.
+    lines = text.split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
     if len(lines) > MAX_ENTRIES:
         raise ListRefused('%d lines, more than the %d a Cloudflare list could plausibly have'
                           % (len(lines), MAX_ENTRIES))
     for number, line in enumerate(lines, 1):
+        where = 'line %d' % number
+        if line.endswith('\r'):
+            line = line[:-1]
+        bad = model.control_character(line)
+        if bad is not None:
+            raise ListRefused('%s: %s holds the control character %s (refused, as in a catalog)'
+                              % (where, _shorten(line), bad))
         # Blank lines are layout; any other line is one value, spelled as in a catalog.
         if not line.strip():
             continue
-        where = 'line %d' % number
         try:
             network = model.parse_network(line)
         except ModelError as exc:

@@ -389,12 +389,16 @@ def test_lookup_bundled_by_default_fetches_nothing(server, tmp_path):
 # --- live-list guard: well-formed lists that would open far more than Cloudflare ------
 # Hand-made lists: 215 /8s of global unicast space (84 % of IPv4), 2000::/16 in the IPv6
 # list, a list sharing no range with Cloudflare's, /13s worth 5 times the bundled space,
-# and one that keeps only 7 of the 15 bundled ranges.
+# and one that keeps only 7 of the 15 bundled ranges. Sizes of Cloudflare's IPv4 ranges,
+# by prefix, counted from CF_V4 by hand: 2 /13, 1 /14, 1 /15, 1 /17, 2 /18, 3 /20, 5 /22.
+BUNDLED_V4_SPACE = (2 * 2 ** 19 + 2 ** 18 + 2 ** 17 + 2 ** 15 + 2 * 2 ** 14 + 3 * 2 ** 12
+                    + 5 * 2 ** 10)
 GLOBAL_SLASH8 = [n for n in range(1, 224) if n not in (10, 100, 127, 169, 172, 192, 198, 203)]
 SWEEP_V4 = '\n'.join('%d.0.0.0/8' % n for n in GLOBAL_SLASH8)
 DISJOINT_V4 = '\n'.join('45.%d.0.0/16' % n for n in range(60, 75))     # 15 ranges, none of CF's
-FIVE_TIMES_V4 = '\n'.join(CF_V4 + ['%d.%d.0.0/13' % (a, b) for a in (11, 12, 13)
-                                   for b in range(0, 256, 8)][:30])
+EXTRA_SLASH13 = ['11.%d.0.0/13' % b for b in range(0, 256, 8)]           # 32 of them
+FIVE_TIMES_V4 = '\n'.join(CF_V4 + EXTRA_SLASH13[:12])     # 5.1 times the bundled space
+UNDER_FOUR_TIMES_V4 = '\n'.join(CF_V4 + EXTRA_SLASH13[:8])   # 3.75 times: still accepted
 GUARD_ROUTES = {
     '/sweep-v4': (200, 'text/plain', SWEEP_V4, {}),
     '/sweep-v6': (200, 'text/plain', V6_BODY + '2000::/16\n', {}),
@@ -402,6 +406,7 @@ GUARD_ROUTES = {
     '/five-times-v4': (200, 'text/plain', FIVE_TIMES_V4, {}),
     '/too-little-kept-v4': (200, 'text/plain', '\n'.join(CF_V4[:7] + ['45.%d.0.0/24' % n for n in range(1, 9)]), {}),
     '/plus-one-v4': (200, 'text/plain', '\n'.join(CF_V4 + ['45.67.88.0/22']), {}),
+    '/under-four-times-v4': (200, 'text/plain', UNDER_FOUR_TIMES_V4, {}),
 }
 ROUTES.update(GUARD_ROUTES)
 
@@ -409,14 +414,19 @@ ROUTES.update(GUARD_ROUTES)
 def test_the_guard_lists_are_what_they_claim():
     # independent of the code under test: count the space by hand-written arithmetic
     assert len(GLOBAL_SLASH8) == 215
-    assert FIVE_TIMES_V4.count('/13') == 32      # 30 added + 2 of Cloudflare's own
+    assert BUNDLED_V4_SPACE == 1524736
+    assert 215 * 2 ** 24 // BUNDLED_V4_SPACE == 2365            # the issue's "2,365 times"
+    assert FIVE_TIMES_V4.count('/13') == 14                      # 12 added + 2 of Cloudflare's
+    assert round((BUNDLED_V4_SPACE + 12 * 2 ** 19) / BUNDLED_V4_SPACE, 1) == 5.1
+    assert (BUNDLED_V4_SPACE + 8 * 2 ** 19) / BUNDLED_V4_SPACE < 4
 
 
 @pytest.mark.parametrize('path,family,reason', [
     ('/sweep-v4', 4, 'is broader than /12, broader than any range Cloudflare has published'),
     ('/sweep-v6', 6, "2000::/16 is broader than /29"),
     ('/disjoint-v4', 4, 'covers only 0 of the 15 bundled IPv4 range(s) (at least 8 required)'),
-    ('/five-times-v4', 4, 'times the bundled IPv4 list (at most 4 times allowed)'),
+    ('/five-times-v4', 4, 'the list covers 7816192 addresses, 5.1 times the bundled IPv4 list '
+                          '(at most 4 times allowed)'),
     ('/too-little-kept-v4', 4, 'covers only 7 of the 15 bundled IPv4 range(s)'),
 ])
 def test_lists_that_would_widen_the_firewall_are_refused(server, tmp_path, path, family, reason):
@@ -430,6 +440,12 @@ def test_cloudflare_adding_a_range_still_passes_the_guard(server, tmp_path):
     result, warnings = fetch(server, '/plus-one-v4', tmp_path)
     assert (result['source'], warnings) == ('live', [])
     assert result['added'] == ['45.67.88.0/22']
+
+
+def test_a_list_under_four_times_the_space_still_passes_the_guard(server, tmp_path):
+    result, warnings = fetch(server, '/under-four-times-v4', tmp_path)
+    assert (result['source'], warnings) == ('live', [])
+    assert result['added'] == EXTRA_SLASH13[:8]
 
 
 def test_a_cached_list_that_fails_the_guard_is_ignored(server, tmp_path):
@@ -479,3 +495,78 @@ def test_https_must_not_end_on_plain_http(monkeypatch, final, refused):
             cloudflare.fetch_text('https://www.cloudflare.com.example.invalid/ips-v4', 2)
     else:
         assert cloudflare.fetch_text('https://www.cloudflare.com.example.invalid/ips-v4', 2) == V4_BODY
+
+
+# --- same spelling, same treatment: a control character is refused, not read as layout --
+# Python's str.splitlines() also breaks lines at \x0b, \x0c, \x1c-\x1e, \x85, \u2028 and
+# \u2029; a catalog value holding one is refused, so a live list holding one is too.
+# Only \n ends a line (\r\n as well: some servers send it).
+CONTROL_ROUTES = {
+    '/vt-v4': (200, 'text/plain', V4_BODY.replace('\n', '\x0b', 1), {}),
+    '/ff-v4': (200, 'text/plain', V4_BODY.replace('\n', '\x0c', 1), {}),
+    '/fs-v4': (200, 'text/plain', V4_BODY.replace('\n', '\x1c', 1), {}),
+    '/nel-v4': (200, 'text/plain', V4_BODY.replace('\n', '\x85', 1), {}),
+    '/ls-v4': (200, 'text/plain', V4_BODY.replace('\n', '\u2028', 1), {}),
+    '/nul-v4': (200, 'text/plain', V4_BODY.replace('\n', '\x00\n', 1), {}),
+    '/esc-v4': (200, 'text/plain', V4_BODY + '\n\x1b[2J', {}),
+    '/cr-only-v4': (200, 'text/plain', V4_BODY.replace('\n', '\r'), {}),
+}
+ROUTES.update(CONTROL_ROUTES)
+
+
+@pytest.mark.parametrize('path, character', [
+    ('/vt-v4', r'\x0b'), ('/ff-v4', r'\x0c'), ('/fs-v4', r'\x1c'), ('/nel-v4', r'\x85'),
+    ('/ls-v4', r'\u2028'), ('/nul-v4', r'\x00'), ('/esc-v4', r'\x1b'), ('/cr-only-v4', r'\r'),
+])
+def test_control_characters_are_refused_naming_the_line(server, tmp_path, path, character):
+    result, warnings = fetch(server, path, tmp_path)
+    assert result['source'] == 'bundled' and result['networks'] == CF_V4
+    assert 'holds the control character %s' % character in result['reason']
+    line = 16 if path == '/esc-v4' else 1
+    assert result['reason'].startswith('line %d: ' % line), result['reason']
+    assert len(warnings) == 1 and 'control character' in warnings[0]
+
+
+# --- the same redirect for real: an https server on 127.0.0.1 with a certificate made here
+@pytest.fixture
+def tls_server(server, tmp_path, monkeypatch):
+    """The same routes over https (certificate for IP 127.0.0.1, trusted through
+    SSL_CERT_FILE, which Python's default context and so Ansible's open_url read)."""
+    import shutil
+    import ssl
+    if not shutil.which('openssl'):
+        pytest.skip('openssl is needed to make a test certificate')
+    cert, key = str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                    'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+                    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext',
+                    'subjectAltName=IP:127.0.0.1'], check=True, capture_output=True)
+    monkeypatch.setenv('SSL_CERT_FILE', cert)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    httpd.url = 'https://127.0.0.1:%d' % httpd.server_address[1]
+    monkeypatch.setitem(ROUTES, '/to-http-v4',
+                        (302, 'text/plain', '', {'location': server.url + '/ips-v4'}))
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_real_https_to_http_redirect_is_refused(server, tls_server, tmp_path):
+    # positive controls: the list over https, and an https -> https redirect, are accepted
+    result, warnings = fetch(tls_server, '/ips-v4', tmp_path)
+    assert (result['source'], result['networks'], warnings) == ('live', CF_V4, [])
+    result, warnings = fetch(tls_server, '/redirect', tmp_path)
+    assert (result['source'], result['networks'], warnings) == ('live', CF_V4, [])
+    # the same good list, but the redirect took it to plain http
+    result, warnings = fetch(tls_server, '/to-http-v4', tmp_path)
+    assert server.requests[-1][0] == '/ips-v4'          # urllib did follow it
+    assert result['source'] == 'bundled' and result['networks'] == CF_V4
+    assert result['reason'].startswith('redirected from https to %s/ips-v4' % server.url)
+    assert len(warnings) == 1 and 'redirected from https to http://' in warnings[0]
