@@ -318,3 +318,28 @@ def test_a_stored_entry_is_ours_alone_and_no_temp_file_is_left(env):
     assert os.listdir(rules_cache.cache_dir()) == [rules_cache.cache_key(selection) + '.json']
     assert stat.S_IMODE(os.stat(_entry_path(selection)).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(rules_cache.cache_dir()).st_mode) & 0o022 == 0
+
+
+def test_an_entry_that_expired_since_it_was_cached_is_recomputed(env, monkeypatch):
+    # drop_expired: the day after an entry's "expires" date, a cached rule for it is stale
+    # (the key holds the catalog bytes, not the date), so it is computed again.
+    import datetime
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import catalog as catalog_module
+    catalog, calls, compute = env
+    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    catalog.write_text(CATALOG_TEXT.replace(
+        'networks: [198.18.0.0/24]',
+        'networks: [198.18.1.0/24, {network: 198.18.0.0/24, expires: "%s"}]' % tomorrow))
+    selection = dict(SELECTION, catalog_file=str(catalog), drop_expired=True)
+    rules_cache.cached(selection, compute)
+    rules_cache.cached(selection, compute)
+    assert len(calls) == 1                                   # today: still valid
+
+    class DayAfter(datetime.date):
+        @classmethod
+        def today(cls):
+            return tomorrow + datetime.timedelta(days=1)
+    monkeypatch.setattr(catalog_module, 'datetime',
+                        type('datetime', (), {'date': DayAfter}))
+    rules_cache.cached(selection, compute)
+    assert len(calls) == 2                                   # 198.18.0.0/24 has expired
