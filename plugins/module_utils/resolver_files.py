@@ -181,4 +181,3 @@ def unit_file(dnsmasq, config=CONFIG_FILE, pre=()):
             '[Install]\n'
             'WantedBy=multi-user.target\n'
             % {'pid': PID_FILE, 'dnsmasq': dnsmasq, 'config': config, 'before': before})
-
