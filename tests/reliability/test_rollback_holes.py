@@ -121,10 +121,10 @@ true''' % {'dir': STATE_DIR, 'unit': BOOT_UNIT, 'link': BOOT_LINK}).stdout.split
     return [line for line in found if line.strip()]
 
 
-@pytest.fixture(scope='module')
-def nft_host(ansible):
-    """A Debian 12 systemd container whose firewall is BEFORE, saved for boot."""
-    host = harness.Host.start('nft', 'bookworm', prefix=PREFIX)
+@pytest.fixture(scope='module', params=['bookworm', 'trixie'])
+def nft_host(ansible, request):
+    """A Debian 12 / 13 systemd container whose firewall is BEFORE, saved for boot."""
+    host = harness.Host.start('nft-%s' % request.param, request.param, prefix=PREFIX)
     try:
         runner = Runner(host, ansible)
         result = runner.run(**BEFORE)
