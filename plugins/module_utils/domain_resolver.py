@@ -496,7 +496,6 @@ class Resolver(object):
     def apply(self, plan):
         if plan.work.get('config') is None:
             return self._apply_removal(plan)
-        fresh = plan.work['record']['resolv_conf'] if 'record' in plan.steps else None
         for step in plan.steps:
             if step == 'config':
                 self._write(self.paths['config'], plan.work['config'])
@@ -507,52 +506,80 @@ class Resolver(object):
             elif step == 'enable':
                 rc, message = self._systemctl('enable', files.SERVICE)
                 if rc != 0:
-                    self._fail('systemctl enable %s failed: %s' % (files.SERVICE, message), fresh)
+                    self._fail('systemctl enable %s failed: %s' % (files.SERVICE, message), plan)
             elif step == 'restart':
                 rc, message = self._systemctl('restart', files.SERVICE)
-                problem = None
                 if rc != 0:
                     problem = 'systemctl restart failed: %s' % (message or 'rc %d' % rc)
-                elif not resolver_answers():
-                    problem = 'no answer to %s' % files.CHECK_NAME
                 else:
-                    forwarded = dns_probe(files.LISTEN, CHECK_SECONDS)
-                    if forwarded:
-                        problem = 'a question it must forward: %s' % forwarded
+                    problem = self._forward_problem()
                 if problem:
                     self._fail('%s does not work with the new configuration (%s)'
-                               % (files.SERVICE, problem), fresh, plan.work['previous'])
+                               % (files.SERVICE, problem), plan)
             elif step == 'record':
                 self._write(self.paths['state'], json.dumps(plan.work['record'], indent=1,
                                                             sort_keys=True) + '\n', 0o600)
             elif step == 'handover':
+                if 'restart' not in plan.steps:
+                    # the running resolver was not asked in this run: ask it now, as
+                    # resolv.conf must never name a resolver that cannot forward
+                    problem = self._forward_problem()
+                    if problem:
+                        self.module.fail_json(
+                            msg='%s not handed over to %s, which does not work (%s); %s '
+                                'is unchanged'
+                                % (self.paths['resolv'], files.SERVICE, problem,
+                                   self.paths['resolv']))
                 self._replace_resolv(plan.work['resolv'])
 
-    def _fail(self, message, fresh, previous=None):
-        """Before the hand-over: a first-time resolver that fails is removed again; one
-        that ran before gets its previous configuration and unit back and is restarted.
-        /etc/resolv.conf is not touched either way."""
-        previous = previous or {}
-        if fresh is not None or previous.get('config') is None:
-            self._systemctl('disable', '--now', files.SERVICE)
-            for path in (self.paths['unit'], self.paths['config']):
-                self._remove(path)
-            self._systemctl('daemon-reload')
-            message += '; the resolver files were removed again'
-        else:
+    @staticmethod
+    def _forward_problem():
+        """None when the local resolver answers its check name and a question it has to
+        forward (the whole path to the upstreams works), else what fails."""
+        if not resolver_answers():
+            return 'no answer to %s' % files.CHECK_NAME
+        forwarded = dns_probe(files.LISTEN, CHECK_SECONDS)
+        if forwarded:
+            return 'a question it must forward: %s' % forwarded
+        return None
+
+    def _fail(self, message, plan):
+        """The new configuration does not work (before the hand-over step of this run).
+
+        A resolver that ran before gets its previous configuration and unit back and is
+        restarted when it was running or when /etc/resolv.conf names it; a first-time one is
+        removed again. /etc/resolv.conf is not touched, unless it names the resolver and there
+        is no previous configuration to run it with: then the recorded file comes back first,
+        so the host is never left pointing at a resolver that is gone."""
+        previous = plan.work['previous']
+        ours = files.is_ours(self._read(self.paths['resolv']))
+        if previous.get('config') is not None:
             self._write(self.paths['config'], previous['config'])
             if previous.get('unit') is not None:
                 self._write(self.paths['unit'], previous['unit'])
             self._systemctl('daemon-reload')
-            if previous.get('active') == 'active':
+            if previous.get('active') == 'active' or ours:
                 rc, again = self._systemctl('restart', files.SERVICE)
+                if rc == 0 and not resolver_answers():
+                    rc, again = 1, 'no answer to %s' % files.CHECK_NAME
                 message += ('; the previous configuration was restored and the resolver '
                             'restarted' if rc == 0 else '; the previous configuration was '
                             'restored but the resolver did not restart (%s)' % again)
             else:
                 self._systemctl('stop', files.SERVICE)
                 message += '; the previous configuration was restored'
-        message += '; %s is unchanged' % self.paths['resolv']
+            message += '; %s is unchanged' % self.paths['resolv']
+        else:
+            if ours:
+                self._restore(plan.work['record']['resolv_conf'])
+            self._systemctl('disable', '--now', files.SERVICE)
+            for path in (self.paths['unit'], self.paths['config']):
+                self._remove(path)
+            self._systemctl('daemon-reload')
+            message += '; the resolver files were removed again'
+            message += ('; %s was given back first (the recorded file), as it named the '
+                        'resolver' % self.paths['resolv'] if ours
+                        else '; %s is unchanged' % self.paths['resolv'])
         self.module.fail_json(msg=message)
 
     def _apply_removal(self, plan):
