@@ -69,7 +69,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.model import (
     ModelError, check_name, check_plain)
 
 PATHS = dict(config=files.CONFIG_FILE, unit=files.UNIT_FILE, state=files.STATE_FILE,
-             resolv=files.RESOLV_CONF, nsswitch=files.NSSWITCH, uplinks=files.RESOLVED_UPLINKS)
+             resolv=files.RESOLV_CONF, nsswitch=files.NSSWITCH, uplinks=files.RESOLVED_UPLINKS,
+             nm_servers=files.NM_SERVERS)
 CHECK_SECONDS = 5.0
 PROBE_SECONDS = 3.0
 # DNS answer codes that show a server serves us (a root NS question: NOERROR from a
@@ -121,8 +122,14 @@ def check_upstreams(upstreams, name='dns_upstreams'):
     return result
 
 
-def detect_upstreams(resolv_text, uplinks_text):
-    """(servers, resolv_file) the host used before the hand-over, or DomainError."""
+def detect_upstreams(resolv_text, uplinks_text, managed=None):
+    """(servers, resolv_file) the host used before the hand-over, or DomainError.
+
+    ``managed``: (path, text) of the servers file a tool keeps updating for this host (the
+    target of a resolv.conf symlink, e.g. resolvconf's; NetworkManager's no-stub file when
+    it wrote resolv.conf), or None. When it lists real servers the resolver follows that
+    file (``resolv-file=``: dnsmasq re-reads it when it changes), so a lease renewal reaches
+    the resolver instead of a list frozen at hand-over."""
     servers = [s for s in files.nameservers(resolv_text) if s != files.LISTEN]
     if servers and all(s in files.RESOLVED_STUBS for s in servers):
         if files.nameservers(uplinks_text):
@@ -130,10 +137,27 @@ def detect_upstreams(resolv_text, uplinks_text):
         raise DomainError('/etc/resolv.conf points at systemd-resolved, which lists no DNS '
                           'servers in %s; set jaas_firewall_dns_upstreams'
                           % files.RESOLVED_UPLINKS)
+    if managed is not None:
+        followed = files.nameservers(managed[1])
+        if followed and not any(s in files.RESOLVED_STUBS or s == files.LISTEN
+                                for s in followed):
+            return [], managed[0]
     if not servers:
         raise DomainError('/etc/resolv.conf lists no DNS server to forward to; set '
                           'jaas_firewall_dns_upstreams')
     return servers, None
+
+
+def managed_servers_file(snapshot, resolv_path, nm_servers):
+    """The path of the servers file a tool keeps updating behind ``snapshot`` (the
+    current /etc/resolv.conf), or None: a symlink's target (resolvconf, NetworkManager,
+    systemd-networkd, an admin's own file), or NetworkManager's no-stub file when
+    NetworkManager wrote the regular file."""
+    if snapshot.get('kind') == 'symlink':
+        return os.path.normpath(os.path.join(os.path.dirname(resolv_path), snapshot['target']))
+    if snapshot.get('kind') == 'file' and rewriter(snapshot.get('text')) == 'NetworkManager':
+        return nm_servers
+    return None
 
 
 def _dns_question(name):
@@ -264,9 +288,16 @@ class Resolver(object):
         live = {'config': self._read(self.paths['config']), 'unit': self._read(self.paths['unit']),
                 'state': None, 'resolv': self._resolv_snapshot(),
                 'uplinks': self._read(self.paths['uplinks']),
+                'managed': None,
                 'nsswitch': self._read(self.paths['nsswitch']),
                 'active': 'inactive', 'enabled': '', 'user': None}
         live['state_problem'] = None
+        managed = managed_servers_file(live['resolv'], self.paths['resolv'],
+                                       self.paths['nm_servers'])
+        if managed is not None and not files.is_ours(live['resolv'].get('text')):
+            text = self._read(managed)
+            if text is not None:
+                live['managed'] = (managed, text)
         if state_text is not None:
             live['state'], live['state_problem'] = checked_record(state_text)
         if desired is None and live['config'] is None and live['unit'] is None \
@@ -342,7 +373,8 @@ class Resolver(object):
         detected = (state or {}).get('detected')
         if detected is None:
             try:
-                servers, resolv_file = detect_upstreams(live['resolv']['text'], live['uplinks'])
+                servers, resolv_file = detect_upstreams(live['resolv']['text'], live['uplinks'],
+                                                        live.get('managed'))
                 detected = {'upstreams': servers, 'resolv_file': resolv_file}
             except DomainError as exc:
                 if not desired['upstreams']:
@@ -382,6 +414,13 @@ class Resolver(object):
             added.append('%s: nameserver %s (was: %s)'
                          % (self.paths['resolv'], files.LISTEN,
                             ', '.join(files.nameservers(previous.get('text'))) or 'none'))
+        if 'handover' in steps and live['resolv']['kind'] == 'file' \
+                and rewriter(live['resolv'].get('text')) == 'NetworkManager':
+            warnings.append('%s is a file NetworkManager writes: it replaces it at its next DNS '
+                            'change, which undoes the hand-over until the next run reports and '
+                            'redoes it; to keep it, set rc-manager=unmanaged in the [main] section of '
+                            'NetworkManager.conf (the resolver follows %s either way)'
+                            % (self.paths['resolv'], resolv_file or 'the servers it had'))
         if ' resolve' in ' ' + self._hosts_line(live['nsswitch']):
             warnings.append('%s: "hosts" uses nss-resolve, which asks systemd-resolved directly '
                             'and bypasses %s: names looked up that way do not open the JaaS '
@@ -402,7 +441,16 @@ class Resolver(object):
                                                'active': live['active']},
                                   'probe': [] if resolv_file else list(upstreams),
                                   'probe_file': resolv_file,
-                                  'uplinks': live['uplinks']})
+                                  'probe_text': self._followed_text(live, resolv_file)})
+
+    @staticmethod
+    def _followed_text(live, resolv_file):
+        """The text of the servers file the resolver follows (probed before the hand-over)."""
+        if resolv_file is None:
+            return None
+        if live.get('managed') and live['managed'][0] == resolv_file:
+            return live['managed'][1]
+        return live['uplinks']
 
     @staticmethod
     def _hosts_line(nsswitch):
@@ -476,7 +524,7 @@ class Resolver(object):
             if rc != 0:
                 self.module.fail_json(msg='nothing changed: dnsmasq --test refused the new '
                                           'resolver configuration: %s' % (err or out).strip())
-        servers = plan.work['probe'] or files.nameservers(plan.work.get('uplinks'))
+        servers = plan.work['probe'] or files.nameservers(plan.work.get('probe_text'))
         for server in servers:
             problem = dns_probe(server)
             if problem:

@@ -42,6 +42,8 @@ NSSWITCH = '/etc/nsswitch.conf'
 # systemd-resolved: its stub listeners, and the file listing the servers it really uses
 RESOLVED_STUBS = ('127.0.0.53', '127.0.0.54')
 RESOLVED_UPLINKS = '/run/systemd/resolve/resolv.conf'
+# NetworkManager: the servers of its active connections, without any local stub
+NM_SERVERS = '/run/NetworkManager/no-stub-resolv.conf'
 CHECK_NAME = 'resolver-check.jaas-firewall.invalid'
 DOH_CANARY = 'use-application-dns.net'
 # dnsmasq reads lines up to about 1 KiB; a few domains per set line stays far below.
