@@ -12,6 +12,8 @@ documentation:
 * a resolver that cannot start with a new configuration: the previous configuration comes
   back, /etc/resolv.conf is untouched, the message says so; once the fault is gone the
   resolver comes back by itself;
+* the same with the hand-over record lost while resolv.conf names the resolver: the
+  resolver is kept (never removed under a resolv.conf that names it);
 * an empty hand-over record: turning the domains off never leaves /etc/resolv.conf
   pointing at a resolver that is gone;
 * an upstream with a newline: refused on the controller, naming the variable.
@@ -148,6 +150,39 @@ def test_4_a_resolver_that_cannot_restart_gets_its_previous_configuration(hosts,
         for host in hosts:
             host.sh('rm -rf %s && systemctl daemon-reload' % dropin)
     for host in hosts:                # supervised: back by itself once it can start
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and ask(host, LISTEN) != 'rcode=0 answers=1':
+            time.sleep(0.3)
+        assert ask(host, LISTEN) == 'rcode=0 answers=1', host.name
+
+
+def test_4b_a_failed_restart_with_the_record_lost_keeps_the_resolver_resolv_conf_names(
+        hosts, ansible):
+    dropin = '/etc/systemd/system/%s.d' % SERVICE
+    config = [h.sh('cat /etc/jaas-firewall/resolver.conf').stdout for h in hosts]
+    for host in hosts:                # record lost while handed over, then starts fail
+        assert 'nameserver %s' % LISTEN in host.sh('cat /etc/resolv.conf').stdout
+        host.sh('rm /var/lib/jaas-firewall/resolver-handover.json')
+        host.sh('mkdir -p %s && printf "[Service]\\nExecStartPre=/bin/false\\n" > %s/fault.conf'
+                ' && systemctl daemon-reload' % (dropin, dropin))
+    try:
+        result = run_role(ansible, hosts, jaas_firewall_dns_upstreams=[UPSTREAM],
+                          jaas_firewall_domain_ttl=120)          # a new configuration
+        assert result.rc != 0
+        text = harness.failure_text(result.stdout)
+        assert text.count('does not work with the new configuration') == 2, text
+        assert 'the previous configuration was restored' in text and 'removed' not in text, text
+        for host, before in zip(hosts, config):
+            # resolv.conf still names the resolver, so the resolver must stay: its
+            # configuration, its unit, enabled
+            assert 'nameserver %s' % LISTEN in host.sh('cat /etc/resolv.conf').stdout
+            assert host.sh('cat /etc/jaas-firewall/resolver.conf').stdout == before
+            assert host.sh('systemctl is-enabled %s' % SERVICE,
+                           check=False).stdout.strip() == 'enabled'
+    finally:
+        for host in hosts:
+            host.sh('rm -rf %s && systemctl daemon-reload' % dropin)
+    for host in hosts:                # and names resolve again by themselves
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and ask(host, LISTEN) != 'rcode=0 answers=1':
             time.sleep(0.3)
