@@ -42,9 +42,11 @@ options:
   dns_upstreams:
     description:
       - The DNS servers the local resolver forwards to. V([]) = the ones the host used
-        before the hand-over - the C(nameserver) lines of /etc/resolv.conf, or, when that
-        points at systemd-resolved's stub, the servers systemd-resolved uses (followed as
-        they change).
+        before the hand-over, followed as they change where a tool keeps a file of them -
+        the file a /etc/resolv.conf symlink points at (resolvconf, systemd-resolved's
+        uplinks behind its stub, an admin's own file), NetworkManager's
+        C(/run/NetworkManager/no-stub-resolv.conf) when NetworkManager wrote
+        /etc/resolv.conf - else the C(nameserver) lines of /etc/resolv.conf as they were.
       - IP addresses; an IPv6 link-local one may carry C(%<interface>). Control
         characters are refused. Each must answer a DNS question before the hand-over.
     type: list
@@ -56,11 +58,19 @@ notes:
     must answer a real question (the root zone's NS, UDP then TCP); otherwise the task
     fails naming the upstream and nothing changes. After a restart the resolver must
     answer a question it forwards, or its previous configuration comes back and
-    /etc/resolv.conf is left alone. The resolver unit restarts whatever stops it. A lost or
-    damaged record of the previous /etc/resolv.conf is never restored; the file is rebuilt
-    from the servers the resolver forwards to. A rewrite of /etc/resolv.conf by a DHCP
-    client, NetworkManager or resolvconf is reported (also in check mode), followed and
-    handed over again by the next run.
+    /etc/resolv.conf is left alone; a resolver that /etc/resolv.conf names is never
+    removed (without a configuration to go back to, the recorded file is given back first).
+    The resolver unit restarts whatever stops it. A lost or damaged record of the previous
+    /etc/resolv.conf is never restored; the file is rebuilt from the servers the resolver
+    forwards to.
+  - DHCP and NetworkManager. A lease renewal that updates a followed file (see
+    O(dns_upstreams)) reaches the resolver without a run and keeps the hand-over.
+    NetworkManager replaces a regular /etc/resolv.conf at its next DNS change, and
+    dhclient without resolvconf rewrites it at each renewal; either undoes the hand-over
+    until the next run, which reports who rewrote it (also in check mode), takes the new
+    file as the one to give back and hands over again. A warning says so for a
+    NetworkManager host; C(rc-manager=unmanaged) in NetworkManager.conf's C([main]) keeps
+    the hand-over. No DHCP client hook is installed.
   - Domain rules work only for programs that resolve names through /etc/resolv.conf. A
     browser using DNS over HTTPS or TLS, or C(nss-resolve) in C(/etc/nsswitch.conf) (a
     warning says so), bypasses the local resolver, and its connections to the JaaS domains

@@ -12,10 +12,12 @@ Hand-over, done once and undone exactly:
 1. The previous /etc/resolv.conf is recorded in STATE_FILE before anything changes it: a
    regular file (text, mode, owner), a symlink (its target, e.g. systemd-resolved's
    ``stub-resolv.conf``) or nothing.
-2. The resolver forwards to the servers the host used before: the ``nameserver`` lines of
-   that file, or - when they are only systemd-resolved's stub - the servers systemd-resolved
-   itself uses (its ``/run/systemd/resolve/resolv.conf``, which dnsmasq follows as it
-   changes). ``upstreams`` overrides both.
+2. The resolver forwards to the servers the host used before, followed where a tool keeps
+   a file of them (dnsmasq's ``resolv-file=``, re-read when it changes): systemd-resolved's
+   ``/run/systemd/resolve/resolv.conf`` when resolv.conf is only its stub, the target of a
+   resolv.conf symlink (resolvconf's ``/run/resolvconf/resolv.conf``...), NetworkManager's
+   no-stub file when NetworkManager wrote resolv.conf; else the ``nameserver`` lines of
+   that file, frozen. ``upstreams`` overrides all of these.
 3. The service is started and asked a local check name; only when it answers does
    /etc/resolv.conf become ours (``nameserver 127.0.0.153``, the old search/options kept),
    replaced atomically, or written in place where it is a mount point (containers).
@@ -33,14 +35,19 @@ Never dark (issue: the hand-over must not leave a host without DNS):
 * after a restart the resolver must answer its check name *and* a question it has to
   forward; if not, the previous configuration and unit come back, the previous resolver
   is restarted (or removed again when there was none), and /etc/resolv.conf is not
-  touched;
+  touched - a resolver that resolv.conf names is never removed (without a previous
+  configuration, the recorded file is given back first); a hand-over without a restart
+  first asks the running resolver a forwarded question;
 * the record of the previous file is validated when read; an empty, damaged or lost
   record is never "restored": while resolv.conf is ours, the file to come back is
   rebuilt from the servers the resolver forwards to, with a warning;
 * when something rewrote resolv.conf since the hand-over (a DHCP client,
   NetworkManager, resolvconf), the next run (and check mode) reports who, takes the
   rewritten file as the one to give back, follows its servers (unless
-  ``dns_upstreams`` is set) and hands over again.
+  ``dns_upstreams`` is set) and hands over again. Not handled: no DHCP client hook is
+  installed, so NetworkManager (which replaces a regular resolv.conf) and dhclient without
+  resolvconf undo the hand-over until that next run (a warning names NetworkManager's
+  ``rc-manager=unmanaged``).
 
 Python stdlib only.
 """
