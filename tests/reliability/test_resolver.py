@@ -21,6 +21,7 @@ documentation:
   the resolver without a run of the role, and the symlink comes back at the end.
 """
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -64,6 +65,28 @@ EOF'''
 
 def ask(host, server, name=TEST_NAME):
     return host.sh('set -- %s %s\n%s' % (server, name, ASK)).stdout.strip()
+
+
+def wait_answering(host, seconds=20):
+    """Poll until the resolver answers the test name (supervised restarts), or fail."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and ask(host, LISTEN) != 'rcode=0 answers=1':
+        time.sleep(0.3)
+    assert ask(host, LISTEN) == 'rcode=0 answers=1', host.name
+
+
+@contextlib.contextmanager
+def unit_cannot_start(hosts):
+    """Every start of the resolver unit fails (an ExecStartPre=/bin/false drop-in) inside."""
+    dropin = '/etc/systemd/system/%s.d' % SERVICE
+    for host in hosts:
+        host.sh('mkdir -p %s && printf "[Service]\\nExecStartPre=/bin/false\\n" > %s/fault.conf'
+                ' && systemctl daemon-reload' % (dropin, dropin))
+    try:
+        yield
+    finally:
+        for host in hosts:
+            host.sh('rm -rf %s && systemctl daemon-reload' % dropin)
 
 
 def snapshot(host):
@@ -132,13 +155,9 @@ def test_3_handed_over_and_back_after_kill_9(hosts, ansible):
 
 
 def test_4_a_resolver_that_cannot_restart_gets_its_previous_configuration(hosts, ansible):
-    dropin = '/etc/systemd/system/%s.d' % SERVICE
     config = [h.sh('cat /etc/jaas-firewall/resolver.conf').stdout for h in hosts]
     resolv = [h.sh('cat /etc/resolv.conf').stdout for h in hosts]
-    for host in hosts:                # any start of the unit fails from now on
-        host.sh('mkdir -p %s && printf "[Service]\\nExecStartPre=/bin/false\\n" > %s/fault.conf'
-                ' && systemctl daemon-reload' % (dropin, dropin))
-    try:
+    with unit_cannot_start(hosts):
         result = run_role(ansible, hosts, jaas_firewall_dns_upstreams=[UPSTREAM],
                           jaas_firewall_domain_ttl=120)          # a new configuration
         assert result.rc != 0
@@ -148,26 +167,17 @@ def test_4_a_resolver_that_cannot_restart_gets_its_previous_configuration(hosts,
         assert '/etc/resolv.conf is unchanged' in text
         assert [h.sh('cat /etc/jaas-firewall/resolver.conf').stdout for h in hosts] == config
         assert [h.sh('cat /etc/resolv.conf').stdout for h in hosts] == resolv
-    finally:
-        for host in hosts:
-            host.sh('rm -rf %s && systemctl daemon-reload' % dropin)
     for host in hosts:                # supervised: back by itself once it can start
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and ask(host, LISTEN) != 'rcode=0 answers=1':
-            time.sleep(0.3)
-        assert ask(host, LISTEN) == 'rcode=0 answers=1', host.name
+        wait_answering(host)
 
 
 def test_4b_a_failed_restart_with_the_record_lost_keeps_the_resolver_resolv_conf_names(
         hosts, ansible):
-    dropin = '/etc/systemd/system/%s.d' % SERVICE
     config = [h.sh('cat /etc/jaas-firewall/resolver.conf').stdout for h in hosts]
     for host in hosts:                # record lost while handed over, then starts fail
         assert 'nameserver %s' % LISTEN in host.sh('cat /etc/resolv.conf').stdout
         host.sh('rm /var/lib/jaas-firewall/resolver-handover.json')
-        host.sh('mkdir -p %s && printf "[Service]\\nExecStartPre=/bin/false\\n" > %s/fault.conf'
-                ' && systemctl daemon-reload' % (dropin, dropin))
-    try:
+    with unit_cannot_start(hosts):
         result = run_role(ansible, hosts, jaas_firewall_dns_upstreams=[UPSTREAM],
                           jaas_firewall_domain_ttl=120)          # a new configuration
         assert result.rc != 0
@@ -181,14 +191,8 @@ def test_4b_a_failed_restart_with_the_record_lost_keeps_the_resolver_resolv_conf
             assert host.sh('cat /etc/jaas-firewall/resolver.conf').stdout == before
             assert host.sh('systemctl is-enabled %s' % SERVICE,
                            check=False).stdout.strip() == 'enabled'
-    finally:
-        for host in hosts:
-            host.sh('rm -rf %s && systemctl daemon-reload' % dropin)
     for host in hosts:                # and names resolve again by themselves
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and ask(host, LISTEN) != 'rcode=0 answers=1':
-            time.sleep(0.3)
-        assert ask(host, LISTEN) == 'rcode=0 answers=1', host.name
+        wait_answering(host)
 
 
 def test_5_an_empty_record_never_leaves_resolv_conf_on_a_resolver_that_is_gone(hosts, ansible):

@@ -61,6 +61,20 @@ class FakeModule(object):
         self.warnings.append(text)
 
 
+def restart_fails_once(module):
+    """The next ``systemctl restart`` fails; the one after it (the previous configuration
+    started again) succeeds."""
+    plain_run = module.run_command
+    module.restart_rc = 1
+
+    def run(args, **kwargs):
+        result = plain_run(args, **kwargs)
+        if args[1] == 'restart':
+            module.restart_rc = 0
+        return result
+    module.run_command = run
+
+
 @pytest.fixture
 def root(tmp_path, monkeypatch):
     paths = dict((key, str(tmp_path / os.path.basename(os.path.dirname(path)) / os.path.basename(path)))
@@ -252,7 +266,6 @@ def test_bad_upstreams_are_refused(bad):
         domain_resolver.check_upstreams(bad)
 
 
-
 # ---------------------------------------------------------------- never dark
 def test_an_upstream_that_does_not_answer_fails_before_any_change(root, monkeypatch):
     write(root['resolv'], PLAIN)
@@ -295,15 +308,7 @@ def test_a_failed_reconfiguration_restores_the_previous_one(root):
     module = FakeModule()
     converge(module)
     before = dict((k, read(root[k])) for k in ('config', 'unit', 'state', 'resolv'))
-    module.restart_rc = 1
-    plain_run = module.run_command
-
-    def restart_fails_once(args, **kwargs):
-        result = plain_run(args, **kwargs)
-        if args[1] == 'restart':
-            module.restart_rc = 0                 # the previous configuration starts again
-        return result
-    module.run_command = restart_fails_once
+    restart_fails_once(module)
     with pytest.raises(Failed, match='the previous configuration was restored and the '
                                      'resolver restarted; .*resolv.conf is unchanged'):
         converge(module, upstreams=['198.18.8.77'])
@@ -388,7 +393,7 @@ def test_scoped_link_local_upstream_is_one_directive(root):
     assert domain_resolver.check_upstreams(['fe80::1%eth0']) == ['fe80::1%eth0']
     write(root['resolv'], PLAIN)
     converge(FakeModule(), upstreams=['fe80::1%eth0'])
-    servers = [l for l in read(root['config']).splitlines() if l.startswith('server=')]
+    servers = [line for line in read(root['config']).splitlines() if line.startswith('server=')]
     assert servers == ['server=fe80::1%eth0']
 
 

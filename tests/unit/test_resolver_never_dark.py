@@ -18,19 +18,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils import domain_resolv
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 
 from test_domain_resolver import (  # noqa: F401  (root is a fixture)
-    PLAIN, Failed, FakeModule, converge, read, root, write)
-
-
-def restart_fails_once(module):
-    plain_run = module.run_command
-    module.restart_rc = 1
-
-    def run(args, **kwargs):
-        result = plain_run(args, **kwargs)
-        if args[1] == 'restart':
-            module.restart_rc = 0             # the previous configuration starts again
-        return result
-    module.run_command = run
+    PLAIN, Failed, FakeModule, converge, read, restart_fails_once, root, write)
 
 
 def test_a_failed_restart_with_the_record_lost_keeps_the_running_resolver(root):
