@@ -32,6 +32,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils import rules_cache
@@ -61,7 +62,27 @@ def ssh_like(transport):
 
 
 # Backend modules that enforce domains (the others refuse them here, before any host).
-DOMAIN_MODULES = ('jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules')
+DOMAIN_MODULES = ('jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
+                  'jaas.firewall.ufw_rules')
+
+
+def check_gateway_domains(args):
+    """Gateway mode with domains: the local resolver serves the LAN, so the LAN interfaces
+    must be named (it never listens on every interface) and none of them may be a WAN one."""
+    if not boolean(args.get('gateway') or False, strict=False) \
+            or args.get('state', 'present') != 'present':
+        return
+    lan = list(args.get('gateway_in_interfaces') or [])
+    wan = list(args.get('gateway_out_interfaces') or [])
+    if not lan:
+        raise AnsibleError('jaas_firewall_domains in gateway mode needs jaas_firewall_gateway_in_interfaces: '
+                           'the LAN interfaces the local resolver serves (it never listens on every '
+                           'interface); name them, or set jaas_firewall_domains to []')
+    both = [name for name in lan if name in wan]
+    if both:
+        raise AnsibleError('jaas_firewall_gateway_in_interfaces: %s is also in '
+                           'jaas_firewall_gateway_out_interfaces; with jaas_firewall_domains the '
+                           'resolver would answer on the WAN side' % ', '.join(both))
 
 
 def check_domain_options(module, args):
@@ -85,6 +106,7 @@ def check_domain_options(module, args):
         check_upstreams(args.get('dns_upstreams'), 'jaas_firewall_dns_upstreams')
     except DomainError as exc:
         raise AnsibleError(str(exc))
+    check_gateway_domains(args)
 
 
 def domain_entries(catalog, categories, families):

@@ -46,11 +46,37 @@ def _args(**extra):
     return args
 
 
-def test_firewalld_refuses_domains_before_any_host():
-    with pytest.raises(AnsibleError, match='jaas_firewall_domains: jaas.firewall.firewalld_rules '
+@pytest.mark.parametrize('module', ['jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
+                                    'jaas.firewall.ufw_rules'])
+def test_every_linux_backend_takes_domains(module):
+    check_domain_options(module, _args())
+    check_domain_options(module, _args(domains=[]))
+
+
+def test_other_modules_refuse_domains_before_any_host():
+    with pytest.raises(AnsibleError, match='jaas_firewall_domains: jaas.firewall.other_rules '
                                            'cannot enforce domains'):
-        check_domain_options('jaas.firewall.firewalld_rules', _args())
-    check_domain_options('jaas.firewall.firewalld_rules', _args(domains=[]))   # off is fine
+        check_domain_options('jaas.firewall.other_rules', _args())
+    check_domain_options('jaas.firewall.other_rules', _args(domains=[]))   # off is fine
+
+
+@pytest.mark.parametrize('module', ['jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
+                                    'jaas.firewall.ufw_rules'])
+@pytest.mark.parametrize('gateway, lan, wan, message', [
+    (True, [], ['wan0'], 'jaas_firewall_domains in gateway mode needs jaas_firewall_gateway_in_interfaces'),
+    ('yes', [], [], 'jaas_firewall_domains in gateway mode needs jaas_firewall_gateway_in_interfaces'),
+    (True, ['lan0', 'wan0'], ['wan0'], 'jaas_firewall_gateway_in_interfaces: wan0 is also in '
+                                       'jaas_firewall_gateway_out_interfaces'),
+])
+def test_gateway_domains_need_lan_interfaces(module, gateway, lan, wan, message):
+    args = _args(gateway=gateway, gateway_in_interfaces=lan, gateway_out_interfaces=wan)
+    with pytest.raises(AnsibleError, match=message):
+        check_domain_options(module, args)
+    # the same without domains, without gateway mode, or when removing: nothing to serve
+    check_domain_options(module, dict(args, domains=[]))
+    check_domain_options(module, dict(args, gateway=False))
+    check_domain_options(module, dict(args, state='absent'))
+    check_domain_options(module, dict(args, gateway_in_interfaces=['lan0'], gateway_out_interfaces=['wan0']))
 
 
 @pytest.mark.parametrize('module', ['jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules'])
