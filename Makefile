@@ -48,6 +48,23 @@ test: pytest ## everything CI runs (README's test command)
 	$(MAKE) --no-print-directory -j$(MOLECULE_JOBS) --output-sync=target molecule
 	$(MAKE) --no-print-directory reliability
 
+# The inner loop: unit + integration tests, ansible-test sanity and one Molecule scenario
+# (CHECK_SCENARIO), the unit tests and sanity running while the scenario's containers start.
+# CI still runs the full `make test`.
+CHECK_SCENARIO ?= ufw
+
+.PHONY: check
+check: setup images ## inner loop: unit tests, sanity and one scenario (CHECK_SCENARIO=ufw) at once
+	@set -o pipefail; start=$$(date +%s); \
+	  ( $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration \
+	      && $(BIN)/pytest -q -p no:cacheprovider tests/packaging/test_galaxy.py -k ansible_test_sanity ) \
+	      > .check-pytest.log 2>&1 & pytest_pid=$$!; \
+	  $(MAKE) --no-print-directory molecule-$(CHECK_SCENARIO) > .check-molecule.log 2>&1; m=$$?; \
+	  wait $$pytest_pid; p=$$?; \
+	  tail -n 3 .check-pytest.log; tail -n 3 .check-molecule.log; \
+	  echo "make check: pytest rc=$$p, molecule-$(CHECK_SCENARIO) rc=$$m, $$(( $$(date +%s) - start )) s"; \
+	  test $$p -eq 0 -a $$m -eq 0
+
 molecule: $(addprefix molecule-,$(MOLECULE_SCENARIOS)) ## every Molecule scenario (MOLECULE_JOBS at a time with make -j)
 
 clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.actual, caches); keeps .venv and images
