@@ -34,17 +34,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 
-from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import (
+    answer_guard, domain_marks, nftables_domains)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, broader_than_catalog, check_ttl, normalise_domains)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
-TABLE = 'jaas_domains'
-TABLE_FILE = '/etc/jaas-firewall/domains.nft'
+TABLE = domain_marks.TABLE
+TABLE_FILE = domain_marks.TABLE_FILE
 UFW_DIR = '/etc/ufw'
 AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
 CHAIN = {4: 'ufw-after-output', 6: 'ufw6-after-output'}
@@ -53,54 +53,17 @@ CHAIN = {4: 'ufw-after-output', 6: 'ufw6-after-output'}
 OLD_RULES = {4: 'before.rules', 6: 'before6.rules'}
 OLD_CHAIN = {4: 'ufw-before-output', 6: 'ufw6-before-output'}
 TOOL = {4: 'iptables', 6: 'ip6tables'}
-DEFAULT_MARK = 0x01000000
+DEFAULT_MARK = domain_marks.DEFAULT_MARK
+mark_text = domain_marks.mark_text
+check_mark = domain_marks.check_mark
 BEGIN = '# BEGIN jaas.firewall domains (jaas_firewall_domains): accept what table inet %s marked' % TABLE
 END = '# END jaas.firewall domains'
 COMMENT = 'jaas.firewall domains'
 
 
-def mark_text(mark):
-    return '0x%x' % mark
-
-
-def check_mark(mark):
-    if isinstance(mark, bool) or not isinstance(mark, int) or mark <= 0 \
-            or mark >= 1 << 32 or mark & (mark - 1):
-        raise DomainError('domain_mark must be a single bit of the 32-bit packet mark '
-                          '(for example 16777216 = 0x1000000), got %r' % (mark,))
-    return mark
-
-
 def table_script(domains, ttl, mark, exclude=None):
-    """The nft file of our marking table (replaces it atomically; empty timed sets, the
-    answer guard's sets with their networks)."""
-    lines = ['#!/usr/sbin/nft -f',
-             '# Managed by the jaas.firewall collection (jaas_firewall_domains, ufw); do not edit.',
-             '# Loaded by jaas-firewall-resolver.service before the resolver starts.',
-             'table inet %s {}' % TABLE, 'delete table inet %s' % TABLE,
-             'table inet %s {' % TABLE]
-    for name, item in sorted(nftables_domains.domain_sets(domains, ttl, exclude).items()):
-        lines += ['\tset %s {' % name, '\t\ttype %s' % item['type'],
-                  '\t\tflags %s' % ','.join(item['flags'])]
-        if item.get('timeout'):
-            lines.append('\t\ttimeout %ds' % item['timeout'])
-        if item['elements']:
-            lines.append('\t\telements = { %s }' % ', '.join(item['elements']))
-        lines.append('\t}')
-    lines += ['\tchain output {',
-              '\t\ttype filter hook output priority -10; policy accept;']
-    for entry in domains:
-        for family in entry['families']:
-            name = nftables_domains.set_name(entry['category'], family)
-            match = nftables_domains.ADDRESS[family][0]
-            for protocol, ports in entry['services']:
-                lines.append('\t\t%s daddr @%s%s %s dport %s ct state new update @%s { %s daddr } '
-                             'meta mark set meta mark | %s comment "domains %s"'
-                             % (match, name, nftables_domains.guard_match(family, exclude),
-                                protocol, ports, name, match, mark_text(mark),
-                                entry['category']))
-    lines += ['\t}', '}']
-    return '\n'.join(lines) + '\n'
+    """The nft file of our marking table (module_utils/domain_marks.py)."""
+    return domain_marks.table_script(domains, ttl, mark, exclude, backend='ufw')
 
 
 def accept_rule(family, mark, chain=None):
@@ -165,9 +128,8 @@ class UfwDomains(object):
         self.module = module
         self.active = active
         self.families = [4, 6] if ipv6 else [4]
-        self.resolver = Resolver(module, unit_pre=['%s -f %s' % (
-            module.get_bin_path('nft') or '/usr/sbin/nft', TABLE_FILE)])
-        self.nft = None
+        self.resolver = Resolver(module, unit_pre=domain_marks.unit_pre(module))
+        self.table = domain_marks.MarkTable(module)
 
     def desired(self, params):
         """None (nothing of ours) or the files and the resolver; DomainError on bad input."""
@@ -193,37 +155,28 @@ class UfwDomains(object):
     def missing(self, desired):
         if desired['resolver'] is None:
             return None
-        self.nft = self.module.get_bin_path('nft')
-        if not self.nft:
+        if not self.table.find_nft():
             return 'nftables is not installed (no nft command; needed for jaas_firewall_domains)'
         return self.resolver.missing(desired['resolver'])
 
-    def _read(self, path):
-        try:
-            with open(path) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return None
+    @staticmethod
+    def _read(path):
+        return domain_marks.read_file(path)
 
     def read(self, desired):
-        live = {'script': self._read(TABLE_FILE), 'after': {}, 'before': {}, 'runtime': {},
+        live = {'script': None, 'after': {}, 'before': {}, 'runtime': {},
                 'runtime_old': {}, 'table': False}
         for family in self.families:
             live['after'][family] = self._read(os.path.join(UFW_DIR, AFTER_RULES[family]))
             live['before'][family] = self._read(os.path.join(UFW_DIR, OLD_RULES[family]))
         live['resolver'] = self.resolver.read(desired['resolver'])
+        live['script'] = self._read(TABLE_FILE)
         ours = desired['resolver'] is not None or live['script'] is not None or any(
             BEGIN in (text or '') for files in (live['after'], live['before'])
             for text in files.values())
         if not ours:
             return live
-        self.nft = self.nft or self.module.get_bin_path('nft')
-        if self.nft:
-            rc, _out, err = self.module.run_command([self.nft, 'list', 'table', 'inet', TABLE])
-            if rc != 0 and 'No such file or directory' not in (err or ''):
-                self.module.fail_json(msg='nft list table inet %s failed: %s; nothing changed'
-                                          % (TABLE, (err or '').strip()))
-            live['table'] = rc == 0
+        live['script'], live['table'] = self.table.read()
         if self.active:
             for family in self.families:
                 tool = self.module.get_bin_path(TOOL[family])
@@ -285,26 +238,10 @@ class UfwDomains(object):
 
     def _table(self, script):
         if script is None:
-            self.module.run_command([self.nft, 'delete', 'table', 'inet', TABLE])
-            if os.path.exists(TABLE_FILE):
-                os.unlink(TABLE_FILE)
-            try:
-                os.rmdir(os.path.dirname(TABLE_FILE))
-            except OSError:
-                pass                          # not empty: someone else's files stay
-            return
-        self._replace(TABLE_FILE, script)
-        rc, out, err = self.module.run_command([self.nft, '-f', TABLE_FILE])
-        if rc != 0:
-            self.module.fail_json(msg='nft -f %s failed: %s' % (TABLE_FILE, (err or out).strip()))
+            self.table.remove()
+        else:
+            self.table.load(script)
 
-    def _replace(self, path, text):
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-        fd, temp = tempfile.mkstemp(prefix='.jaas-', dir=directory)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-        os.chmod(temp, mode)
-        os.rename(temp, path)
+    @staticmethod
+    def _replace(path, text):
+        domain_marks.replace_file(path, text)
