@@ -36,7 +36,11 @@ import time
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import kept_connection_ports
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     ApplyError, Backend, Plan, PlanError, Safety)
-from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan
+from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, firewalld_plan
+from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    DOMAINS_ARGUMENT_SPEC, DomainError)
+from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_domains import (
+    IPV6_LEFT_OUT, FirewalldDomains)
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
     ANY_ZONE, desired_state, diff_layer, gateway_policy_name, has_changes, ingress_policy_name,
     keep_open_rules, needs_reload, owns, render_text)
@@ -45,6 +49,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     FirewalldRecipe, timeout_problem)
+
+DOMAIN_RESULT = dict(resolver={}, domain_steps=[], domains_broader_than_catalog=[])
 
 try:
     from firewall.client import (FirewallClient, FirewallClientIPSetSettings,
@@ -67,7 +73,7 @@ NOT_RUNNING = ('firewalld is not running, so nothing was read or changed. This m
                'e.g. with start=true (the role variable jaas_firewall_firewalld_enable=true).')
 # Result keys of a run that read no firewalld configuration (stopped or not installed).
 NOTHING_READ = dict(reloaded=False, ipsets=[], policies=[], rich_rules=0, permanent_changes={},
-                    runtime_changes={}, started=False, seeded=[])
+                    runtime_changes={}, started=False, seeded=[], **DOMAIN_RESULT)
 
 
 def _dbus_message(exc):
@@ -300,8 +306,10 @@ class FirewalldBackend(Backend):
         gateway_ingress_zones=dict(type='list', elements='str', default=['internal']),
         gateway_egress_zones=dict(type='list', elements='str', default=['external']),
         gateway_target=dict(type='str', default='CONTINUE', choices=list(TARGETS)),
+        domain_mark=dict(type='int', default=domain_marks.DEFAULT_MARK),
     )
     argument_spec.update(gateway_argument_spec())
+    argument_spec.update(DOMAINS_ARGUMENT_SPEC)
 
     def __init__(self, module):
         super(FirewalldBackend, self).__init__(module)
@@ -309,6 +317,7 @@ class FirewalldBackend(Backend):
         self.wanted = None      # desired(), for read(): what to check and which reads to make
         self.firewalld = None   # the D-Bus connection read() made
         self.running = None     # whether firewalld ran when read() looked (for the rollback)
+        self.domains = FirewalldDomains(module)  # the domain half (firewalld_domains.py)
 
     # -- pure -------------------------------------------------------------------------
     def safety(self, params):
@@ -342,9 +351,17 @@ class FirewalldBackend(Backend):
                            egress_zones=params['gateway_egress_zones'],
                            target=params['gateway_target'])
         try:
+            domains = self.domains.desired(params, forward_interfaces=list(
+                sides.in_interfaces) if sides is not None and params['domains'] else None)
+        except DomainError as exc:
+            raise PlanError(str(exc))
+        accept = None if domains['script'] is None else dict(mark=domains['mark'],
+                                                              services=domains['services'])
+        try:
             if present:
                 state = desired_state(params['rules'], keep_open, prefix=self.prefix,
-                                      egress_target=params['egress_target'], gateway=gateway)
+                                      egress_target=params['egress_target'], gateway=gateway,
+                                      domains=accept)
             else:
                 desired_state([], prefix=self.prefix)  # validates the prefix
                 state = {'ipsets': {}, 'policies': {}}
@@ -357,7 +374,8 @@ class FirewalldBackend(Backend):
             gateway_policy=state['policies'][gateway_policy_name(self.prefix)] if gateway else None,
             start=bool(params['start'] and present),
             enable=bool(params['enable_at_boot'] and present),
-            keep_open=keep_open, connection_ports=list(safety.connection_ports))
+            keep_open=keep_open, connection_ports=list(safety.connection_ports),
+            domains=domains)
         return self.wanted
 
     def plan(self, desired, live):
@@ -368,12 +386,23 @@ class FirewalldBackend(Backend):
                         extras=dict(NOTHING_READ, started=True, enabled_at_boot=enable,
                                     msg='firewalld is not running: it would be started and converged'),
                         work=dict(start=True, desired=desired, unit_problem=live['unit_problem']))
+        try:
+            domain_changed, domain_steps, resolver = self.domains.plan(desired['domains'],
+                                                                       live['domains'])
+        except DomainError as exc:
+            self.module.fail_json(msg='nothing changed: %s' % exc)
         state = desired['state']
         permanent_changes = diff_layer(state, live['permanent'], self.prefix)
         runtime_changes = diff_layer(state, live['runtime'], self.prefix)
         reload_needed = needs_reload(runtime_changes)
         rules_changed = has_changes(permanent_changes) or has_changes(runtime_changes)
         added, removed = changed_items(permanent_changes, runtime_changes)
+        if domain_changed:
+            added += resolver.added
+            removed += resolver.removed
+        warnings = list(live['warnings']) + list(resolver.warnings)
+        if desired['domains']['ipv6_left_out'] and desired['domains']['script'] is not None:
+            warnings.append(IPV6_LEFT_OUT % ', '.join(desired['domains']['ipv6_left_out']))
         rich_rules = sum(len(p['rich_rules']) for p in state['policies'].values())
         reloaded = bool(rules_changed and reload_needed)
         before = render_text(live['permanent'], self.prefix)
@@ -382,7 +411,9 @@ class FirewalldBackend(Backend):
             enabled_at_boot=enable, reloaded=reloaded, ipsets=sorted(state['ipsets']),
             policies=sorted(state['policies']), rich_rules=rich_rules,
             permanent_changes=permanent_changes, runtime_changes=runtime_changes,
-            started=False, seeded=[],
+            started=False, seeded=[], resolver=resolver.extras,
+            domain_steps=['table' if script else 'table removed' for _kind, script in domain_steps],
+            domains_broader_than_catalog=desired['domains']['broader'],
             msg='firewalld: %d ipsets, %d rich rules in %s; reloaded %s; connection ports kept %s'
                 % (len(state['ipsets']), rich_rules, ', '.join(sorted(state['policies'])) or 'no policy',
                    'yes' if reloaded else 'no', desired['connection_ports'] or 'none'))
@@ -392,9 +423,13 @@ class FirewalldBackend(Backend):
             dict(before_header='firewalld runtime', after_header='firewalld runtime',
                  before=render_text(live['runtime'], self.prefix), after=after),
         ]
-        return Plan(changed=rules_changed or enable, added=added, removed=removed,
-                    before=before, after=after, extras=extras, warnings=tuple(live['warnings']),
+        return Plan(changed=rules_changed or enable or domain_changed, added=added,
+                    removed=removed, before=before, after=after, extras=extras,
+                    warnings=tuple(warnings),
                     work=dict(start=False, enable=enable, rules_changed=rules_changed,
+                              domain_changed=domain_changed, domain_steps=domain_steps,
+                              resolver=resolver,
+                              domains_present=desired['domains']['script'] is not None,
                               reload=reload_needed, state=state, diff=diff,
                               permanent_changes=permanent_changes, runtime_changes=runtime_changes))
 
@@ -406,7 +441,8 @@ class FirewalldBackend(Backend):
     def missing(self):
         params = self.module.params
         if HAS_FIREWALL and self.module.get_bin_path('firewall-cmd') is not None:
-            return None
+            # the domain half's tools (nft, dnsmasq), installed with firewalld's by the role
+            return self.domains.missing(self.wanted['domains'])
         if params['state'] == 'absent' or params['if_missing'] == 'report':
             return NOT_INSTALLED
         # Without firewall-cmd but with the bindings, D-Bus still works: carry on.
@@ -449,7 +485,13 @@ class FirewalldBackend(Backend):
         if errors:
             self.module.fail_json(msg='%s: %s' % (unchanged, '; '.join(errors)))
         return dict(running=True, permanent=permanent, runtime=runtime, warnings=warnings,
-                    unit_problem=None, enabled=self._boot_state())
+                    unit_problem=None, enabled=self._boot_state(), domains=self._read_domains())
+
+    def _read_domains(self):
+        refusal = self.domains.refusal(self.wanted['domains'])
+        if refusal:
+            self.module.fail_json(msg='nothing changed: %s' % refusal)
+        return self.domains.read(self.wanted['domains'])
 
     def _boot_state(self):
         """``systemctl is-enabled firewalld`` when enable_at_boot asks, else None."""
@@ -466,6 +508,12 @@ class FirewalldBackend(Backend):
         if plan.work['start'] and plan.work['unit_problem']:
             self.module.fail_json(msg='%s; nothing was changed.' % plan.work['unit_problem'],
                                   started=False)
+        self._preflight(plan.work)
+
+    def _preflight(self, work):
+        """The domain half's resolver configuration and upstreams, before any change."""
+        if work.get('domain_changed'):
+            self.domains.resolver.preflight(work['resolver'])
 
     def apply(self, plan):
         if plan.work['start']:
@@ -481,7 +529,7 @@ class FirewalldBackend(Backend):
         one (a run that started firewalld always goes through both layers)."""
         if work['enable']:
             self._enable()
-        if not (work['rules_changed'] or started):
+        if not (work['rules_changed'] or work['domain_changed'] or started):
             return
         step = 'permanent configuration'
         try:
@@ -495,6 +543,9 @@ class FirewalldBackend(Backend):
         except Exception as exc:
             raise ApplyError('firewalld refused the change (%s): %s' % (step, _dbus_message(exc)),
                              result)
+        # after firewalld: its accept for the mark is in place before any address is marked
+        if work['domain_changed']:
+            self.domains.apply(work['domain_steps'], work['resolver'], work['domains_present'])
 
     def _enable(self):
         systemctl = self.module.get_bin_path('systemctl')  # _boot_state() found it
@@ -525,6 +576,7 @@ class FirewalldBackend(Backend):
         for warning in live['warnings']:
             self.module.warn(warning)
         after = self.plan(desired, live)
+        self._preflight(after.work)
         result = dict(after.extras, changed=True, added=after.added, removed=after.removed,
                       started=True, seeded=seeded)
         if self.module._diff:

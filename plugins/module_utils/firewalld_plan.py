@@ -27,6 +27,11 @@ from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
 
 IPSET_TYPE = 'hash:net'
+# The domain half (module_utils/firewalld_domains.py): firewalld accepts what our marking
+# table marked. hash:ip,mark takes an IPv4 network but no IPv6 one: IPv4 only.
+DOMAIN_IPSET_TYPE = 'hash:ip,mark'
+DOMAIN_FAMILY = 4
+DNS_PORT = '53'
 FAMILIES = {4: ('ipv4', 'inet'), 6: ('ipv6', 'inet6')}
 IPSET_NAME_MAX = model.FIREWALLD_IPSET_NAME_MAX
 POLICY_NAME_MAX = model.FIREWALLD_POLICY_NAME_MAX
@@ -72,6 +77,26 @@ def gateway_zones(zones, option):
         raise PlanError('%s: ANY already means every zone; it cannot be combined with %s'
                         % (option, ', '.join(n for n in names if n != ANY_ZONE)))
     return names
+
+
+def gateway_dns_policy_name(prefix):
+    return '%s-gateway-dns' % prefix
+
+
+def domain_ipset_name(prefix):
+    """``jaas-domains-v4``: the one hash:ip,mark set of the domain half."""
+    return '%s-domains-v%d' % (prefix, DOMAIN_FAMILY)
+
+
+def domain_entry(mark):
+    """Every IPv4 address with exactly this packet mark (firewalld's spelling)."""
+    return '0.0.0.0/0,0x%x' % mark
+
+
+def domain_rules(prefix, services):
+    """One accept rich rule per (protocol, ports) for marked packets to any address."""
+    return [rich_rule('out', protocol, ports, family=DOMAIN_FAMILY, ipset=domain_ipset_name(prefix))
+            for protocol, ports in sorted(services, key=_port_key)]
 
 
 def ipset_name(prefix, block, family):
@@ -191,8 +216,16 @@ def keep_open_rules(keep_open):
     return rendered
 
 
-def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE', gateway=None):
+def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE', gateway=None,
+                  domains=None):
     """The complete firewalld state this module owns for ``rules`` (state=present).
+
+    ``domains``: None, or {'mark': int, 'services': [(protocol, ports)]} - the domain half's
+    accept (module_utils/firewalld_domains.py): the ipset ``<prefix>-domains-v4``
+    (``hash:ip,mark``, the one entry ``0.0.0.0/0,<mark>``) and one rich rule per service in
+    the egress policy and, with ``gateway``, in the gateway policy, which also gets the
+    policy ``<prefix>-gateway-dns`` (gateway ingress zones -> HOST, DNS over UDP and TCP) so
+    LAN clients can ask the gateway's resolver.
 
     ``gateway``: None, or {'ingress_zones': [...], 'egress_zones': [...], 'target': str} -
     the policy ``<prefix>-gateway`` for forwarded traffic between those zones, with one
@@ -225,6 +258,18 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
                 forwarded.append(rich_rule(direction, protocol, ports, family=family, ipset=name))
     for direction, rule in keep_open_rules(keep_open):
         by_direction[direction].append(rule)
+    if domains is not None:
+        name = domain_ipset_name(prefix)
+        if name in ipsets:
+            raise PlanError('the catalog block "domains" would share the ipset %s of the domain '
+                            'half; rename the block' % name)
+        if not domains.get('services'):
+            raise PlanError('the domain half needs at least one service')
+        ipsets[name] = {'type': DOMAIN_IPSET_TYPE, 'family': FAMILIES[DOMAIN_FAMILY][1],
+                        'entries': [domain_entry(domains['mark'])]}
+        marked = domain_rules(prefix, domains['services'])
+        by_direction['out'].extend(marked)
+        forwarded.extend(marked)
     if egress_target != 'CONTINUE':
         by_direction['out'].extend(icmp_rule(6, kind) for kind in NEIGHBOUR_DISCOVERY)
 
@@ -241,6 +286,15 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
         policies[gateway_policy_name(prefix)] = {
             'target': gateway['target'], 'ingress_zones': list(gateway['ingress_zones']),
             'egress_zones': list(gateway['egress_zones']), 'rich_rules': sorted(set(forwarded))}
+        if domains is not None:
+            if ANY_ZONE in gateway['ingress_zones']:
+                raise PlanError('gateway_ingress_zones: ANY would let every zone, the WAN too, '
+                                'ask the resolver of the domain half; name the LAN zones')
+            policies[gateway_dns_policy_name(prefix)] = {
+                'target': 'CONTINUE', 'ingress_zones': list(gateway['ingress_zones']),
+                'egress_zones': [HOST_ZONE],
+                'rich_rules': sorted(rich_rule('in', protocol, DNS_PORT)
+                                     for protocol in ('tcp', 'udp'))}
     return {'ipsets': ipsets, 'policies': policies}
 
 
@@ -318,6 +372,15 @@ def needs_reload(runtime_changes):
     return False
 
 
+def _entry_key(entry):
+    """Networks by family and address; other entries (``0.0.0.0/0,0x1000000``) after, by text."""
+    try:
+        network = ipaddress.ip_network(entry)
+    except ValueError:
+        return (7, 0, entry)
+    return (network.version, int(network.network_address), str(network.prefixlen))
+
+
 def render_text(state, prefix):
     """Human-readable listing of our objects, for diff mode (before/after)."""
     lines = []
@@ -325,8 +388,7 @@ def render_text(state, prefix):
         if not owns(prefix, name):
             continue
         lines.append('ipset %s (%s %s)' % (name, ipset['type'], ipset['family']))
-        entries = sorted(_normal_entries(ipset['entries']),
-                         key=lambda e: (ipaddress.ip_network(e).version, ipaddress.ip_network(e)))
+        entries = sorted(_normal_entries(ipset['entries']), key=_entry_key)
         lines.extend('  %s' % entry for entry in entries)
     for name, policy in sorted(state['policies'].items()):
         if not owns(prefix, name):

@@ -408,7 +408,8 @@ class FirewalldRecipe(Recipe):
     def __init__(self, running, config_dir='/etc/firewalld'):
         self.running = running
         self.config_dir = config_dir
-        self.resolver = ResolverPart()
+        # the domain half's marking table and its file (module_utils/firewalld_domains.py)
+        self.resolver = ResolverPart(extra_files=UFW_DOMAIN_FILES[:1])
 
     def snapshot(self, module, directory):
         archive = os.path.join(directory, 'config.tar')
@@ -421,10 +422,12 @@ class FirewalldRecipe(Recipe):
                  % (q(staging), q(staging), q(staging), q(archive), q(self.config_dir),
                     q(os.path.join(staging, name)), q(self.config_dir), q(staging))]
         lines.extend(_unit_enablement(module, 'firewalld.service'))
+        table = _nft_table(module, directory, UFW_DOMAIN_TABLE[0], UFW_DOMAIN_TABLE[1],
+                           required=False)
         if self.running:
             lines.append('if systemctl is-active -q firewalld.service; then firewall-cmd --reload; '
                          'else systemctl start firewalld.service; fi || failed=1')
-            return lines
+            return lines + table
         lines.append('systemctl stop firewalld.service || failed=1')
         for command in ('iptables', 'ip6tables'):
             saved = os.path.join(directory, 'saved-%s' % command)
@@ -432,7 +435,7 @@ class FirewalldRecipe(Recipe):
                 strip = "sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]/[0:0]/'"
                 lines.append('if [ "$(%s-save | %s)" != "$(%s < %s)" ]; then %s-restore < %s; '
                              'fi || failed=1' % (command, strip, strip, q(saved), command, q(saved)))
-        return lines
+        return lines + table
 
 
 class NftablesRecipe(Recipe):

@@ -38,13 +38,46 @@ description:
     O(gateway_ingress_zones) (the LAN side) to O(gateway_egress_zones) (the WAN side), for
     forwarded traffic, on the same ipsets. firewalld accepts replies of allowed flows itself.
     Zones, their interfaces and their masquerading (NAT) are the user's and never changed.
+  - "With O(domains): firewalld cannot match a set that DNS answers fill, so a small nftables
+    table of ours, C(inet jaas_domains) (the one the ufw backend uses), holds the timed sets
+    C(domains_<category>_v4) (filled by the local resolver) and an output chain that runs
+    before firewalld's and only marks a new connection to a listed address and port
+    (C(meta mark set meta mark | O(domain_mark)), restarting the address's timeout); an
+    address in the answer guard's space (O(domain_answer_exclude)) is never marked.
+    firewalld accepts marked packets through its own permanent configuration: the ipset
+    C(<prefix>-domains-v4) of type C(hash:ip,mark) with the one entry C(0.0.0.0/0,<mark>)
+    and one rich rule per service in C(<prefix>-egress), such as C(rule family=\"ipv4\"
+    destination ipset=\"jaas-domains-v4\" port port=\"443\" protocol=\"tcp\" accept). So
+    C(firewall-cmd --reload) keeps the domain access, and the operator's own policies with
+    a higher precedence (a lower priority) that reject an address still win over a DNS answer
+    for it. The table is loaded from C(/etc/jaas-firewall/domains.nft) by the resolver
+    service before it starts."
+  - "The domain half is IPv4 only on firewalld: firewalld takes no IPv6 network in a
+    C(hash:ip,mark) entry, so AAAA answers open nothing (clients fall back to the IPv4
+    answer) and the module warns. The mark is matched exactly: a packet that another tool
+    also marks (other mark bits set) is not accepted by the domain rule (fails closed).
+    C(FirewallBackend=iptables) is refused with O(domains) (one line naming the nftables
+    and squid roles)."
+  - "With O(domains) and O(gateway): the marking table also has a forward chain for packets
+    arriving on O(gateway_in_interfaces) (required), the policy C(<prefix>-gateway) gets the
+    same mark rules, and the policy C(<prefix>-gateway-dns) (O(gateway_ingress_zones) to
+    C(HOST); V(ANY) refused) lets LAN clients ask the gateway's resolver over UDP and TCP 53."
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.connection
   - jaas.firewall.rollback
+  - jaas.firewall.domains
+  - jaas.firewall.answer_guard
 options:
+  domain_mark:
+    description:
+      - The packet mark bit that carries "allowed by a domain set" from our nftables table to
+        firewalld (O(domains)); one bit of the 32-bit mark. firewalld's ipset matches the
+        whole mark, so no other bit may be set on those packets.
+    type: int
+    default: 16777216
   keep_open:
     description:
       - Extra accept rules that must keep working, typically while O(egress_target)
@@ -306,6 +339,23 @@ connection_ports:
   type: list
   elements: int
   sample: [2222]
+resolver:
+  description:
+    - The local resolver of O(domains) - its service, listening address, the servers it
+      forwards to and where they came from, the TTL it hands out, whether /etc/resolv.conf
+      is handed over to it, and the steps this run did (would do, in check mode).
+  returned: always
+  type: dict
+domain_steps:
+  description: Changes to the marking table of the domain half this run did (would do) - C(table) or C(table removed).
+  returned: always
+  type: list
+  elements: str
+domains_broader_than_catalog:
+  description: Catalog names the resolver matches more widely than the catalog says (see O(domains)).
+  returned: always
+  type: list
+  elements: str
 lock_wait:
   description: Seconds this run waited for the host lock (see O(lock_timeout)).
   returned: when firewalld is installed

@@ -111,14 +111,25 @@ class Params(object):
                            egress_target='CONTINUE', start=False, enable_at_boot=False,
                            gateway=False, gateway_in_interfaces=[], gateway_out_interfaces=[],
                            gateway_ingress_zones=['internal'], gateway_egress_zones=['external'],
-                           gateway_target='CONTINUE')
+                           gateway_target='CONTINUE', domains=[], domain_ttl=3600,
+                           dns_upstreams=[], domain_mark=0x1000000, domain_answer_exclude=None)
         self.params.update(params)
         self._diff = True
+
+    @staticmethod
+    def get_bin_path(name, required=False, opt_dirs=None):
+        return '/usr/sbin/' + name
+
+
+# The domain half of a host that never had it: no table file, no resolver files.
+NO_DOMAINS = {'script': None, 'table': False,
+              'resolver': {'state': None, 'config': None, 'unit': None, 'active': 'inactive',
+                           'resolv': {'kind': 'file', 'text': 'nameserver 198.18.8.53\n'}}}
 
 
 def _live(permanent, running=True, enabled=None):
     return dict(running=running, permanent=permanent, runtime=permanent, warnings=[],
-                unit_problem=None, enabled=enabled)
+                unit_problem=None, enabled=enabled, domains=NO_DOMAINS)
 
 
 @pytest.mark.parametrize('live', [_live(CONVERGED), _live(EMPTY), _live(EMPTY, enabled='disabled'),
