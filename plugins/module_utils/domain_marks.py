@@ -148,9 +148,9 @@ def read_file(path):
 class MarkTable(object):
     """The marking table on the host: its file and the loaded table (``nft``)."""
 
-    def __init__(self, module, path=TABLE_FILE):
+    def __init__(self, module, path=None):
         self.module = module
-        self.path = path
+        self.path = path or TABLE_FILE
         self.nft = None
 
     def find_nft(self):

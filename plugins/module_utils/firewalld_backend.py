@@ -355,8 +355,8 @@ class FirewalldBackend(Backend):
                 sides.in_interfaces) if sides is not None and params['domains'] else None)
         except DomainError as exc:
             raise PlanError(str(exc))
-        accept = None if domains['script'] is None else dict(mark=domains['mark'],
-                                                              services=domains['services'])
+        accept = None if domains['script'] is None else dict(
+            mark=domains['mark'], services=domains['services'])
         try:
             if present:
                 state = desired_state(params['rules'], keep_open, prefix=self.prefix,

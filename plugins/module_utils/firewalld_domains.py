@@ -119,10 +119,11 @@ class FirewalldDomains(object):
             return 'nftables is not installed (no nft command; needed for jaas_firewall_domains)'
         return self.resolver.missing(desired['resolver'])
 
-    def refusal(self, desired, conf_path=FIREWALLD_CONF):
+    def refusal(self, desired, conf_path=None):
         """Why this firewalld cannot take the domain half (one line), or None."""
         if desired['resolver'] is None:
             return None
+        conf_path = conf_path or FIREWALLD_CONF
         backend = firewall_backend(domain_marks.read_file(conf_path))
         if backend != 'nftables':
             return IPTABLES_BACKEND % conf_path
