@@ -4,7 +4,10 @@ Expectations are hand-written from the test catalog (files/catalog.yml: domains 
 8x8.vc, *.8x8.vc - TCP 443), the test DNS (files/test_dns.conf.j2) and what the roles
 document: the nftables role allows the sets in its table ``inet jaas``; the ufw role keeps
 them in ``inet jaas_domains``, whose output chain only marks, and ufw accepts the mark
-(a rule in ufw-after-output / ufw6-after-output, after the operator's own rules). The
+(a rule in ufw-after-output / ufw6-after-output, after the operator's own rules); the
+firewalld role uses the same marking table and firewalld accepts the mark (an ipset
+``jaas-domains-v4`` of type hash:ip,mark holding ``0.0.0.0/0,0x1000000`` and a rich rule in
+the policy ``jaas-egress``) - IPv4 only, as its README says: AAAA answers stay refused. The
 answer guard keeps answers in private space closed (the scenario's guard, molecule.yml,
 leaves out benchmarking space, which stands in for public addresses here). Nothing here imports
 or runs the collection's code: the kernel's sets are read with ``nft -j``, names are
@@ -32,7 +35,12 @@ PHASES = ('converge', 'domains_off', 'absent')
 # The sets and rules the nftables role documents for jaas_firewall_domains: [core]
 DOMAIN_SETS = {'domains_core_v4': 'ipv4_addr', 'domains_core_v6': 'ipv6_addr'}
 DOMAIN_RULES = {('ip', 'domains_core_v4', 443), ('ip6', 'domains_core_v6', 443)}
-TABLE = {'nft': 'jaas', 'ufw': 'jaas_domains'}
+TABLE = {'nft': 'jaas', 'ufw': 'jaas_domains', 'fwd': 'jaas_domains'}
+# The families whose answers open (firewalld: IPv4 only, documented in its role README).
+FAMILIES = {'nft': (4, 6), 'ufw': (4, 6), 'fwd': (4,)}
+FWD_IPSET = 'jaas-domains-v4'
+FWD_ENTRY = '0.0.0.0/0,0x1000000'
+FWD_RULE = 'rule family="ipv4" destination ipset="jaas-domains-v4" port port="443" protocol="tcp" accept'
 UFW_MARK_RULE = {4: '-A ufw-after-output -m mark --mark 0x1000000/0x1000000',
                  6: '-A ufw6-after-output -m mark --mark 0x1000000/0x1000000'}
 # Hostile answers of the test DNS for listed names (files/test_dns.conf.j2), and the
@@ -59,7 +67,26 @@ def instance(host):
 
 
 def kind(name):
+    if name.startswith('domains-fwd'):
+        return 'fwd'
     return 'ufw' if name.startswith('domains-ufw') else 'nft'
+
+
+def v6(name):
+    """Whether AAAA answers open on this host's backend."""
+    return 6 in FAMILIES[kind(name)]
+
+
+def expected_sets(name):
+    return dict((n, t) for n, t in DOMAIN_SETS.items() if v6(name) or n.endswith('_v4'))
+
+
+def expected_rules(name):
+    return set(r for r in DOMAIN_RULES if v6(name) or r[0] == 'ip')
+
+
+def v6_elements(live):
+    return set(live['sets'].get('domains_core_v6', {}).get('elements', {}))
 
 
 def only(phase, wanted):
@@ -119,17 +146,27 @@ def test_sets_and_rules_are_there_and_empty_before_any_lookup(instance):
     only(phase, 'converge')
     live = table(box, TABLE[kind(name)])
     assert dict((n, s['type']) for n, s in live['sets'].items() if n.startswith('domains_')) \
-        == DOMAIN_SETS
-    for set_name in DOMAIN_SETS:
+        == expected_sets(name)
+    for set_name in expected_sets(name):
         assert live['sets'][set_name]['timeout'] == TTL
         assert 'timeout' in live['sets'][set_name]['flags']
         assert live['sets'][set_name]['elements'] == {}, 'nothing resolved yet'
-    assert set(live['rules']) == DOMAIN_RULES
+    assert set(live['rules']) == expected_rules(name)
     # the answer guard is checked in the same rule, right after the domain set
-    assert live['guarded'] == {'domains_core_v4': ['@answer_guard_v4'],
-                               'domains_core_v6': ['@answer_guard_v6']}
+    assert live['guarded'] == dict((n, ['@answer_guard_%s' % n.rsplit('_', 1)[1]])
+                                   for n in expected_sets(name))
     if kind(name) == 'nft':
         assert all(v == ['accept'] for v in live['verdicts'].values()), live['verdicts']
+    elif kind(name) == 'fwd':
+        # our table only marks; firewalld's own permanent ipset and rich rule accept the mark
+        assert all(v == ['mangle'] for v in live['verdicts'].values()), live['verdicts']
+        for layer in ('--permanent ', ''):
+            assert box.check_output('firewall-cmd %s--ipset=%s --get-entries'
+                                    % (layer, FWD_IPSET)).split() == [FWD_ENTRY]
+            assert FWD_RULE in box.check_output('firewall-cmd %s--policy=jaas-egress '
+                                                '--list-rich-rules' % layer).splitlines()
+        assert 'hash:ip,mark' in box.check_output('firewall-cmd --permanent --info-ipset=%s'
+                                                  % FWD_IPSET)
     else:
         # our table only marks; ufw's own chains accept the mark
         assert all(v == ['mangle'] for v in live['verdicts'].values()), live['verdicts']
@@ -183,7 +220,7 @@ def test_names_open_their_addresses_and_follow_dns(instance):
                    'resolve:notjaas.example', 'resolve:x8x8.vc', 'tcpdns:tcp.8x8.vc:A')
     answer = after['resolve:' + meet]
     assert answer['addresses'] == sorted([PEER_V4, PEER_V6])
-    assert dict(answer['open']) == {PEER_V4: True, PEER_V6: True}
+    assert dict(answer['open']) == {PEER_V4: True, PEER_V6: v6(name)}
     assert after['connect:%s:80' % PEER_V4]['open'] is False
     assert after['connect:%s:80' % PEER_V6]['open'] is False
     assert dict(after['resolve:notjaas.example']['open']) == {OTHER_V4: False}
@@ -193,20 +230,19 @@ def test_names_open_their_addresses_and_follow_dns(instance):
     assert dict(tcp['open']) == {TCP_ONLY_V4: True}
     live = table(box, TABLE[kind(name)])
     assert set(live['sets']['domains_core_v4']['elements']) == {PEER_V4, TCP_ONLY_V4}
-    assert set(live['sets']['domains_core_v6']['elements']) == {PEER_V6}
+    assert v6_elements(live) == ({PEER_V6} if v6(name) else set())
     figure('%s answer to open' % name, '%s %ss after its answer (the lookup took %ss); '
            'tcp.8x8.vc over TCP %ss' % (meet, answer['answer_to_open'], answer['seconds'],
                                         tcp['answer_to_open']))
     figure('%s set sizes' % name, 'domains_core_v4 %d (seconds left %s), domains_core_v6 %d'
            % (len(live['sets']['domains_core_v4']['elements']),
-              live['sets']['domains_core_v4']['elements'],
-              len(live['sets']['domains_core_v6']['elements'])))
+              live['sets']['domains_core_v4']['elements'], len(v6_elements(live))))
 
     # 4. the answer changes: the new address opens at the next lookup, no Ansible run
     _rewrite_answer(meet, NEW_V4, NEW_V6)
     changed = client(box, 'resolve:' + meet)['resolve:' + meet]
     assert changed['addresses'] == sorted([NEW_V4, NEW_V6])
-    assert dict(changed['open']) == {NEW_V4: True, NEW_V6: True}
+    assert dict(changed['open']) == {NEW_V4: True, NEW_V6: v6(name)}
 
     # the old address is still allowed: it closes only when its timeout runs out
     old_left = table(box, TABLE[kind(name)])['sets']['domains_core_v4']['elements'].get(PEER_V4)
@@ -237,7 +273,7 @@ def test_the_old_address_expires_and_reloads_are_survived(instance):
     assert gone is not None, '%s still allowed %d s after the answer changed' % (PEER_V4, TTL + 15)
     final = client(box, 'connect:%s:443' % PEER_V4, 'connect:%s:443' % NEW_V4,
                    'connect:%s:443' % NEW_V6)
-    assert [r['open'] for r in final.values()] == [False, True, True]
+    assert [r['open'] for r in final.values()] == [False, True, v6(name)]
     figure('%s expiry' % name, '%s was seen gone from the set %ss after its name moved '
            '(ttl %d s; polled about once a second) while %s stayed open'
            % (PEER_V4, gone, TTL, NEW_V4))
@@ -248,6 +284,17 @@ def test_the_old_address_expires_and_reloads_are_survived(instance):
     #    resolver restart reloads the table empty - refused until the next lookup.
     if kind(name) == 'nft':
         box.check_output('systemctl restart nftables')
+    elif kind(name) == 'fwd':
+        # firewalld's reload rebuilds its own tables from the permanent configuration (the
+        # mark's ipset and rule are there); our table and its timed entries are not its own:
+        # the address answered before the reload stays open without a new lookup
+        box.check_output('firewall-cmd --reload')
+        assert box.check_output('firewall-cmd --ipset=%s --get-entries' % FWD_IPSET).split() \
+            == [FWD_ENTRY]
+        assert NEW_V4 in table(box, TABLE['fwd'])['sets']['domains_core_v4']['elements']
+        kept = client(box, 'connect:%s:443' % NEW_V4)['connect:%s:443' % NEW_V4]
+        assert kept['open'] is True, 'firewall-cmd --reload closed a domain address'
+        box.check_output('systemctl restart %s' % SERVICE)
     else:
         box.check_output('ufw reload')
         assert UFW_MARK_RULE[4] in box.check_output('iptables-save -t filter')
@@ -259,7 +306,7 @@ def test_the_old_address_expires_and_reloads_are_survived(instance):
     assert table(box, TABLE[kind(name)])['sets']['domains_core_v4']['elements'] == {}
     assert client(box, 'connect:%s:443' % NEW_V4)['connect:%s:443' % NEW_V4]['open'] is False
     again = client(box, 'resolve:' + meet)['resolve:' + meet]
-    assert dict(again['open']) == {NEW_V4: True, NEW_V6: True}
+    assert dict(again['open']) == {NEW_V4: True, NEW_V6: v6(name)}
 
 
 def _path_works(box, kind_, address):
@@ -277,6 +324,14 @@ def _path_works(box, kind_, address):
                 if 'rule' in r and r['rule'].get('comment') == 'control']
             for number in handle:
                 box.check_output('nft delete rule inet jaas output handle %d' % number)
+    if kind_ == 'fwd':
+        rich = ('rule family="%s" destination address="%s" port port="443" protocol="tcp" accept'
+                % ('ipv6' if ':' in address else 'ipv4', address))
+        box.check_output("firewall-cmd --policy=jaas-egress --add-rich-rule='%s'" % rich)
+        try:
+            return client(box, 'connect:%s:443' % address)['connect:%s:443' % address]['open']
+        finally:
+            box.check_output("firewall-cmd --policy=jaas-egress --remove-rich-rule='%s'" % rich)
     tool = 'ip6tables' if ':' in address else 'iptables'
     rule = '-d %s -p tcp --dport 443 -j ACCEPT' % address
     box.check_output('%s -I OUTPUT 1 %s' % (tool, rule))
@@ -296,13 +351,13 @@ def test_answers_in_private_space_open_nothing(instance):
     steps = ['resolve:%s' % n for n in sorted(GUARDED)] + ['resolve:denied.8x8.vc']
     found = client(box, *steps)
     live = table(box, TABLE[kind(name)])
-    in_sets = set(live['sets']['domains_core_v4']['elements']) | set(
-        live['sets']['domains_core_v6']['elements'])
+    in_sets = set(live['sets']['domains_core_v4']['elements']) | v6_elements(live)
     for hostname, addresses in sorted(GUARDED.items()):
         answer = found['resolve:' + hostname]
         assert answer['addresses'] == sorted(addresses), hostname
         assert dict(answer['open']) == dict((a, False) for a in addresses), hostname
-        assert set(addresses) <= in_sets, 'the resolver did add %s (the kernel refuses it)' % hostname
+        filled = [a for a in addresses if v6(name) or ':' not in a]
+        assert set(filled) <= in_sets, 'the resolver did add %s (the kernel refuses it)' % hostname
     denied = found['resolve:denied.8x8.vc']
     assert denied['addresses'] == [DENIED_V4] and DENIED_V4 in in_sets
     assert dict(denied['open']) == {DENIED_V4: False}, "the operator's deny must win"
@@ -310,7 +365,8 @@ def test_answers_in_private_space_open_nothing(instance):
     for address in ('10.77.0.10', 'fd77::10', '100.64.77.10', '169.254.77.10'):
         assert _path_works(box, kind(name), address) is True, address
     figure('%s answer guard' % name, '%d private answers in the sets, 0 opened; operator deny '
-           'of %s kept' % (sum(len(a) for a in GUARDED.values()), DENIED_V4))
+           'of %s kept' % (sum(1 for addresses in GUARDED.values() for a in addresses
+                               if v6(name) or ':' not in a), DENIED_V4))
 
 
 # ---------------------------------------------------------------- domains off / absent
@@ -321,6 +377,10 @@ def _handed_back(name, box):
             assert box.run('cmp /etc/ufw/%s /var/lib/jaas-test/%s.prepare' % (rules, rules)).rc == 0
         assert 'mark' not in box.check_output('iptables-save -t filter; ip6tables-save -t filter')
         assert table(box, TABLE['ufw']) is None
+    if kind(name) == 'fwd':
+        assert table(box, TABLE['fwd']) is None
+        assert FWD_IPSET not in box.check_output('firewall-cmd --permanent --get-ipsets').split()
+        assert FWD_IPSET not in box.check_output('nft list ruleset')
     assert not box.service(SERVICE).is_running
     for path in ('/etc/systemd/system/%s' % SERVICE, '/etc/jaas-firewall',
                  '/var/lib/jaas-firewall/resolver-handover.json'):
@@ -336,6 +396,11 @@ def test_domains_off_hands_resolv_conf_back_and_keeps_the_table(instance):
         live = table(box)
         assert live is not None and not [n for n in live['sets'] if n.startswith('domains_')]
         assert live['rules'] == []
+    elif kind(name) == 'fwd':
+        assert 'jaas-jvb-v4' in box.check_output('firewall-cmd --get-ipsets').split(), \
+            'the firewalld rules stay'
+        assert 'jaas-domains' not in box.check_output('firewall-cmd --policy=jaas-egress '
+                                                      '--list-rich-rules')
     else:
         assert 'jaas:jvb' in box.check_output('ufw show added'), 'the ufw rules stay'
     # names still resolve (the test DNS directly), but open nothing any more
@@ -349,3 +414,8 @@ def test_absent_removes_table_and_resolver(instance):
     only(phase, 'absent')
     _handed_back(name, box)
     assert table(box) is None
+    if kind(name) == 'fwd':
+        # ours gone, the operator's own policy kept
+        policies = box.check_output('firewall-cmd --permanent --get-policies').split()
+        assert not [p for p in policies if p.startswith('jaas-')], policies
+        assert 'operator-deny' in policies
