@@ -141,6 +141,8 @@ options:
       - Only checked, never changed. firewalld selects forwarded traffic by zone, so these
         interfaces must be bound to one of O(gateway_ingress_zones); the module warns when
         one is not (C(firewall-cmd --zone=internal --change-interface=IF) binds it).
+      - With O(domains), also the LAN interfaces whose forwarded packets the marking table
+        marks (required then).
     type: list
     elements: str
     default: []
