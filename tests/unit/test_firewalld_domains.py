@@ -279,3 +279,32 @@ def test_second_run_changes_nothing(host, capsys):
     out = run(capsys)
     assert out['changed'] is False and out['domain_steps'] == [] and out['resolver']['steps'] == []
     assert not [c for c in host.log if c.startswith(('nft -f', 'apply'))]
+
+
+def test_the_firewalld_snapshot_covers_the_marking_table_and_its_file(tmp_path, monkeypatch):
+    """rollback_timeout on firewalld: the revert brings back the table inet jaas_domains as it
+    was (or removes one the change made) and the file the resolver service loads it from."""
+    from ansible_collections.jaas.firewall.plugins.module_utils import rollback
+    recipe = rollback.FirewalldRecipe(running=True, config_dir=str(tmp_path / 'firewalld'))
+    assert '/etc/jaas-firewall/domains.nft' in recipe.resolver.files
+    os.makedirs(str(tmp_path / 'firewalld'))
+    listed = []
+
+    class Module(object):
+        @staticmethod
+        def get_bin_path(name, required=False, opt_dirs=None):
+            return '/usr/sbin/' + name
+
+        @staticmethod
+        def run_command(argv, **kwargs):
+            listed.append(' '.join(argv[1:]))
+            if argv[1:] == ['list', 'table', 'inet', 'jaas_domains']:
+                return 0, 'table inet jaas_domains {\n}\n', ''
+            return 0, '', ''
+
+    monkeypatch.setattr(rollback, '_unit_enablement', lambda module, unit: [])
+    snapshot = tmp_path / 'snap'
+    snapshot.mkdir()
+    lines = recipe.snapshot(Module(), str(snapshot))
+    assert 'list table inet jaas_domains' in listed
+    assert any(line.startswith('nft -f ') and 'jaas_domains' in line for line in lines)
