@@ -548,8 +548,8 @@ class Ruleset(object):
     def _walk(self, chain, probe, uncertain, depth):
         """(verdict, where) for accept/drop/reject, or None when the chain returns."""
         if depth > MAX_DEPTH:
-            uncertain.append('jumps deeper than %d at %s %s %s' % (MAX_DEPTH, chain.family,
-                                                                  chain.table, chain.name))
+            uncertain.append('jumps deeper than %d at %s %s %s'
+                             % (MAX_DEPTH, chain.family, chain.table, chain.name))
             return ('drop', {'family': chain.family, 'table': chain.table, 'chain': chain.name,
                              'handle': None, 'rule': 'too deep'})
         for rule in chain.rules:
@@ -583,7 +583,7 @@ class Ruleset(object):
                 return ('drop', dict(where))
             if state is MAYBE:
                 note = '%s (%s %s %s handle %s)' % (', '.join(guesses), where['family'],
-                                                     where['table'], where['chain'], where['handle'])
+                                                    where['table'], where['chain'], where['handle'])
             if verdict in ('drop', 'reject'):
                 if state is MAYBE:
                     uncertain.append(note + ' counted as matching a %s' % verdict)

@@ -34,20 +34,20 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'golden'))
 FOREIGN = r'''
 nft -f - <<'NFT'
 table inet foreign {
-	chain out {
-		type filter hook output priority 10; policy accept;
-		ip daddr 198.18.2.101 udp dport 443 counter drop comment "foreign drop"
-	}
+    chain out {
+        type filter hook output priority 10; policy accept;
+        ip daddr 198.18.2.101 udp dport 443 counter drop comment "foreign drop"
+    }
 }
 table ip foreign4 {
-	chain sub {
-		ip daddr 198.18.2.160/27 return
-		ip daddr { 198.18.2.102, 198.18.3.0/24 } tcp dport { 443, 8000-8100 } reject
-	}
-	chain out {
-		type filter hook output priority 10; policy accept;
-		meta l4proto tcp jump sub
-	}
+    chain sub {
+        ip daddr 198.18.2.160/27 return
+        ip daddr { 198.18.2.102, 198.18.3.0/24 } tcp dport { 443, 8000-8100 } reject
+    }
+    chain out {
+        type filter hook output priority 10; policy accept;
+        meta l4proto tcp jump sub
+    }
 }
 NFT
 '''
@@ -59,7 +59,8 @@ firewall-cmd --permanent --new-policy=jaasout
 firewall-cmd --permanent --policy=jaasout --add-ingress-zone=HOST
 firewall-cmd --permanent --policy=jaasout --add-egress-zone=ANY
 firewall-cmd --permanent --policy=jaasout --set-target=REJECT
-firewall-cmd --permanent --policy=jaasout --add-rich-rule='rule family="ipv4" destination address="198.18.2.0/25" port port="443" protocol="tcp" accept'
+firewall-cmd --permanent --policy=jaasout --add-rich-rule='rule family="ipv4" \
+    destination address="198.18.2.0/25" port port="443" protocol="tcp" accept'
 firewall-cmd --reload
 '''
 
