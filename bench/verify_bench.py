@@ -61,8 +61,8 @@ def evaluator():
         start = time.perf_counter()
         accepted = sum(1 for probe in probes if ruleset.decide(probe).accepted)
         seconds = time.perf_counter() - start
-        print('%-22s %7.3fs %8d %9.3fs %12.0f %8d' % (name[:-5], compiled, len(probes), seconds,
-                                                     len(probes) / seconds, accepted))
+        print('%-22s %7.3fs %8d %9.3fs %12.0f %8d'
+              % (name[:-5], compiled, len(probes), seconds, len(probes) / seconds, accepted))
 
 
 def hosts(count):

@@ -185,18 +185,31 @@ def read_host(module):
     for key, tool in (('nft_save4', 'iptables-nft-save'), ('nft_save6', 'ip6tables-nft-save'),
                       ('legacy4', 'iptables-legacy-save'), ('legacy6', 'ip6tables-legacy-save')):
         if key.startswith('nft_save') and not _has_xt(ruleset):
-            continue
+            continue   # only needed for the xt matches nft -j cannot show
         path = module.get_bin_path(tool, opt_dirs=['/usr/sbin', '/sbin'])
         if not path:
             continue
         rc, out, err = module.run_command([path])
-        if rc == 0 and '\n-A ' in '\n' + out or rc == 0 and key.startswith('nft_save'):
-            texts[key] = out
-            if '\n-A ' in '\n' + out or ':' in out:
-                sources.append(tool)
+        if rc != 0:
+            if key.startswith('legacy'):
+                module.warn('%s failed (rc %d), its rules are not evaluated: %s'
+                            % (tool, rc, err.strip()[:200]))
+            continue
+        texts[key] = out
+        if key.startswith('nft_save') or _legacy_filters(out):
+            sources.append(tool)
     if not nft and not any(key.startswith('legacy') for key in texts):
         module.fail_json(msg='neither nft nor iptables-legacy-save found: nothing to verify')
     return ruleset, texts, sources
+
+
+def _legacy_filters(text):
+    """True when an iptables-legacy-save listing holds a rule or a non-ACCEPT policy."""
+    for line in text.splitlines():
+        if line.startswith('-A ') or (line.startswith(':') and len(line.split()) > 1
+                                      and line.split()[1] not in ('ACCEPT', '-')):
+            return True
+    return False
 
 
 def _has_xt(ruleset):
