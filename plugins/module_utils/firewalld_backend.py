@@ -307,6 +307,7 @@ class FirewalldBackend(Backend):
         gateway_egress_zones=dict(type='list', elements='str', default=['external']),
         gateway_target=dict(type='str', default='CONTINUE', choices=list(TARGETS)),
         domain_mark=dict(type='int', default=domain_marks.DEFAULT_MARK),
+        log_drops=dict(type='bool', default=False),
     )
     argument_spec.update(gateway_argument_spec())
     argument_spec.update(DOMAINS_ARGUMENT_SPEC)
@@ -361,7 +362,7 @@ class FirewalldBackend(Backend):
             if present:
                 state = desired_state(params['rules'], keep_open, prefix=self.prefix,
                                       egress_target=params['egress_target'], gateway=gateway,
-                                      domains=accept)
+                                      domains=accept, log_drops=params['log_drops'])
             else:
                 desired_state([], prefix=self.prefix)  # validates the prefix
                 state = {'ipsets': {}, 'policies': {}}

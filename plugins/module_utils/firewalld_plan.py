@@ -45,6 +45,24 @@ HOST_ZONE, ANY_ZONE = 'HOST', 'ANY'
 # REJECT/DROP egress policy would break IPv6 to every neighbour, allowed or not.
 NEIGHBOUR_DISCOVERY = ('neighbour-solicitation', 'neighbour-advertisement', 'router-solicitation')
 
+# Drop logging (log_drops): the tag no other rule uses, one per direction, read back by
+# jaas.firewall.drop_report. A log-only rich rule with a positive priority lands in the
+# policy's ``_post`` chain, after every accept of ours: only what the target is about to
+# reject or drop reaches it. No family: both IPv4 and IPv6. Rate-limited by firewalld.
+LOG_TAG = 'jaas-drop'
+LOG_PRIORITY = 32767
+LOG_LIMIT = '10/s'
+
+
+def log_prefix(direction):
+    """``jaas-drop out `` / ``jaas-drop fwd `` (the kernel log prefix of our drops)."""
+    return '%s %s ' % (LOG_TAG, direction)
+
+
+def log_rule(direction):
+    return 'rule priority="%d" log prefix="%s" level="info" limit value="%s"' % (
+        LOG_PRIORITY, log_prefix(direction), LOG_LIMIT)
+
 
 class PlanError(ValueError):
     """The rules cannot be expressed as firewalld ipsets + rich rules without widening."""
@@ -217,7 +235,7 @@ def keep_open_rules(keep_open):
 
 
 def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE', gateway=None,
-                  domains=None):
+                  domains=None, log_drops=False):
     """The complete firewalld state this module owns for ``rules`` (state=present).
 
     ``domains``: None, or {'mark': int, 'services': [(protocol, ports)]} - the domain half's
@@ -231,6 +249,10 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
     the policy ``<prefix>-gateway`` for forwarded traffic between those zones, with one
     rich rule per outbound (block, family, protocol, ports) on the same ipsets. Keep-open
     entries and neighbour discovery are the host's own and never go into it.
+
+    ``log_drops``: a policy of ours whose target is REJECT or DROP also gets ``log_rule``
+    (``jaas-drop out`` in the egress policy, ``jaas-drop fwd`` in the gateway policy); a
+    CONTINUE policy drops nothing, so it logs nothing.
     """
     check_prefix(prefix)
     if egress_target not in EGRESS_TARGETS:
@@ -272,6 +294,8 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
         forwarded.extend(marked)
     if egress_target != 'CONTINUE':
         by_direction['out'].extend(icmp_rule(6, kind) for kind in NEIGHBOUR_DISCOVERY)
+        if log_drops:
+            by_direction['out'].append(log_rule('out'))
 
     policies = {}
     if by_direction['out'] or egress_target != 'CONTINUE':
@@ -283,6 +307,8 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
             'target': 'CONTINUE', 'ingress_zones': ['ANY'], 'egress_zones': ['HOST'],
             'rich_rules': sorted(set(by_direction['in']))}
     if gateway is not None:
+        if log_drops and gateway['target'] != 'CONTINUE':
+            forwarded.append(log_rule('fwd'))
         policies[gateway_policy_name(prefix)] = {
             'target': gateway['target'], 'ingress_zones': list(gateway['ingress_zones']),
             'egress_zones': list(gateway['egress_zones']), 'rich_rules': sorted(set(forwarded))}

@@ -78,6 +78,22 @@ options:
         whole mark, so no other bit may be set on those packets.
     type: int
     default: 16777216
+  log_drops:
+    description:
+      - Log what our policies reject or drop, rate-limited (10 per second), with the kernel
+        log prefix C(jaas-drop out ) (egress policy) or C(jaas-drop fwd ) (gateway policy),
+        IPv4 and IPv6, for M(jaas.firewall.drop_report).
+      - One log-only rich rule with priority 32767 per policy whose target is V(REJECT) or
+        V(DROP), such as C(rule priority=\"32767\" log prefix=\"jaas-drop out \" level=\"info\"
+        limit value=\"10/s\"). firewalld puts a rule with a positive priority in the policy's
+        C(_post) chain, after every accept of ours, so only packets our target is about to
+        reject are logged. A V(CONTINUE) policy drops nothing and logs nothing.
+      - Inbound drops on firewalld are the zones' (ours is a CONTINUE policy), so they are
+        not logged by this option (firewalld's own C(LogDenied) logs them, with its prefixes).
+      - V(false) removes the log rules again (live, without a reload).
+    type: bool
+    default: false
+    version_added: "0.3.0"
   keep_open:
     description:
       - Extra accept rules that must keep working, typically while O(egress_target)
