@@ -362,7 +362,7 @@ class FirewalldBackend(Backend):
             if present:
                 state = desired_state(params['rules'], keep_open, prefix=self.prefix,
                                       egress_target=params['egress_target'], gateway=gateway,
-                                      domains=accept, log_drops=params['log_drops'])
+                                      domains=accept, log_drops=bool(params.get('log_drops')))
             else:
                 desired_state([], prefix=self.prefix)  # validates the prefix
                 state = {'ipsets': {}, 'policies': {}}
