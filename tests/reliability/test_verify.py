@@ -10,7 +10,11 @@ Debian 12 and 13: what the kernel does, not what our files say.
   the JVB uk-london network 152.67.144.0/24 makes verify fail in gateway mode naming
   ``ip filter DOCKER-USER``, while verify without gateway mode (output only) still passes;
 * iptables-legacy: an OUTPUT rule rejecting a catalog address fails verify naming
-  ``legacy filter``.
+  ``legacy filter``;
+* ufw (role, deny outgoing; iptables-nft): passes, then an operator's ``ufw insert 1 deny out``
+  fails naming ``ip filter ufw-user-output``;
+* firewalld (role, egress REJECT): passes, then a foreign policy of higher priority rejecting
+  one TURN address fails naming ``inet firewalld`` and the policy.
 
 Hand-written expectations: the address and the table/chain come from the setup commands
 below. An evaluator ignoring other tables, iptables-nft or legacy rules passes where these
@@ -127,3 +131,73 @@ def test_iptables_legacy_reject_fails(hosts, ansible, suite):
             in msg, msg
     finally:
         host.sh('iptables-legacy -F OUTPUT')
+
+
+# ---- ufw and firewalld hosts: their own chains and policies, read from the kernel
+
+UFW_VARS = {'jaas_firewall_regions': ['uk-london'], 'jaas_firewall_ufw_enable': True,
+            'jaas_firewall_ufw_default_outgoing': 'deny'}
+FIREWALLD_VARS = {'jaas_firewall_regions': ['uk-london'], 'jaas_firewall_firewalld_enable': True,
+                  'jaas_firewall_firewalld_egress_target': 'REJECT'}
+# an operator's ufw rule ahead of ours, and a firewalld policy of higher priority (lower
+# number) than ours, each rejecting/denying one TURN address on udp 443 (ufw skips a rule
+# whose address, port and protocol equal an existing one's, so the deny names its /24)
+UFW_DENY = "ufw insert 1 deny out to 130.162.185.0/24 port 443 proto udp"
+FIREWALLD_RICH = ('rule family="ipv4" destination address="130.162.185.237" '
+                  'port port="443" protocol="udp" reject')
+FIREWALLD_BLOCK = r'''
+set -e
+firewall-cmd --permanent --new-policy=blockturn
+firewall-cmd --permanent --policy=blockturn --add-ingress-zone=HOST
+firewall-cmd --permanent --policy=blockturn --add-egress-zone=ANY
+firewall-cmd --permanent --policy=blockturn --set-priority=-500
+firewall-cmd --permanent --policy=blockturn --add-rich-rule='%s'
+firewall-cmd --reload
+''' % FIREWALLD_RICH
+
+
+@pytest.fixture(scope='module')
+def others(ansible):
+    prefix = os.environ.get('JAAS_VERIFY_PREFIX', harness.NAME_PREFIX)
+    started = {}
+    try:
+        for suite in SUITES:
+            started['ufw', suite] = harness.Host.start('verify-ufw-' + suite, suite, prefix)
+            started['firewalld', suite] = harness.Host.start('verify-fwd-' + suite, suite, prefix)
+        ufw_hosts = [host for (kind, _s), host in started.items() if kind == 'ufw']
+        fwd_hosts = [host for (kind, _s), host in started.items() if kind == 'firewalld']
+        for host in fwd_hosts:
+            host.sh('systemctl start firewalld', timeout=180)
+        result = ansible.run(ufw_hosts, harness.role_play('ufw'), extra_vars=UFW_VARS)
+        assert result.rc == 0, result.stdout[-3000:]
+        result = ansible.run(fwd_hosts, harness.role_play('firewalld'), extra_vars=FIREWALLD_VARS)
+        assert result.rc == 0, result.stdout[-3000:]
+        yield started
+    finally:
+        harness.remove_all()
+
+
+@pytest.mark.parametrize('suite', SUITES)
+def test_ufw_operator_deny_fails_naming_ufw_chain(others, ansible, suite):
+    host = others['ufw', suite]
+    result, _msg = verify(ansible, host, UFW_VARS)
+    assert result.rc == 0, result.stdout[-3000:]
+    host.sh(UFW_DENY)
+    result, msg = verify(ansible, host, UFW_VARS)
+    assert result.rc != 0, result.stdout[-3000:]
+    assert msg.startswith('1 of '), msg
+    assert 'turn uk-london out udp 130.162.185.237/32 port 443: dropped by ip filter ufw-user-output' \
+        in msg, msg
+
+
+@pytest.mark.parametrize('suite', SUITES)
+def test_firewalld_policy_reject_fails_naming_it(others, ansible, suite):
+    host = others['firewalld', suite]
+    result, _msg = verify(ansible, host, FIREWALLD_VARS)
+    assert result.rc == 0, result.stdout[-3000:]
+    host.sh(FIREWALLD_BLOCK, timeout=180)
+    result, msg = verify(ansible, host, FIREWALLD_VARS)
+    assert result.rc != 0, result.stdout[-3000:]
+    assert msg.startswith('1 of '), msg
+    assert 'turn uk-london out udp 130.162.185.237/32 port 443: rejected by inet firewalld ' in msg, msg
+    assert 'blockturn' in msg, msg
