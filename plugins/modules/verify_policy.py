@@ -157,8 +157,9 @@ msg:
   returned: always
   type: str
   sample: >-
-    1 of 39 catalog rules not effectively allowed: turn uk-london out udp 198.18.2.101/32
-    port 443: dropped by inet foreign out (handle 2: ip daddr 198.18.2.101 udp dport 443 drop)
+    1 of 58 catalog rules not effectively allowed: turn uk-london out udp 130.162.185.237/32
+    port 443: dropped by inet foreign out (handle 2: old vpn block)
+    [probe output udp 130.162.185.237 port 443]
 """
 
 import ipaddress
@@ -291,12 +292,13 @@ def message(results, max_listed):
     bad = [entry for entry in results if not entry['allowed']]
     if not bad:
         return '%d catalog rules checked: all effectively allowed' % len(results)
-    listed = ['%s: %s by %s%s' % (entry['rule'],
-                                  'rejected' if entry['dropped_by']['verdict'] == 'reject'
-                                  else 'dropped', where(entry['dropped_by']),
-                                  ' [guessed: %s]' % entry['dropped_by']['uncertain'][0]
-                                  if entry['dropped_by'].get('uncertain') else '')
-              for entry in bad[:max_listed]]
+    listed = []
+    for entry in bad[:max_listed]:
+        dropped = entry['dropped_by']
+        listed.append('%s: %s by %s [probe %s]%s' % (
+            entry['rule'], 'rejected' if dropped['verdict'] == 'reject' else 'dropped',
+            where(dropped), dropped['probe'],
+            ' [guessed: %s]' % dropped['uncertain'][0] if dropped.get('uncertain') else ''))
     more = len(bad) - len(listed)
     return '%d of %d catalog rules not effectively allowed: %s%s' % (
         len(bad), len(results), '; '.join(listed), '; and %d more' % more if more > 0 else '')
