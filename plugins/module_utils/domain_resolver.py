@@ -18,6 +18,10 @@ Hand-over, done once and undone exactly:
    resolv.conf symlink (resolvconf's ``/run/resolvconf/resolv.conf``...), NetworkManager's
    no-stub file when NetworkManager wrote resolv.conf; else the ``nameserver`` lines of
    that file, frozen. ``upstreams`` overrides all of these.
+   In gateway mode (``lan_interfaces``) it also serves the LAN: on the addresses of the
+   named LAN interfaces only (module_utils/resolver_files.py), never on the WAN, never on
+   a wildcard address; a change of that set is a configuration change like any other
+   (restart, checked, rolled back with the rest).
 3. The service is started and asked a local check name; only when it answers does
    /etc/resolv.conf become ours (``nameserver 127.0.0.153``, the old search/options kept),
    replaced atomically, or written in place where it is a mount point (containers).
@@ -126,6 +130,32 @@ def check_upstreams(upstreams, name='dns_upstreams'):
         spelled = str(address) + ('%' + scope if _sep else '')
         if spelled not in result:
             result.append(spelled)
+    return result
+
+
+def check_lan_interfaces(names):
+    """The LAN interfaces the resolver serves in gateway mode: None (host only) or a
+    non-empty list of plain interface names other than the loopback one (DomainError)."""
+    if names is None:
+        return None
+    where = 'jaas_firewall_gateway_in_interfaces'
+    if not names:
+        raise DomainError('jaas_firewall_domains in gateway mode needs %s: the LAN interfaces '
+                          'the local resolver serves (it never listens on every interface); '
+                          'name them, or set jaas_firewall_domains to []' % where)
+    result = []
+    for index, name in enumerate(names):
+        try:
+            check_plain(name, '%s[%d]' % (where, index))
+            check_name('interface name', name)
+        except ModelError as exc:
+            raise DomainError('%s[%d]: %s' % (where, index, getattr(exc, 'reason', exc)))
+        if name == 'lo':
+            raise DomainError('%s[%d]: %r is the loopback interface, not a LAN one (the '
+                              'resolver already serves the host on %s)'
+                              % (where, index, name, files.LISTEN))
+        if name not in result:
+            result.append(name)
     return result
 
 
@@ -251,17 +281,22 @@ class Resolver(object):
         self.systemctl = None
 
     # -- pure -------------------------------------------------------------------------
-    def desired(self, domains, target, kind, ttl, upstreams):
-        """None (no resolver) or what it must do. ``target(category, family)`` names a set."""
+    def desired(self, domains, target, kind, ttl, upstreams, lan_interfaces=None):
+        """None (no resolver) or what it must do. ``target(category, family)`` names a set.
+
+        ``lan_interfaces``: gateway mode - the LAN interfaces the resolver also serves
+        (module_utils/gateway.py resolver_interfaces); None = the host only. Never empty
+        and never the loopback interface (DomainError naming the role variable)."""
         if not domains:
             return None
+        lan = check_lan_interfaces(lan_interfaces)
         sets = {}
         for entry in domains:
             sets[entry['category']] = [target(entry['category'], f) for f in entry['families']]
         targets = dict((domain, [t for c in categories for t in sets[c]])
                        for domain, categories in resolver_domains(domains).items())
         return {'targets': targets, 'kind': kind, 'answer_ttl': answer_ttl(ttl),
-                'upstreams': check_upstreams(upstreams)}
+                'upstreams': check_upstreams(upstreams), 'interfaces': lan}
 
     # -- host: read -------------------------------------------------------------------
     @staticmethod
@@ -394,7 +429,8 @@ class Resolver(object):
         upstreams = desired['upstreams'] or detected['upstreams']
         resolv_file = None if desired['upstreams'] else detected['resolv_file']
         config = files.dnsmasq_config(desired['targets'], desired['kind'], upstreams,
-                                      resolv_file, desired['answer_ttl'], live['user'])
+                                      resolv_file, desired['answer_ttl'], live['user'],
+                                      desired.get('interfaces') or ())
         unit = files.unit_file(self.dnsmasq or '/usr/sbin/dnsmasq', self.paths['config'],
                                self.unit_pre)
         previous = (state or {}).get('resolv_conf', live['resolv'])
@@ -415,8 +451,9 @@ class Resolver(object):
             steps.append('handover')
         added, removed = [], []
         if 'config' in steps or 'unit' in steps:
-            added.append('resolver %s (%s, listening on %s:53)'
-                         % (files.SERVICE, self.paths['config'], files.LISTEN))
+            added.append('resolver %s (%s, listening on %s:53%s)'
+                         % (files.SERVICE, self.paths['config'], files.LISTEN,
+                            ''.join(' and %s' % name for name in desired.get('interfaces') or ())))
         if 'handover' in steps:
             added.append('%s: nameserver %s (was: %s)'
                          % (self.paths['resolv'], files.LISTEN,
@@ -434,6 +471,7 @@ class Resolver(object):
                             'domains; remove "resolve" from that line'
                             % (self.paths['nsswitch'], self.paths['resolv']))
         extras = {'service': files.SERVICE, 'listen': files.LISTEN,
+                  'lan_interfaces': list(desired.get('interfaces') or ()),
                   'upstreams': upstreams, 'upstreams_from': resolv_file or (
                       'dns_upstreams' if desired['upstreams'] else 'previous resolv.conf'),
                   'answer_ttl': desired['answer_ttl'], 'steps': steps,

@@ -17,7 +17,7 @@ __metaclass__ = type
 import collections
 import copy
 
-from ansible_collections.jaas.firewall.plugins.module_utils.model import normalise_names
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, normalise_names
 
 GATEWAY_ARGUMENT_SPEC = dict(
     gateway=dict(type='bool', default=False),
@@ -52,3 +52,25 @@ def gateway_from_params(params):
 def forwarded(rules):
     """The rules a gateway applies to forwarded traffic: the outbound ones."""
     return [rule for rule in rules if rule.get('direction') == 'out']
+
+
+def resolver_interfaces(gateway, domains):
+    """The LAN interfaces the local resolver serves, or None (host mode, or no domains).
+
+    Gateway mode with domains: the resolver serves the LAN, so the LAN interfaces must be
+    named (it never listens on every interface) and none may also be a WAN one (it would
+    answer on the WAN). The controller refuses the same before any host
+    (plugins/plugin_utils/backend_action.py); this is the host's own check. ModelError."""
+    if gateway is None or not domains:
+        return None
+    if not gateway.in_interfaces:
+        raise ModelError('jaas_firewall_domains in gateway mode needs '
+                         'jaas_firewall_gateway_in_interfaces: the LAN interfaces the local '
+                         'resolver serves (it never listens on every interface); name them, '
+                         'or set jaas_firewall_domains to []')
+    both = [name for name in gateway.in_interfaces if name in gateway.out_interfaces]
+    if both:
+        raise ModelError('jaas_firewall_gateway_in_interfaces: %s is also in '
+                         'jaas_firewall_gateway_out_interfaces; with jaas_firewall_domains the '
+                         'resolver would answer on the WAN side' % ', '.join(both))
+    return list(gateway.in_interfaces)

@@ -38,7 +38,7 @@ import tempfile
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     Backend, Plan, PlanError)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
-    forwarded, gateway_argument_spec, gateway_from_params)
+    forwarded, gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -290,16 +290,33 @@ def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='ac
     return {'flags': [], 'sets': sets, 'chains': chains, 'foreign': []}
 
 
-def with_domains(model, domains, ttl, exclude=None):
+def _insert_before_reject(chain, new_rules):
+    rules = chain['rules']
+    tail = [rules.pop()] if rules and rules[-1].startswith(REJECT) else []
+    rules += [rule for rule in new_rules if rule not in rules] + tail
+
+
+def with_domains(model, domains, ttl, exclude=None, gateway=None):
     """The table with the domain half (module_utils/nftables_domains.py) added: the timed
     sets, the answer guard's sets, and the rules allowing them in the output chain, ahead
-    of its final reject."""
+    of its final reject.
+
+    ``gateway`` (gateway mode; its LAN interfaces checked by gateway.resolver_interfaces):
+    the forward chain allows the same, LAN -> WAN, and an input chain that does not accept
+    everything accepts DNS from the LAN interfaces (the resolver serves the LAN)."""
     if model is None or not domains:
         return model
     model['sets'].update(nftables_domains.domain_sets(domains, ttl, exclude))
-    rules = model['chains']['output']['rules']
-    tail = [rules.pop()] if rules and rules[-1].startswith(REJECT) else []
-    rules += nftables_domains.domain_rules(domains, exclude) + tail
+    _insert_before_reject(model['chains']['output'],
+                          nftables_domains.domain_rules(domains, exclude))
+    if gateway is not None and FORWARD_CHAIN in model['chains']:
+        interfaces = (interface_match('iifname', gateway.in_interfaces)
+                      + interface_match('oifname', gateway.out_interfaces))
+        _insert_before_reject(model['chains'][FORWARD_CHAIN],
+                              nftables_domains.forward_rules(domains, exclude, interfaces))
+        if model['chains']['input']['policy'] != 'accept':     # drop, or reject (drop + tail)
+            _insert_before_reject(model['chains']['input'], nftables_domains.dns_input_rules(
+                interface_match('iifname', gateway.in_interfaces)))
     return model
 
 
@@ -647,12 +664,14 @@ class NftablesBackend(Backend):
             ttl = check_ttl(params['domain_ttl'])
             exclude = answer_guard.normalise_exclude(
                 params['domain_answer_exclude']) if domains else None
+            lan = resolver_interfaces(gateway, domains)
             resolver = self.resolver.desired(
                 domains, lambda category, family: nftables_domains.nft_target(
-                    self.table, category, family), 'nftset', ttl, params['dns_upstreams'])
+                    self.table, category, family), 'nftset', ttl, params['dns_upstreams'],
+                lan_interfaces=lan)
         except (DomainError, ModelError) as exc:
             raise PlanError(str(exc))
-        model = with_domains(model, domains, ttl, exclude)
+        model = with_domains(model, domains, ttl, exclude, gateway)
         self.desired_resolver = resolver
         for option in ('persist_file', 'persist_config'):
             if params[option] is not None:

@@ -23,6 +23,18 @@ refreshed)::
 
     ip daddr @domains_core_v4 ip daddr != @answer_guard_v4 tcp dport 443 update ... accept
 
+In gateway mode the forward chain gets the same rules for connections the gateway forwards
+from its LAN to its WAN (``forward_rules``): the same timed sets and answer guard, matched on
+the interfaces like the chain's other rules, and only on a connection's first packet (its
+replies pass the chain's ``established`` rule)::
+
+    iifname "lan0" oifname "wan0" ip daddr @domains_core_v4 ip daddr != @answer_guard_v4
+        tcp dport 443 ct state new update @domains_core_v4 { ip daddr } accept comment "domains core"
+
+Only the gateway's own resolver fills the sets, so a LAN client that asks another
+resolver gets no domain accept; the input chain accepts DNS from the LAN interfaces to it
+(``dns_input_rules``) when the chain would otherwise drop it.
+
 The set elements are the resolver's, not ours: planning ignores them, and when the table
 has to be replaced anyway they are carried into the new table with what is left of their
 timeout (``carried_elements``). Python stdlib only.
@@ -92,6 +104,29 @@ def domain_rules(domains, exclude=None):
                                                        protocol, ports, name, match,
                                                        entry['category']))
     return rules
+
+
+def forward_rules(domains, exclude=None, interfaces=''):
+    """Forward chain rule texts (gateway mode): ``interfaces`` is the chain's
+    ``iifname ... oifname ... `` prefix (with its trailing space)."""
+    rules = []
+    for entry in domains:
+        for family in entry['families']:
+            name = set_name(entry['category'], family)
+            match = ADDRESS[family][0]
+            for protocol, ports in entry['services']:
+                rules.append('%s%s daddr @%s%s %s dport %s ct state new update @%s { %s daddr } '
+                             'accept comment "domains %s"'
+                             % (interfaces, match, name, guard_match(family, exclude), protocol,
+                                ports, name, match, entry['category']))
+    return rules
+
+
+def dns_input_rules(interfaces):
+    """Input chain rule texts accepting DNS (UDP and TCP 53) from the LAN interfaces to the
+    gateway's resolver; ``interfaces`` is the ``iifname ... `` prefix."""
+    return ['%s%s dport 53 accept comment "gateway dns"' % (interfaces, protocol)
+            for protocol in ('udp', 'tcp')]
 
 
 def is_domain_set(item):

@@ -8,6 +8,15 @@ The resolver is the distribution's dnsmasq, run as a service of its own
 UDP and TCP), so a dnsmasq or systemd-resolved the host already runs is not touched and
 nothing else listens on a new port. Its configuration:
 
+* gateway mode (``lan_interfaces``): it also serves the LAN, on the addresses of the named
+  LAN interfaces only: ``interface=<lan>`` lines with ``bind-dynamic`` (one socket per
+  address of those interfaces, never a wildcard socket; an address or interface that appears
+  later is picked up without a restart) and ``except-interface=lo`` (``interface=`` would
+  otherwise add the loopback interface, i.e. 127.0.0.1 and ::1, where another resolver of
+  the host may listen). In this mode dnsmasq also drops a question that arrives on another
+  interface, even for a LAN address (measured, dnsmasq 2.90: a WAN host routing to the LAN
+  address gets no answer), so the WAN is never served.
+
 * ``cache-size=0``: dnsmasq adds an address to a set only when it forwards an answer, never
   for an answer from its cache; without a cache every answer passes the set.
 * ``max-ttl``: answers are handed out with a TTL well below the set timeout, so clients ask
@@ -119,7 +128,8 @@ def _server(address):
     return 'server=%s' % address
 
 
-def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None):
+def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None,
+                   lan_interfaces=()):
     """The dnsmasq configuration.
 
     targets:    {domain: [set target, ...]} (nftset: ``4#inet#jaas#domains_core_v4``;
@@ -127,17 +137,24 @@ def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None)
     kind:       ``nftset`` or ``ipset``
     upstreams:  forward to these servers, or, when empty, to the ones ``resolv_file``
                 lists (dnsmasq re-reads it when it changes: systemd-resolved's uplinks)
+    lan_interfaces: gateway mode: also serve these interfaces' addresses (names checked by
+                the caller, never empty there); () = the host only
     """
     lines = [HEADER.rstrip('\n'),
              '# Local resolver for %s: answers for the JaaS domains go into the firewall\'s sets.'
              % SERVICE,
-             'listen-address=%s' % LISTEN,
-             'bind-interfaces',
-             'port=53',
-             'pid-file=%s' % PID_FILE,
-             'no-hosts',
-             'cache-size=0',
-             'max-ttl=%d' % answer_ttl]
+             'listen-address=%s' % LISTEN]
+    if lan_interfaces:
+        lines += ['# gateway mode: also the LAN interfaces\' addresses (never the WAN, never a wildcard)',
+                  'bind-dynamic', 'except-interface=lo']
+        lines += ['interface=%s' % name for name in lan_interfaces]
+    else:
+        lines.append('bind-interfaces')
+    lines += ['port=53',
+              'pid-file=%s' % PID_FILE,
+              'no-hosts',
+              'cache-size=0',
+              'max-ttl=%d' % answer_ttl]
     if user:
         lines.append('user=%s' % user)
     if upstreams:

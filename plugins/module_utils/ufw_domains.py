@@ -20,6 +20,15 @@ decision is split in two, each in the place that can make it:
    DNS answer for it. (Releases before the answer guard kept this rule in before.rules,
    ahead of the user's rules; a run moves it.)
 
+Gateway mode (``gateway`` with ``gateway_in_interfaces``, module_utils/gateway.py): the
+marking table gets a forward chain too (module_utils/domain_marks.py, ``iifname`` the LAN
+interfaces), and the block in after.rules gets, per LAN interface, the accept of marked
+packets at the end of ``ufw-after-forward`` (``-i <lan>``, ``-o <wan>`` for each named WAN
+interface) and the accept of DNS (UDP and TCP 53) from it at the end of ``ufw-after-input``
+(the resolver serves the LAN: module_utils/domain_resolver.py). They are kept in the
+running firewall like the output accept; the operator's own ``ufw deny``/``route deny``
+rules still win (ufw's user chains run first).
+
 Answers in the answer guard's space (module_utils/answer_guard.py: private, loopback,
 link-local, CGNAT, documentation ... by default) are never marked: the marking rule checks
 the guard set right after the domain set.
@@ -34,6 +43,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shlex
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
     answer_guard, domain_marks, nftables_domains)
@@ -41,6 +51,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver impo
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, broader_than_catalog, check_ttl, normalise_domains)
+from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
+    gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
 TABLE = domain_marks.TABLE
@@ -48,6 +60,8 @@ TABLE_FILE = domain_marks.TABLE_FILE
 UFW_DIR = '/etc/ufw'
 AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
 CHAIN = {4: 'ufw-after-output', 6: 'ufw6-after-output'}
+FORWARD_CHAIN = {4: 'ufw-after-forward', 6: 'ufw6-after-forward'}
+INPUT_CHAIN = {4: 'ufw-after-input', 6: 'ufw6-after-input'}
 # Where releases before the answer guard put the accept (ahead of the user's rules):
 # a run removes it from there.
 OLD_RULES = {4: 'before.rules', 6: 'before6.rules'}
@@ -59,11 +73,14 @@ check_mark = domain_marks.check_mark
 BEGIN = '# BEGIN jaas.firewall domains (jaas_firewall_domains): accept what table inet %s marked' % TABLE
 END = '# END jaas.firewall domains'
 COMMENT = 'jaas.firewall domains'
+DNS_COMMENT = 'jaas.firewall domains: gateway dns'
 
 
-def table_script(domains, ttl, mark, exclude=None):
-    """The nft file of our marking table (module_utils/domain_marks.py)."""
-    return domain_marks.table_script(domains, ttl, mark, exclude, backend='ufw')
+def table_script(domains, ttl, mark, exclude=None, lan=None):
+    """The nft file of our marking table (module_utils/domain_marks.py); ``lan``: gateway
+    mode's LAN interfaces (a forward marking chain), None = host only."""
+    return domain_marks.table_script(domains, ttl, mark, exclude, backend='ufw',
+                                     forward_interfaces=lan)
 
 
 def accept_rule(family, mark, chain=None):
@@ -72,9 +89,34 @@ def accept_rule(family, mark, chain=None):
             '-m', 'comment', '--comment', COMMENT, '-j', 'ACCEPT']
 
 
-def _block(family, mark):
-    return '%s\n-A %s\n%s\n' % (BEGIN, ' '.join(
-        part if ' ' not in part else '"%s"' % part for part in accept_rule(family, mark)), END)
+def gateway_rules(family, mark, sides):
+    """iptables arguments (after ``-A``/``-C``/``-D``) of gateway mode's accepts: marked
+    forwarded packets from each LAN interface (to each WAN one when named), and DNS from
+    each LAN interface to the gateway's resolver. ``sides``: (lan, wan) or None."""
+    if not sides:
+        return []
+    lan, wan = sides
+    match = ['-m', 'mark', '--mark', '%s/%s' % (mark_text(mark), mark_text(mark))]
+    rules = []
+    for name in lan:
+        for out in list(wan) or [None]:
+            rules.append([FORWARD_CHAIN[family], '-i', name] + (['-o', out] if out else [])
+                         + match + ['-m', 'comment', '--comment', COMMENT, '-j', 'ACCEPT'])
+    for name in lan:
+        for protocol in ('udp', 'tcp'):
+            rules.append([INPUT_CHAIN[family], '-i', name, '-p', protocol, '--dport', '53',
+                          '-m', 'comment', '--comment', DNS_COMMENT, '-j', 'ACCEPT'])
+    return rules
+
+
+def _rule_line(rule):
+    return '-A %s' % ' '.join(part if ' ' not in part else '"%s"' % part for part in rule)
+
+
+def _block(family, mark, sides=None):
+    return '%s\n%s\n%s\n' % (BEGIN, '\n'.join(
+        _rule_line(rule) for rule in [accept_rule(family, mark)]
+        + gateway_rules(family, mark, sides)), END)
 
 
 def without_block(text):
@@ -89,8 +131,9 @@ def without_block(text):
     return ''.join(lines)
 
 
-def with_block(text, family, mark):
-    """after.rules with our block right before the *filter section's COMMIT."""
+def with_block(text, family, mark, sides=None):
+    """after.rules with our block right before the *filter section's COMMIT (``sides``:
+    gateway mode's (lan, wan) interfaces, or None)."""
     text = without_block(text)
     lines = text.splitlines(True)
     section = None
@@ -102,7 +145,7 @@ def with_block(text, family, mark):
             # keep ufw's own comment about the COMMIT line next to it
             at = index - 1 if index and lines[index - 1].startswith("# don't delete the 'COMMIT'") \
                 else index
-            return ''.join(lines[:at]) + _block(family, mark) + ''.join(lines[at:])
+            return ''.join(lines[:at]) + _block(family, mark, sides) + ''.join(lines[at:])
     raise DomainError('%s has no *filter section with a COMMIT line'
                       % os.path.join(UFW_DIR, AFTER_RULES[family]))
 
@@ -117,6 +160,7 @@ def check_params(params):
     if params['state'] == 'present' and params['domains']:
         try:
             answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
+            resolver_interfaces(gateway_from_params(params), params['domains'])
         except ModelError as exc:
             raise DomainError(str(exc))
 
@@ -143,13 +187,18 @@ class UfwDomains(object):
             raise DomainError(str(exc))
         for entry in domains:
             entry['families'] = [f for f in entry['families'] if f in self.families]
+        try:
+            gateway = gateway_from_params(params)
+            lan = resolver_interfaces(gateway, domains)
+        except ModelError as exc:
+            raise DomainError(str(exc))
         resolver = self.resolver.desired(
             domains, lambda category, family: nftables_domains.nft_target(TABLE, category, family),
-            'nftset', ttl, params['dns_upstreams'])
+            'nftset', ttl, params['dns_upstreams'], lan_interfaces=lan)
         if not domains:
-            return {'resolver': None, 'script': None, 'mark': mark, 'broader': []}
-        return {'resolver': resolver, 'script': table_script(domains, ttl, mark, exclude),
-                'mark': mark,
+            return {'resolver': None, 'script': None, 'mark': mark, 'broader': [], 'sides': None}
+        return {'resolver': resolver, 'script': table_script(domains, ttl, mark, exclude, lan),
+                'mark': mark, 'sides': (lan, list(gateway.out_interfaces)) if lan else None,
                 'broader': broader_than_catalog(domains)}
 
     def missing(self, desired):
@@ -165,7 +214,7 @@ class UfwDomains(object):
 
     def read(self, desired):
         live = {'script': None, 'after': {}, 'before': {}, 'runtime': {},
-                'runtime_old': {}, 'table': False}
+                'runtime_old': {}, 'runtime_gateway': {}, 'table': False}
         for family in self.families:
             live['after'][family] = self._read(os.path.join(UFW_DIR, AFTER_RULES[family]))
             live['before'][family] = self._read(os.path.join(UFW_DIR, OLD_RULES[family]))
@@ -185,7 +234,28 @@ class UfwDomains(object):
                         [tool, '-w', '-C'] + accept_rule(family, desired['mark'], chain)) \
                         if tool else (1, '', '')
                     live[key][family] = rc == 0
+                live['runtime_gateway'][family] = self._read_gateway_rules(
+                    tool, family, desired['mark'], desired.get('sides'))
         return live
+
+    def _read_gateway_rules(self, tool, family, mark, sides):
+        """{'ours': [iptables arguments of each gateway accept of ours in the kernel],
+        'missing': whether a wanted one is not there}."""
+        ours = []
+        if tool:
+            for chain in (FORWARD_CHAIN[family], INPUT_CHAIN[family]):
+                rc, out, _err = self.module.run_command([tool, '-w', '-S', chain])
+                for line in out.splitlines() if rc == 0 else []:
+                    words = shlex.split(line)
+                    if words[:1] == ['-A'] and '--comment' in words[:-1] \
+                            and words[words.index('--comment') + 1] in (COMMENT, DNS_COMMENT):
+                        ours.append(words[1:])
+        missing = False
+        for rule in gateway_rules(family, mark, sides):
+            rc, _out, _err = self.module.run_command([tool, '-w', '-C'] + rule) if tool \
+                else (1, '', '')
+            missing = missing or rc != 0
+        return {'ours': ours, 'missing': missing}
 
     def plan(self, desired, live):
         """(changed, steps, resolver plan); steps ordered for apply().
@@ -205,11 +275,19 @@ class UfwDomains(object):
             text = live['after'][family]
             if text is None:
                 continue
-            want = with_block(text, family, desired['mark']) if present else without_block(text)
+            want = with_block(text, family, desired['mark'], desired.get('sides')) \
+                if present else without_block(text)
             if want != text:
                 steps.append(('after', family, want))
             if self.active and live['runtime'].get(family, False) != present:
                 steps.append(('runtime', family, present))
+            if self.active:
+                wanted = gateway_rules(family, desired['mark'], desired.get('sides')) \
+                    if present else []
+                kernel = live.get('runtime_gateway', {}).get(family) \
+                    or {'ours': [], 'missing': False}
+                if kernel['missing'] or len(kernel['ours']) != len(wanted):
+                    steps.append(('runtime-gateway', family, (kernel['ours'], wanted)))
         if present and (live['script'] != desired['script'] or not live['table']):
             steps.append(('table', None, desired['script']))
         if not present and (live['script'] is not None or live['table']):
@@ -233,8 +311,21 @@ class UfwDomains(object):
                 if rc != 0:
                     self.module.fail_json(msg='%s %s failed: %s' % (
                         TOOL[family], 'adding' if value else 'removing', (err or out).strip()))
+            elif kind == 'runtime-gateway':
+                self._gateway_runtime(family, *value)
         if present and resolver.changed:
             self.resolver.apply(resolver)          # the sets exist before it fills them
+
+    def _gateway_runtime(self, family, ours, wanted):
+        """The gateway accepts in the running firewall: ours out, the wanted ones in (the
+        same as the after.rules block, without a ufw reload)."""
+        tool = self.module.get_bin_path(TOOL[family], required=True)
+        for action, rules in (('-D', ours), ('-A', wanted)):
+            for rule in rules:
+                rc, out, err = self.module.run_command([tool, '-w', action] + list(rule))
+                if rc != 0:
+                    self.module.fail_json(msg='%s %s %s failed: %s' % (
+                        TOOL[family], action, ' '.join(rule), (err or out).strip()))
 
     def _table(self, script):
         if script is None:

@@ -44,6 +44,13 @@ description:
     its address's timeout. The elements are the resolver's - they never count as a change,
     and when the table is replaced anyway they are carried over with their time left.
     The saved copy has the sets empty."
+  - "O(domains) with O(gateway): the resolver also serves the LAN, on the addresses of
+    O(gateway_in_interfaces) only (required; never a WAN interface, never a wildcard
+    address), the forward chain gets the same domain rules LAN to WAN (C(iifname ... oifname
+    ... ip daddr @domains_core_v4 ip daddr != @answer_guard_v4 tcp dport 443 ct state new
+    update @domains_core_v4 { ip daddr } accept)), and an input chain that drops accepts DNS
+    (UDP and TCP 53) from the LAN interfaces (C(comment \"gateway dns\")). A LAN client that
+    asks another resolver gets no domain accept."
   - With O(persist) the same script is saved to O(persist_file), and one C(include) line for it
     is added to O(persist_config), the file the distribution's C(nftables.service) loads at
     boot; the service is enabled. The rest of that file (your own rules) is never rewritten.

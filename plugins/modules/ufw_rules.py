@@ -42,6 +42,13 @@ description:
     C(/etc/ufw/after.rules)/C(after6.rules) and added to the running firewall without a
     ufw reload (a block an earlier release kept in C(before.rules) is removed). The table is
     loaded from C(/etc/jaas-firewall/domains.nft) by the resolver service before it starts."
+  - "O(domains) with O(gateway): the resolver also serves the LAN, on the addresses of
+    O(gateway_in_interfaces) only (required; never a WAN interface, never a wildcard
+    address); the table gets a forward chain marking new connections from those interfaces
+    the same way, and the block in C(after.rules)/C(after6.rules) accepts marked packets at
+    the end of C(ufw-after-forward) (C(-i LAN -o WAN)) and DNS (UDP and TCP 53) from each LAN
+    interface at the end of C(ufw-after-input). A LAN client that asks another resolver gets
+    no domain accept."
 extends_documentation_fragment:
   - jaas.firewall.rules
   - jaas.firewall.host_lock
