@@ -45,7 +45,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan impor
     ANY_ZONE, desired_state, diff_layer, gateway_policy_name, has_changes, ingress_policy_name,
     keep_open_rules, needs_reload, owns, render_text)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
-    gateway_argument_spec, gateway_from_params)
+    gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     FirewalldRecipe, timeout_problem)
@@ -352,9 +352,10 @@ class FirewalldBackend(Backend):
                            egress_zones=params['gateway_egress_zones'],
                            target=params['gateway_target'])
         try:
-            domains = self.domains.desired(params, forward_interfaces=list(
-                sides.in_interfaces) if sides is not None and params['domains'] else None)
-        except DomainError as exc:
+            # gateway mode with domains: the LAN interfaces (named, none a WAN one)
+            lan = resolver_interfaces(sides, params['domains'] if present else [])
+            domains = self.domains.desired(params, forward_interfaces=lan)
+        except (DomainError, ModelError) as exc:
             raise PlanError(str(exc))
         accept = None if domains['script'] is None else dict(
             mark=domains['mark'], services=domains['services'])

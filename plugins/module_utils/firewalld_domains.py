@@ -101,7 +101,8 @@ class FirewalldDomains(object):
         resolver = self.resolver.desired(
             domains, lambda category, family: nftables_domains.nft_target(
                 domain_marks.TABLE, category, family),
-            'nftset', ttl, params['dns_upstreams'])
+            'nftset', ttl, params['dns_upstreams'],
+            lan_interfaces=forward_interfaces if domains else None)
         if not domains:
             return {'resolver': None, 'script': None, 'mark': mark, 'services': [],
                     'broader': [], 'ipv6_left_out': ipv6_left_out}

@@ -271,6 +271,18 @@ def test_gateway_with_domains_marks_forwarded_lan_packets(host, capsys):
         script = handle.read()
     assert 'type filter hook forward priority -10; policy accept;' in script
     assert 'iifname { "lan0" } ip daddr @domains_core_v4' in script
+    # the resolver serves the LAN leg too, never the WAN one
+    with open(host.paths['config']) as handle:
+        config = handle.read().splitlines()
+    assert 'interface=lan0' in config
+    assert not [line for line in config if 'wan0' in line]
+
+
+def test_gateway_with_domains_needs_a_lan_interface_on_the_host_too(host, capsys):
+    out = run(capsys, gateway=True, gateway_in_interfaces=[], gateway_out_interfaces=['wan0'])
+    assert out['failed'] is True
+    assert 'jaas_firewall_domains in gateway mode needs jaas_firewall_gateway_in_interfaces' in out['msg']
+    assert 'apply permanent' not in host.log and _resolv(host) == PLAIN
 
 
 def test_second_run_changes_nothing(host, capsys):
