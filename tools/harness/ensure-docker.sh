@@ -53,6 +53,12 @@ command -v docker >/dev/null 2>&1 || die "no docker client in PATH"
 if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)" -lt 8192 ]; then
   $SUDO sysctl -q -w fs.inotify.max_user_instances=8192 || log "WARNING: could not raise fs.inotify.max_user_instances"
 fi
+#    netfilter's log target is silent outside the initial network namespace unless the
+#    machine allows it; the drop log tests (tests/reliability/test_drop_report.py) read the
+#    containers' logged drops from the machine's kernel log.
+if [ "$(cat /proc/sys/net/netfilter/nf_log_all_netns 2>/dev/null || echo 1)" != 1 ]; then
+  $SUDO sysctl -q -w net.netfilter.nf_log_all_netns=1 || log "WARNING: could not set net.netfilter.nf_log_all_netns=1"
+fi
 
 # 3. daemon
 if docker info >/dev/null 2>&1; then
