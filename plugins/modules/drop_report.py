@@ -174,7 +174,6 @@ fragment:
 
 import os
 import re
-import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -214,16 +213,19 @@ def command_for(module, source, since):
     if source == 'journal' or (source == 'auto' and journal):
         if not journal:
             module.fail_json(msg='source=journal: journalctl not found')
-        return [journal, '-k', '--no-pager', '-q', '-o', 'short-unix',
-                '--since', '@%d' % int(since)], 'journalctl -k'
+        return [journal, '-k', '--no-pager', '-q', '-o', 'short-unix', '--since',
+                '@%d' % int(since), '-n', str(module.params['max_lines'])], 'journalctl -k'
     dmesg = module.get_bin_path('dmesg')
     if not dmesg:
         module.fail_json(msg='neither journalctl nor dmesg found: no kernel log to read')
     return [dmesg, '--time-format', 'iso'], 'dmesg'
 
 
-def read_lines(argv, path, max_lines, timeout, feed):
-    """Feed at most ``max_lines`` lines of a command's output or a file; True when cut short."""
+def read_lines(argv, path, max_lines, timeout, feed, module=None):
+    """Feed at most ``max_lines`` lines of a file or a command's output; True when cut short.
+
+    A command runs under coreutils' ``timeout`` (killed after ``timeout`` seconds, what it
+    printed is kept) and journalctl gets ``-n max_lines`` (the newest lines of the window)."""
     deadline = time.monotonic() + timeout
     count = 0
     if path is not None:
@@ -234,21 +236,17 @@ def read_lines(argv, path, max_lines, timeout, feed):
                 if count >= max_lines or (count % 4096 == 0 and time.monotonic() > deadline):
                     return True
         return False
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            universal_newlines=True, errors='replace')
-    cut = False
-    try:
-        for line in proc.stdout:
-            feed(line)
-            count += 1
-            if count >= max_lines or (count % 4096 == 0 and time.monotonic() > deadline):
-                cut = True
-                break
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-    return cut
+    killer = module.get_bin_path('timeout')
+    if killer:
+        argv = [killer, '--signal=KILL', str(timeout)] + list(argv)
+    rc, out, err = module.run_command(argv, errors='surrogate_or_replace')
+    lines = out.splitlines()
+    if rc not in (0, 124, 137, -9) and not lines:
+        module.fail_json(msg='%s failed (rc %d), no log read: %s' % (
+            os.path.basename(argv[3] if killer else argv[0]), rc, err.strip()[:300]))
+    for line in lines[:max_lines]:
+        feed(line)
+    return len(lines) >= max_lines or (killer is not None and rc in (124, 137, -9))
 
 
 def read_answers(module, params, since):
@@ -259,13 +257,13 @@ def read_answers(module, params, since):
     if params['dns_log_path']:
         if os.path.exists(params['dns_log_path']):
             read_lines(None, params['dns_log_path'], params['max_lines'], params['timeout'],
-                       lines.append)
+                       lines.append, module)
     if params['dns_log_unit']:
         journal = module.get_bin_path('journalctl')
         if journal:
             read_lines([journal, '-u', params['dns_log_unit'], '--no-pager', '-q', '-o', 'cat',
                         '--since', '@%d' % int(since)], None, params['max_lines'],
-                       params['timeout'], lines.append)
+                       params['timeout'], lines.append, module)
     return drop_log.answers(lines, listed)
 
 
@@ -338,10 +336,11 @@ def main():
         if not os.path.exists(params['path']):
             module.fail_json(msg='path: %s does not exist' % params['path'])
         argv, label = None, params['path']
-        truncated = read_lines(None, params['path'], params['max_lines'], params['timeout'], feed)
+        truncated = read_lines(None, params['path'], params['max_lines'], params['timeout'], feed,
+                               module)
     else:
         argv, label = command_for(module, params['source'], since)
-        truncated = read_lines(argv, None, params['max_lines'], params['timeout'], feed)
+        truncated = read_lines(argv, None, params['max_lines'], params['timeout'], feed, module)
     rows = aggregate.result()
     sources = explain(module, rows) if params['explain'] and rows else None
     if params['explain'] and sources is not None and params['include_foreign']:

@@ -154,10 +154,9 @@ def fragment(rows):
              '# Check every address against the vendor page before adding it to the catalog.',
              'blocks:']
     for (proto, port), seen in sorted(services.items()):
-        hosts = sorted({host for _net, row in seen for host in row['hosts']})
+        hosts = ', '.join(sorted({host for _net, row in seen for host in row['hosts']}))
         lines += ['  seen_%s_%d:' % (proto, port),
-                  '    description: Dropped %s/%d destinations seen on %s' % (proto, port,
-                                                                           ', '.join(hosts)),
+                  '    description: Dropped %s/%d destinations seen on %s' % (proto, port, hosts),
                   '    direction: out',
                   '    rules:',
                   '      - {protocol: %s, ports: "%d"}' % (proto, port),
