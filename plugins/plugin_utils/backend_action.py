@@ -109,6 +109,25 @@ def check_domain_options(module, args):
     check_gateway_domains(args)
 
 
+# Backend modules that log their own drops (jaas_firewall_log_drops); the others refuse
+# ``log_drops: true`` here, before any host, and never receive the option.
+LOG_DROP_MODULES = ('jaas.firewall.firewalld_rules',)
+
+
+def check_log_drops(module, args):
+    """``log_drops`` kept for the backends that log, refused when true by the others."""
+    if module in LOG_DROP_MODULES or 'log_drops' not in args:
+        return
+    value = args.pop('log_drops')
+    try:
+        wanted = boolean(value if value is not None else False, strict=True)
+    except TypeError:
+        raise AnsibleError('jaas_firewall_log_drops must be true or false, got %r' % (value,))
+    if wanted and args.get('state', 'present') == 'present':
+        raise AnsibleError('jaas_firewall_log_drops: %s does not log drops yet (supported by %s); '
+                           'set it to false' % (module, ', '.join(LOG_DROP_MODULES)))
+
+
 def domain_entries(catalog, categories, families):
     """The module's ``domains`` option: per chosen category its names and rules."""
     if categories is None:
@@ -258,6 +277,7 @@ class BackendAction(ActionBase):
             # selection is validated by the catalog lookup, entry by entry
             check_names(args, self.names)
             check_control_characters(args)
+            check_log_drops(self.module, args)
             if selection is not None:
                 rules, domains = self.desired_rules(selection, task_vars)
                 args['rules'] = list(args.get('rules') or []) + rules

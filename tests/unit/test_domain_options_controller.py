@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleError
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import (
-    check_domain_options, domain_entries)
+    check_domain_options, check_log_drops, domain_entries)
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog
 
 CATALOG = load_catalog()
@@ -119,3 +119,27 @@ def test_control_characters_are_refused_naming_the_variable(args, message):
     with pytest.raises(AnsibleError, match=message):
         check_control_characters(args)
     check_control_characters({'persist_config': '/etc/nftables.conf', 'dns_upstreams': ['fe80::1%eth0']})
+
+
+@pytest.mark.parametrize('module', ['jaas.firewall.nftables_rules', 'jaas.firewall.ufw_rules'])
+def test_log_drops_refused_before_any_host_where_not_implemented(module):
+    """jaas_firewall_log_drops: true on a backend that does not log is one line, never a silent
+    no-op; false (or absent) is dropped from the module's options."""
+    with pytest.raises(AnsibleError, match='jaas_firewall_log_drops: %s does not log drops yet '
+                                           r'\(supported by jaas.firewall.firewalld_rules\)' % module):
+        check_log_drops(module, {'log_drops': True})
+    for value in (False, 'no', None):
+        args = {'log_drops': value}
+        check_log_drops(module, args)
+        assert 'log_drops' not in args
+    args = {'log_drops': True, 'state': 'absent'}
+    check_log_drops(module, args)
+    assert 'log_drops' not in args
+    with pytest.raises(AnsibleError, match="jaas_firewall_log_drops must be true or false, got 'maybe'"):
+        check_log_drops(module, {'log_drops': 'maybe'})
+
+
+def test_log_drops_reaches_firewalld():
+    args = {'log_drops': True}
+    check_log_drops('jaas.firewall.firewalld_rules', args)
+    assert args == {'log_drops': True}

@@ -23,7 +23,7 @@ SHARED = ['jaas_firewall_state', 'jaas_firewall_catalog_file', 'jaas_firewall_bl
           'jaas_firewall_rollback_timeout', 'jaas_firewall_gateway',
           'jaas_firewall_gateway_in_interfaces', 'jaas_firewall_gateway_out_interfaces',
           'jaas_firewall_domains', 'jaas_firewall_domain_ttl', 'jaas_firewall_dns_upstreams',
-          'jaas_firewall_domain_answer_exclude']
+          'jaas_firewall_log_drops', 'jaas_firewall_domain_answer_exclude']
 
 
 def _load(*parts):
