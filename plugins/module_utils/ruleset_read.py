@@ -54,8 +54,11 @@ def read_host(module):
         path = module.get_bin_path(tool, opt_dirs=['/usr/sbin', '/sbin'])
         if not path:
             continue
-        rc, out, _err = module.run_command([path])
+        rc, out, err = module.run_command([path])
         if rc != 0:
+            if key.startswith('legacy'):
+                module.warn('%s failed (rc %d), its rules are not evaluated: %s'
+                            % (tool, rc, err.strip()[:200]))
             continue
         texts[key] = out
         if key.startswith('nft_save') or legacy_filters(out):

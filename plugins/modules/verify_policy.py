@@ -163,58 +163,12 @@ msg:
 """
 
 import ipaddress
-import json
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nft_eval
-
-
-def read_host(module):
-    """(ruleset dict, {source: text}) of the host; nothing written."""
-    sources = []
-    texts = {}
-    nft = module.get_bin_path('nft', opt_dirs=['/usr/sbin', '/sbin'])
-    ruleset = {'nftables': []}
-    if nft:
-        rc, out, err = module.run_command([nft, '-j', 'list', 'ruleset'])
-        if rc != 0:
-            module.fail_json(msg='nft -j list ruleset failed (rc %d): %s' % (rc, err.strip()))
-        ruleset = json.loads(out or '{"nftables": []}')
-        sources.append('nft')
-    for key, tool in (('nft_save4', 'iptables-nft-save'), ('nft_save6', 'ip6tables-nft-save'),
-                      ('legacy4', 'iptables-legacy-save'), ('legacy6', 'ip6tables-legacy-save')):
-        if key.startswith('nft_save') and not _has_xt(ruleset):
-            continue   # only needed for the xt matches nft -j cannot show
-        path = module.get_bin_path(tool, opt_dirs=['/usr/sbin', '/sbin'])
-        if not path:
-            continue
-        rc, out, err = module.run_command([path])
-        if rc != 0:
-            if key.startswith('legacy'):
-                module.warn('%s failed (rc %d), its rules are not evaluated: %s'
-                            % (tool, rc, err.strip()[:200]))
-            continue
-        texts[key] = out
-        if key.startswith('nft_save') or _legacy_filters(out):
-            sources.append(tool)
-    if not nft and not any(key.startswith('legacy') for key in texts):
-        module.fail_json(msg='neither nft nor iptables-legacy-save found: nothing to verify')
-    return ruleset, texts, sources
-
-
-def _legacy_filters(text):
-    """True when an iptables-legacy-save listing holds a rule or a non-ACCEPT policy."""
-    for line in text.splitlines():
-        if line.startswith('-A ') or (line.startswith(':') and len(line.split()) > 1
-                                      and line.split()[1] not in ('ACCEPT', '-')):
-            return True
-    return False
-
-
-def _has_xt(ruleset):
-    return '"xt"' in json.dumps(ruleset) if ruleset.get('nftables') else False
+from ansible_collections.jaas.firewall.plugins.module_utils.ruleset_read import ReadError, read_host
 
 
 def port_ends(ports):
@@ -325,7 +279,10 @@ def main():
         except (KeyError, TypeError, ValueError) as exc:
             module.fail_json(msg='rules[%d]: %r is not a rule of the jaas.firewall.rules filter (%s)'
                              % (index, rule, exc))
-    ruleset, texts, sources = read_host(module)
+    try:
+        ruleset, texts, sources = read_host(module)
+    except ReadError as exc:
+        module.fail_json(msg='%s: nothing to verify' % exc)
     try:
         compiled = nft_eval.Ruleset.from_nft_json(ruleset, **texts)
     except (nft_eval.EvalError, KeyError, TypeError, ValueError) as exc:
