@@ -30,9 +30,12 @@ for name in sorted(client.getIPSets()):
 PY
     ;;
 nftables)
-    # the table without its forward chain (awk: skip from "chain forward {" to its "}")
+    # the table without its forward chain (awk: skip from "chain forward {" to its "}") and
+    # without the domain half, which the phases turn on and off (its timed sets, the answer
+    # guard's sets, the rules that use them, gateway mode's DNS accepts)
     nft list table inet jaas 2>/dev/null \
-        | awk '/^\tchain forward \{/ {skip = 1} !skip {print} skip && /^\t\}/ {skip = 0}' | grep -v '^$' || true
+        | awk '/^\t(chain forward|set domains_|set answer_guard_)/ {skip = 1} !skip {print} skip && /^\t\}/ {skip = 0}' \
+        | grep -v -e '^$' -e '@domains_' -e 'comment "gateway dns"' || true
     ;;
 *)
     echo "usage: $0 ufw|firewalld|nftables" >&2; exit 2

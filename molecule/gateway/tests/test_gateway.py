@@ -4,12 +4,18 @@ Expectations are hand-written tables below, from the test catalog (files/catalog
 the variables in molecule.yml; nothing here imports or runs the collection's code. The
 client, the peer and "outside" are pointed at one gateway at a time (their routes), then
 the harness probe (molecule/harness/probe.py) runs on the client (LAN -> WAN) and on the
-peer (WAN -> LAN). Phases: converge, gateway_off, absent (see molecule.yml).
+peer (WAN -> LAN). Phases: converge, domains_off, gateway_off, absent (see molecule.yml).
+
+The domain half on the gateways of DOMAIN_GATEWAYS: the client asks the gateway's LAN
+address (its resolv.conf), the test DNS on the peer answers, and only then does TCP 443 to
+the answer pass the forward chain; figures (answer-to-open, expiry) are printed, never
+asserted.
 """
 import ipaddress
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -26,8 +32,24 @@ GATEWAYS = {
     'gateway-firewalld12': ('firewalld', 22),
     'gateway-nftables12': ('nftables', 23),
     'gateway-firewalld13': ('firewalld', 24),
+    'gateway-ufw13': ('ufw', 25),
+    'gateway-nftables13': ('nftables', 26),
 }
-PHASES = ('converge', 'gateway_off', 'absent')
+# TODO(firewalld gateway domains): add the firewalld gateways (and to the domain_gateways
+# group in molecule.yml) once firewalld's domain half works in gateway mode.
+DOMAIN_GATEWAYS = ('gateway-ufw12', 'gateway-nftables12', 'gateway-ufw13', 'gateway-nftables13')
+# expiry is waited for (TTL 10 s) on one gateway per backend only, to keep the run short
+EXPIRY_GATEWAYS = ('gateway-ufw12', 'gateway-nftables13')
+PHASES = ('converge', 'domains_off', 'gateway_off', 'absent')
+GATEWAY_ON = ('converge', 'domains_off')
+LAN_CLIENT = os.path.join(HERE, '..', 'files', 'lan_client.py')
+TEST_DNS = '198.18.7.100'
+# the test DNS's names (files/test_dns.conf, written by hand; addresses held by "outside")
+LISTED_V4, LISTED_V6 = '198.18.7.91', '2001:2:0:7::91'   # meet.8x8.vc (core: 8x8.vc, *.8x8.vc)
+UNLISTED_V4 = '198.18.7.92'                              # notjaas.example
+OTHER_V4 = '198.18.7.93'                                 # other.8x8.vc, answered by the client's own resolver
+HOSTILE = {'rebind.8x8.vc': ['10.77.0.10'], 'cgnat.8x8.vc': ['100.64.77.10'],
+           'alias.8x8.vc': ['10.77.0.11']}               # CNAME to inside.corp.test
 
 # ---------------------------------------------------------------- hand-written tables
 # What the catalog allows towards each test host (turn has the IPv4 peer, jvb the IPv6 one;
@@ -44,7 +66,7 @@ EVERYTHING = dict((address, set(ALL_PORTS)) for address in ALLOWED)
 
 def forwarded_lan_to_wan(backend, phase):
     """Flows from the client that reach the WAN hosts through the gateway."""
-    if phase == 'converge':
+    if phase in GATEWAY_ON:
         return ALLOWED                      # strict forwarding: exactly the catalog
     # gateway off: ufw keeps "default deny routed"; firewalld forwards nothing between
     # internal and external without a policy; our nftables table has no forward chain, so
@@ -146,7 +168,7 @@ def test_host_rules_are_the_ones_from_before_gateway_mode(gateway):
         # jaas:safety rules (DNS here) stay while ufw runs with a deny policy (roles/ufw/README.md)
         left = [line for line in now.splitlines() if 'jaas' in line]
         assert [line for line in left if "'jaas:safety'" not in line] == [], now
-        assert not left or name == 'gateway-ufw12'
+        assert not left or GATEWAYS[name][0] == 'ufw'
     else:
         assert now.strip() == saved.strip()
         assert 'jaas' in saved            # the snapshot holds real rules, not an empty listing
@@ -184,10 +206,13 @@ def nftables_forward(name, interfaces):
     if not chains:
         return None
     assert chains[0]['hook'] == 'forward' and chains[0]['type'] == 'filter'
-    allowed, others = set(), []
+    allowed, others, domain_rules = set(), [], []
     for item in items:
         rule = item.get('rule')
         if not rule or rule['chain'] != 'forward':
+            continue
+        if any('set' in expr for expr in rule['expr']):          # update @domains_...: the domain half
+            domain_rules.append(_domain_rule(rule, interfaces))
             continue
         facts = {}
         for expr in rule['expr']:
@@ -215,7 +240,40 @@ def nftables_forward(name, interfaces):
                 allowed.add((family, network, protocol, ports))
         else:
             others.append(facts)
-    return chains[0]['policy'], allowed, others
+    return chains[0]['policy'], allowed, others, domain_rules
+
+
+def _domain_rule(rule, interfaces):
+    """(family, domain set, guard set, protocol, port, ct state, updated set) of a forward
+    domain rule, after checking it is limited to LAN -> WAN and accepts."""
+    facts = {}
+    for expr in rule['expr']:
+        if 'match' in expr:
+            left, right = expr['match']['left'], expr['match']['right']
+            key = (left['meta']['key'] if 'meta' in left else 'ct ' + left['ct']['key'] if 'ct' in left
+                   else left['payload']['protocol'] + ' ' + left['payload']['field'])
+            facts.setdefault(key, []).append((expr['match']['op'], right))
+        elif 'set' in expr:
+            facts['update'] = (expr['set']['op'], expr['set']['set'])
+        else:
+            facts['verdict'] = next(iter(expr))
+    assert facts['iifname'] == [('==', interfaces['lan'])] and facts['oifname'] == [('==', interfaces['wan'])]
+    assert facts['verdict'] == 'accept'
+    daddr = facts.get('ip daddr') or facts.get('ip6 daddr')
+    family = 4 if 'ip daddr' in facts else 6
+    sets = dict((op, right) for op, right in daddr)
+    port = facts.get('tcp dport')
+    state = facts['ct state'][0][1]
+    return (family, sets['=='], sets['!='], 'tcp' if port else None, port[0][1] if port else None,
+            state if isinstance(state, str) else ','.join(state), facts['update'])
+
+
+# The forward chain's domain rules (hand-written: category core, TCP 443, both families;
+# the answer guard in the same rule; only a connection's first packet; the set refreshed).
+NFT_DOMAIN_FORWARD = [
+    (4, '@domains_core_v4', '@answer_guard_v4', 'tcp', 443, 'new', ('update', '@domains_core_v4')),
+    (6, '@domains_core_v6', '@answer_guard_v6', 'tcp', 443, 'new', ('update', '@domains_core_v6')),
+]
 
 
 def address_space(flows):
@@ -300,27 +358,29 @@ def test_gateway_rules(gateway):
     name, backend, phase, interfaces = gateway
     if backend == 'nftables':
         forward = nftables_forward(name, interfaces)
-        if phase != 'converge':
+        if phase not in GATEWAY_ON:
             assert forward is None       # gateway off or absent: no forward chain
             return
-        policy, allowed, others = forward
+        policy, allowed, others, domain_rules = forward
         assert policy == 'drop'
         assert address_space(allowed) == address_space(FORWARDED_RULES)
         assert [o.get('ct state') for o in others] == [['established', 'related']]
+        assert domain_rules == (NFT_DOMAIN_FORWARD if name in DOMAIN_GATEWAYS and phase == 'converge'
+                                else [])
     elif backend == 'ufw':
         routes = ufw_routes(name, interfaces)
-        assert routes == (UFW_EXPECTED_ROUTES if phase == 'converge' else set())
+        assert routes == (UFW_EXPECTED_ROUTES if phase in GATEWAY_ON else set())
         defaults = docker(name, 'cat', '/etc/default/ufw')
         assert 'DEFAULT_FORWARD_POLICY="DROP"' in defaults
         forward = docker(name, 'iptables', '-S', 'ufw-user-forward') + \
             docker(name, 'ip6tables', '-S', 'ufw6-user-forward')
         in_kernel = [line for line in forward.splitlines() if line.startswith('-A ')]
-        assert len(in_kernel) == (len(UFW_EXPECTED_ROUTES) if phase == 'converge' else 0)
+        assert len(in_kernel) == (len(UFW_EXPECTED_ROUTES) if phase in GATEWAY_ON else 0)
         assert all('-i %s -o %s ' % (interfaces['lan'], interfaces['wan']) in line for line in in_kernel)
     else:
         runtime = firewalld_runtime(name, interfaces)
         policy = runtime['policies'].get('jaas-gateway')
-        if phase != 'converge':
+        if phase not in GATEWAY_ON:
             assert policy is None
             return
         assert policy['ingress_zones'] == ['internal'] and policy['egress_zones'] == ['external']
@@ -328,3 +388,172 @@ def test_gateway_rules(gateway):
         assert set(policy['rich_rules']) == FIREWALLD_EXPECTED_RULES
         # the zones really hold the legs (prepare bound them; the role never does)
         assert runtime['zones'] == {interfaces['lan']: 'internal', interfaces['wan']: 'external'}
+
+
+# ---------------------------------------------------------------- the domain half (LAN clients)
+FIGURES = os.environ.get('JAAS_GATEWAY_FIGURES', '/tmp/jaas-molecule-gateway-figures.txt')
+
+
+def figure(text):
+    """A measured figure: printed, and appended to FIGURES (pytest captures what passes)."""
+    print('\n' + text)
+    with open(FIGURES, 'a') as handle:
+        handle.write(time.strftime('%Y-%m-%dT%H:%M:%S ') + text + '\n')
+
+
+def lan_client(container, *steps):
+    with open(LAN_CLIENT) as handle:
+        return json.loads(docker(container, 'python3', '-', *steps, stdin=handle.read()))
+
+
+def client_resolver(address):
+    """The client's resolv.conf names ``address`` (a bind mount: written in place)."""
+    docker(CLIENT, 'sh', '-ec', 'printf "nameserver %s\\noptions timeout:1 attempts:1\\n" > /etc/resolv.conf'
+           % address)
+
+
+def client_routes_hostile_through(gateway):
+    last = GATEWAYS[gateway][1]
+    docker(CLIENT, 'sh', '-ec', 'ip route replace 10.77.0.0/24 via 198.18.6.%d; '
+           'ip route replace 100.64.77.0/24 via 198.18.6.%d' % (last, last))
+
+
+def dns_listeners(gateway):
+    """The local addresses of the gateway's UDP and TCP sockets on port 53."""
+    out = docker(gateway, 'ss', '-H', '-lnut', 'sport', '=', ':53')
+    return {line.split()[4].rsplit(':', 1)[0].strip('[]').split('%')[0] for line in out.splitlines()}
+
+
+def set_addresses(gateway, backend, name):
+    table = 'jaas' if backend == 'nftables' else 'jaas_domains'
+    listing = json.loads(docker(gateway, 'nft', '-j', 'list', 'set', 'inet', table, name))['nftables']
+    body = next(item['set'] for item in listing if 'set' in item)
+    return {(e['elem']['val'] if isinstance(e, dict) else e) for e in body.get('elem', [])}
+
+
+@pytest.fixture
+def domain_gateway(gateway):
+    name, backend, phase, interfaces = gateway
+    if name not in DOMAIN_GATEWAYS:
+        pytest.skip('domains off on this gateway (TODO: firewalld gateway domains)')
+    return name, backend, phase, interfaces
+
+
+def test_lan_client_resolving_through_the_gateway_reaches_only_the_listed_name(domain_gateway):
+    name, backend, phase, _interfaces = domain_gateway
+    if phase == 'absent':
+        pytest.skip('no gateway')
+    last = GATEWAYS[name][1]
+    # gateway off on nftables: our table has no forward chain, nothing filters forwarding
+    # (see forwarded_lan_to_wan), so every connection passes whatever DNS said
+    unfiltered = phase == 'gateway_off' and backend == 'nftables'
+    route_through(name)
+    client_resolver('198.18.6.%d' % last)
+    before = lan_client(CLIENT, 'connect:%s:443' % LISTED_V4)
+    assert before[0]['open'] is unfiltered     # nothing asked yet: refused
+    steps = lan_client(CLIENT, 'resolve:meet.8x8.vc', 'connect:%s:80' % LISTED_V4,
+                       'connect:%s:10000' % LISTED_V4, 'resolve:notjaas.example')
+    listed, port80, port10000, unlisted = steps
+    if phase == 'converge':
+        # the gateway's resolver answered on its LAN address, and the answer opened 443
+        assert listed['addresses'] == sorted([LISTED_V4, LISTED_V6])
+        assert dict(listed['open']) == {LISTED_V4: True, LISTED_V6: True}
+        assert unlisted['addresses'] == [UNLISTED_V4]
+        assert dict(unlisted['open']) == {UNLISTED_V4: False}
+        figure('%s: answer-to-open through the gateway %.3f s (DNS answer %.3f s)'
+               % (name, listed['answer_to_open'], listed['seconds']))
+    else:
+        # domains off or gateway off: the resolver serves no LAN client, nothing opens
+        assert 'error' in listed and 'error' in unlisted, steps
+        assert lan_client(CLIENT, 'connect:%s:443' % LISTED_V4)[0]['open'] is unfiltered
+    assert port80['open'] is unfiltered and port10000['open'] is unfiltered   # other ports: never
+
+
+def test_listed_address_closes_after_the_ttl(domain_gateway):
+    name, backend, phase, _interfaces = domain_gateway
+    if phase != 'converge' or name not in EXPIRY_GATEWAYS:
+        pytest.skip('converge phase, one gateway per backend')
+    last = GATEWAYS[name][1]
+    route_through(name)
+    client_resolver('198.18.6.%d' % last)
+    opened = lan_client(CLIENT, 'resolve:meet.8x8.vc')[0]
+    assert dict(opened['open'])[LISTED_V4] is True
+    start = time.monotonic()                    # right after the last connection to it
+    deadline = start + 10 + 20                  # TTL 10 s, and some slack for the kernel's gc
+    # poll the set, not the address: a connection would refresh its timeout
+    while time.monotonic() < deadline and LISTED_V4 in set_addresses(name, backend, 'domains_core_v4'):
+        time.sleep(0.5)
+    closed = time.monotonic() - start
+    assert lan_client(CLIENT, 'connect:%s:443' % LISTED_V4)[0]['open'] is False
+    figure('%s: %s closed %.1f s after the last connection to it (TTL 10 s)' % (name, LISTED_V4, closed))
+
+
+def test_a_client_using_another_resolver_gets_nothing(domain_gateway):
+    name, _backend, phase, _interfaces = domain_gateway
+    if phase != 'converge':
+        pytest.skip('converge phase')
+    route_through(name)
+    # the client's own resolver (prepare.yml: a dnsmasq on 127.0.0.1 that answers
+    # other.8x8.vc itself): the gateway's resolver never sees the question (the test DNS
+    # on the WAN is out of reach for it, DNS to it is not a forwarded flow)
+    client_resolver('127.0.0.1')
+    other = lan_client(CLIENT, 'resolve:other.8x8.vc')[0]
+    assert other['addresses'] == [OTHER_V4]     # a listed name, answered...
+    assert dict(other['open']) == {OTHER_V4: False}     # ...but not by the gateway: refused
+
+
+def test_hostile_answers_open_nothing_in_the_forward_chain(domain_gateway):
+    name, backend, phase, _interfaces = domain_gateway
+    if phase != 'converge':
+        pytest.skip('converge phase')
+    route_through(name)
+    client_routes_hostile_through(name)
+    client_resolver('198.18.6.%d' % GATEWAYS[name][1])
+    results = lan_client(CLIENT, *['resolve:%s' % host for host in sorted(HOSTILE)])
+    in_set = set_addresses(name, backend, 'domains_core_v4')
+    for result, host in zip(results, sorted(HOSTILE)):
+        assert result['addresses'] == HOSTILE[host]
+        assert all(ok is False for _address, ok in result['open']), result
+        assert set(HOSTILE[host]) <= in_set       # the resolver did put it in the set
+
+
+def test_the_resolver_serves_the_lan_leg_only(domain_gateway):
+    name, _backend, phase, interfaces = domain_gateway
+    if phase == 'absent':
+        pytest.skip('rules only')
+    last = GATEWAYS[name][1]
+    listeners = dns_listeners(name)
+    assert '198.18.7.%d' % last not in listeners and '2001:2:0:7::%d' % last not in listeners
+    assert not listeners & {'0.0.0.0', '::', '*'}                     # never a wildcard
+    serves_lan = phase == 'converge'
+    assert ('198.18.6.%d' % last in listeners) is serves_lan
+    assert ('127.0.0.153' in listeners) is (phase != 'domains_off')
+    # from the WAN, neither the WAN address nor (routed) the LAN address answers
+    route_through(name)
+    asked = lan_client(PEER, 'ask:198.18.7.%d:meet.8x8.vc' % last, 'ask:198.18.6.%d:meet.8x8.vc' % last)
+    assert [a['answered'] for a in asked] == [False, False]
+    from_lan = lan_client(CLIENT, 'ask:198.18.6.%d:meet.8x8.vc' % last)[0]
+    assert from_lan['answered'] is serves_lan
+
+
+def test_dns_accepts_exist_only_with_domains_in_gateway_mode(domain_gateway):
+    name, backend, phase, interfaces = domain_gateway
+    on = phase == 'converge'
+    if backend == 'nftables':
+        table = _nft_table(name)
+        dns = [i['rule'] for i in table if 'rule' in i and i['rule']['chain'] == 'input'
+               and i['rule'].get('comment') == 'gateway dns']
+        assert len(dns) == (2 if on else 0)
+        for rule in dns:
+            assert {'match': {'op': '==', 'left': {'meta': {'key': 'iifname'}},
+                              'right': interfaces['lan']}} in rule['expr']
+    else:
+        rules = docker(name, 'iptables', '-S') + docker(name, 'ip6tables', '-S')
+        ours = [line for line in rules.splitlines() if 'jaas.firewall domains' in line]
+        forward = [line for line in ours if line.startswith(('-A ufw-after-forward ', '-A ufw6-after-forward '))]
+        dns = [line for line in ours if line.startswith(('-A ufw-after-input ', '-A ufw6-after-input '))]
+        assert len(forward) == (2 if on else 0) and len(dns) == (4 if on else 0), ours
+        assert all('-i %s ' % interfaces['lan'] in line for line in forward + dns)
+        assert all('-o %s ' % interfaces['wan'] in line for line in forward)
+        after = docker(name, 'cat', '/etc/ufw/after.rules')
+        assert ('-A ufw-after-forward -i %s' % interfaces['lan'] in after) is on
