@@ -74,7 +74,7 @@ clean: ## remove tool droppings (build/, tests/output/, importer_result.json, *.
 	@echo "make test: all suites passed"
 
 golden: setup ## regenerate tests/golden/* (Windows renderer, nftables script); review `git diff tests/golden` after
-	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py tests/unit/test_nftables_plan.py tests/unit/test_nftables_gateway.py
+	JAAS_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_windows_render.py tests/unit/test_nftables_plan.py tests/unit/test_nftables_gateway.py tests/unit/test_nftables_log_drops.py
 	rm -f tests/golden/*.actual
 
 golden-nftables-live: setup images ## re-capture what real nft 1.0.6/1.1.3 print for the fixture (tests/golden/nftables_live_*.json)

@@ -64,6 +64,19 @@ NEIGHBOUR_DISCOVERY = {
     'input': ('nd-neighbor-advert', 'nd-neighbor-solicit', 'nd-router-advert'),
 }
 REJECT = 'reject with icmpx type admin-prohibited'
+# Drop logging (log_drops): what falls through a chain of ours whose policy drops (or whose
+# last rule rejects) is logged, rate-limited, with the tag no other rule uses, read back by
+# jaas.firewall.drop_report (module_utils/drop_log.py: ``jaas-drop out|in|fwd ``). One rule
+# per chain in table inet: IPv4 and IPv6 alike.
+LOG_TAG = 'jaas-drop'
+LOG_DIRECTION = {'input': 'in', 'output': 'out', 'forward': 'fwd'}
+LOG_COMMENT = 'log drops'
+
+
+def log_rule(chain):
+    """The rate-limited log rule of one chain (nft syntax as ``nft list`` prints it)."""
+    return ('limit rate 10/second burst 20 packets log prefix "%s %s " level info comment "%s"'
+            % (LOG_TAG, LOG_DIRECTION[chain], LOG_COMMENT))
 # meta keys nft prints without "meta", and whose values are quoted strings
 _BARE_META = ('iif', 'oif', 'iifname', 'oifname')
 
@@ -320,6 +333,18 @@ def with_domains(model, domains, ttl, exclude=None, gateway=None):
     return model
 
 
+def with_drop_logging(model, log_drops):
+    """The table with ``log_rule`` last in each chain that drops (before its final reject),
+    after every accept of ours - including the domain half's. Accepting chains drop nothing
+    of ours: nothing to log."""
+    if model is None or not log_drops:
+        return model
+    for name, chain in model['chains'].items():
+        if chain['policy'] != 'accept':
+            _insert_before_reject(chain, [log_rule(name)])
+    return model
+
+
 # ---------------------------------------------------------------- rendering (pure)
 
 def _resolver_diff(config):
@@ -449,6 +474,11 @@ def _statement_text(statement):
     if kind == 'set' and isinstance(body, dict) and body.get('op') in ('add', 'update'):
         element, _quoted = _left_text(body.get('elem'))
         return '%s %s { %s }' % (body['op'], body.get('set'), element)
+    if kind == 'limit' and isinstance(body, dict) and set(body) == {'rate', 'burst', 'per'}:
+        return 'limit rate %s/%s burst %s packets' % (body['rate'], body['per'], body['burst'])
+    if kind == 'log' and isinstance(body, dict) and set(body) <= {'prefix', 'level'}:
+        return 'log%s%s' % (' prefix "%s"' % body['prefix'] if 'prefix' in body else '',
+                            ' level %s' % body['level'] if 'level' in body else '')
     if kind == 'reject':
         if not body:
             return 'reject'
@@ -634,6 +664,7 @@ class NftablesBackend(Backend):
         persist=dict(type='bool', default=True),
         persist_config=dict(type='path'),
         persist_file=dict(type='path'),
+        log_drops=dict(type='bool', default=False),
     )
     argument_spec.update(gateway_argument_spec())
     argument_spec.update(DOMAINS_ARGUMENT_SPEC)
@@ -672,6 +703,7 @@ class NftablesBackend(Backend):
         except (DomainError, ModelError) as exc:
             raise PlanError(str(exc))
         model = with_domains(model, domains, ttl, exclude, gateway)
+        model = with_drop_logging(model, params['log_drops'])
         self.desired_resolver = resolver
         for option in ('persist_file', 'persist_config'):
             if params[option] is not None:

@@ -109,6 +109,20 @@ options:
   persist_file:
     description: Where our saved table goes; default C(/etc/nftables.d/<prefix>.nft).
     type: path
+  log_drops:
+    description:
+      - Log what our chains drop or reject - what no rule of ours accepted - for
+        M(jaas.firewall.drop_report). Each chain whose policy is V(drop) or V(reject) (C(input),
+        C(output), C(forward) in gateway mode) gets one last rule (before the final reject),
+        C(limit rate 10/second burst 20 packets log prefix "jaas-drop out " level info comment
+        "log drops") (C(jaas-drop in ), C(jaas-drop fwd )), IPv4 and IPv6 alike (table C(inet)).
+        The prefix is used by no other rule. Accepting chains drop nothing of ours and get none.
+      - V(false) leaves no logging rule in our table (a run removes them).
+      - The kernel logs packets of other network namespaces (containers) only with the sysctl
+        C(net.netfilter.nf_log_all_netns=1) on the host.
+    type: bool
+    default: false
+    version_added: "0.3.0"
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.

@@ -111,7 +111,7 @@ def check_domain_options(module, args):
 
 # Backend modules that log their own drops (jaas_firewall_log_drops); the others refuse
 # ``log_drops: true`` here, before any host, and never receive the option.
-LOG_DROP_MODULES = ('jaas.firewall.firewalld_rules',)
+LOG_DROP_MODULES = ('jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules')
 
 
 def check_log_drops(module, args):

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Capture what real nft prints for the fixture table (tests/golden/nftables_live_<version>.json)
-and for the same table in gateway mode (nftables_gateway_live_<version>.json).
+for the same table in gateway mode (nftables_gateway_live_<version>.json), and in gateway mode
+with drop logging (log_drops: nftables_gateway_log_drops_live_<version>.json).
 
 The unit tests (tests/unit/test_nftables_plan.py) read these listings back and require the
 backend to see them as converged: that is how a change in nft's JSON spelling between
@@ -27,7 +28,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils import nftables_back
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import Gateway  # noqa: E402
 
 
-def fixture_model(gateway=False):
+def fixture_model(gateway=False, log_drops=False):
     with open(os.path.join(HERE, 'nftables_fixture.json')) as handle:
         data = json.load(handle)
     options = {}
@@ -35,12 +36,13 @@ def fixture_model(gateway=False):
         options = dict(gateway=Gateway(tuple(data['gateway']['in_interfaces']),
                                        tuple(data['gateway']['out_interfaces'])),
                        default_forward=data['gateway']['default_forward'])
-    return data, nft.desired_model(data['rules'], data['keep_open'], data['connection_ports'],
-                                   data['default_incoming'], data['default_outgoing'], **options)
+    model = nft.desired_model(data['rules'], data['keep_open'], data['connection_ports'],
+                              data['default_incoming'], data['default_outgoing'], **options)
+    return data, nft.with_drop_logging(model, log_drops)
 
 
-def capture(container, gateway=False):
-    data, model = fixture_model(gateway)
+def capture(container, gateway=False, log_drops=False):
+    data, model = fixture_model(gateway, log_drops)
     text = nft.script(model, data['table'])
     subprocess.run(['docker', 'exec', '-i', container, 'nft', '-f', '-'], input=text, text=True,
                    check=True)
@@ -50,7 +52,8 @@ def capture(container, gateway=False):
                               data['table']], text=True, check=True, capture_output=True).stdout
     subprocess.run(['docker', 'exec', container, 'nft', 'delete', 'table', 'inet', data['table']],
                    check=True)
-    path = os.path.join(HERE, 'nftables_%slive_%s.json' % ('gateway_' if gateway else '', version))
+    path = os.path.join(HERE, 'nftables_%s%slive_%s.json' % (
+        'gateway_' if gateway else '', 'log_drops_' if log_drops else '', version))
     with open(path, 'w') as handle:
         json.dump(json.loads(listing), handle, indent=1, sort_keys=True)
         handle.write('\n')
@@ -62,6 +65,7 @@ def main(containers):
         for name in containers:
             capture(name)
             capture(name, gateway=True)
+            capture(name, gateway=True, log_drops=True)
         return
     from reliability import harness  # the suite's container settings
     hosts = []
@@ -70,6 +74,7 @@ def main(containers):
             hosts.append(harness.Host.start('nft-capture-' + suite, suite))
             capture(hosts[-1].name)
             capture(hosts[-1].name, gateway=True)
+            capture(hosts[-1].name, gateway=True, log_drops=True)
     finally:
         harness.remove_all()
 
