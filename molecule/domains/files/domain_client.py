@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""What a program on the firewalled test host does, with timings (stdlib only).
+"""What a program on the firewalled test host (molecule/domains) or on a LAN client or WAN
+host (molecule/gateway) does, with timings (stdlib only).
 
     domain_client.py STEP...   each STEP one of
       resolve:NAME             getaddrinfo through /etc/resolv.conf (UDP), TCP 443 to every answer
       tcpdns:NAME:A|AAAA       one DNS question over TCP to the resolv.conf nameserver
       connect:ADDRESS:PORT     a TCP connection (1.5 s), through the firewall
+      ask:SERVER:NAME          one A question over UDP to SERVER (1 s): "answered" (a reply
+                               to our question came back) and its "rcode"
 
 Prints one JSON list, one result per step, in order: {"step", "addresses"?, "open"?,
 "seconds"?, "answer_to_open"?}. "answer_to_open": seconds from the answer to an accepted
@@ -112,6 +115,20 @@ def step(text):
         addresses = tcp_question(nameserver(), name, qtype)
         results, first = opened(addresses)
         return {'step': text, 'addresses': addresses, 'open': results, 'answer_to_open': first}
+    if kind == 'ask':
+        server, name = rest.split(':', 1)
+        ident = random.randrange(1 << 16)
+        labels = b''.join(bytes([len(p)]) + p.encode('ascii') for p in name.split('.'))
+        packet = struct.pack('!HHHHHH', ident, 0x0100, 1, 0, 0, 0) + labels + b'\0\0\1\0\1'
+        with socket.socket(socket.AF_INET6 if ':' in server else socket.AF_INET,
+                           socket.SOCK_DGRAM) as sock:
+            sock.settimeout(1.0)
+            try:
+                sock.sendto(packet, (server, 53))
+                data = sock.recv(4096)
+            except OSError:
+                return {'step': text, 'answered': False}
+        return {'step': text, 'answered': data[:2] == packet[:2], 'rcode': data[3] & 0x0f}
     if kind == 'connect':
         address, port = rest.rsplit(':', 1)
         return {'step': text, 'open': connect(address, int(port))}
