@@ -1,0 +1,109 @@
+"""jaas_firewall_log_drops on the nftables and ufw roles with real packets, Debian 12 and 13.
+
+Per (backend, Debian release) one host (``--network none``; a veth pair inside the container
+carries packets to nowhere in 198.18.56-59.x / 2001:2:56-59::, so nothing leaves it). The role
+applies a test catalog (turn lab = 198.18.N.16/28 tcp+udp 443) with outbound policy reject
+(nftables) / deny (ufw) and ``jaas_firewall_log_drops: true``. Then:
+
+* tcp 443 to the unlisted 198.18.N.99 and udp 10000 to the unlisted 2001:2:N::99 are dropped
+  by our policy, logged with the prefix ``jaas-drop out `` and reported ``unknown`` by the
+  jaas.firewall.drop_report playbook (issue 22);
+* the role with ``jaas_firewall_log_drops: false`` leaves no logging rule (``nft list
+  ruleset`` / ``iptables-save`` / ``ip6tables-save`` and ufw's after.rules show no jaas-drop).
+
+The kernel lines are read from the machine's dmesg as tests/reliability/test_drop_report.py
+does (containers share the machine's kernel log; needs net.netfilter.nf_log_all_netns=1).
+Expectations are hand-written from the setup. Containers: ``$JAAS_DROP_PREFIX`` (default the
+suite's prefix) + ``log-<backend>-<suite>``.
+"""
+
+import os
+import time
+
+import pytest
+
+from . import harness
+from .test_drop_report import CATALOG, NETWORK, kernel_lines, report, start
+
+HOSTS = {('nftables', 'bookworm'): 56, ('nftables', 'trixie'): 57,
+         ('ufw', 'bookworm'): 58, ('ufw', 'trixie'): 59}
+SEND = r'''
+import socket
+for family, address, port, kind in (
+        (socket.AF_INET, '198.18.%(n)d.99', 443, socket.SOCK_STREAM),
+        (socket.AF_INET6, '2001:2:%(n)d::99', 10000, socket.SOCK_DGRAM)):
+    sock = socket.socket(family, kind)
+    sock.settimeout(1)
+    try:
+        sock.sendto(b'x', (address, port)) if kind == socket.SOCK_DGRAM else sock.connect((address, port))
+    except OSError:
+        pass
+'''
+
+
+def role_vars(backend, n, catalog, log_drops):
+    result = {'jaas_firewall_catalog_file': catalog, 'jaas_firewall_allow_private_networks': True,
+              'jaas_firewall_blocks': ['turn'], 'jaas_firewall_regions': ['lab'],
+              'jaas_firewall_log_drops': log_drops}
+    if backend == 'nftables':
+        result.update(jaas_firewall_nftables_default_outgoing='reject',
+                      jaas_firewall_nftables_install=False)
+    else:
+        result.update(jaas_firewall_ufw_enable=True, jaas_firewall_ufw_default_outgoing='deny',
+                      jaas_firewall_ufw_install=False)
+    return result
+
+
+def ruleset(host, backend):
+    if backend == 'nftables':
+        return host.sh('nft list ruleset').stdout
+    return host.sh('iptables-save; ip6tables-save; cat /etc/ufw/after.rules /etc/ufw/after6.rules').stdout
+
+
+@pytest.fixture(scope='module')
+def hosts(ansible, tmp_path_factory):
+    if open('/proc/sys/net/netfilter/nf_log_all_netns').read().strip() != '1':
+        pytest.skip('net.netfilter.nf_log_all_netns=0: containers log nothing '
+                    '(tools/harness/ensure-docker.sh sets it)')
+    prefix = os.environ.get('JAAS_DROP_PREFIX', harness.NAME_PREFIX)
+    workdir = tmp_path_factory.mktemp('droplog')
+    started = {}
+    try:
+        for (backend, suite), n in HOSTS.items():
+            host = started[backend, suite] = start('%slog-%s-%s' % (prefix, backend, suite), suite)
+            host.sh(NETWORK % {'n': n})
+            catalog = workdir / ('catalog-%d.yml' % n)
+            catalog.write_text(CATALOG % {'n': n})
+            host.catalog = str(catalog)
+        yield started, workdir
+    finally:
+        harness.remove_all()
+
+
+@pytest.mark.parametrize('backend, suite', sorted(HOSTS))
+def test_our_drops_are_logged_reported_and_removed_again(hosts, ansible, backend, suite):
+    started, workdir = hosts
+    host, n = started[backend, suite], HOSTS[backend, suite]
+    play = harness.role_play(backend)
+    result = ansible.run([host], play, extra_vars=role_vars(backend, n, host.catalog, True))
+    assert result.rc == 0, result.stdout[-3000:]
+    assert 'jaas-drop out ' in ruleset(host, backend)
+    again = ansible.run([host], play, extra_vars=role_vars(backend, n, host.catalog, True))
+    assert again.rc == 0 and 'changed=0' in again.stdout, again.stdout[-3000:]
+
+    since = int(time.time()) - 1
+    host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND % {'n': n}))
+    time.sleep(1)
+    ours = [line for line in kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
+    assert any('DST=198.18.%d.99 ' % n in line for line in ours), ours
+    data, stdout = report(ansible, host, n, since, workdir)
+    rows = {(r['direction'], r['proto'], r['address'], r['port']): r for r in data['rows']}
+    assert rows[('out', 'tcp', '198.18.%d.99' % n, 443)]['verdict'] == 'unknown', data['rows']
+    assert rows[('out', 'udp', '2001:2:%d::99' % n, 10000)]['verdict'] == 'unknown', data['rows']
+    print(stdout[stdout.find('The report, largest first'):][:2000])
+
+    result = ansible.run([host], play, extra_vars=role_vars(backend, n, host.catalog, False))
+    assert result.rc == 0, result.stdout[-3000:]
+    text = ruleset(host, backend)
+    assert 'jaas-drop' not in text, text
+    assert ('reject' in text) if backend == 'nftables' else (':ufw-user-output' in text)
