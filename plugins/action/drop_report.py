@@ -14,39 +14,24 @@ __metaclass__ = type
 
 import time
 
-from ansible.errors import AnsibleError
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.jaas.firewall.plugins.plugin_utils import drop_report
-from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import (
-    BackendAction, check_control_characters)
+from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import ReadOnlyAction
 
 
-class ActionModule(BackendAction):
+class ActionModule(ReadOnlyAction):
     module = 'jaas.firewall.drop_report'
-    _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = ActionBase.run(self, tmp, task_vars)
-        args = dict(self._task.args)
-        selection = args.pop('catalog', None)
-        try:
-            check_control_characters(args)
-            rules, domains = self.desired_rules(selection, task_vars) \
-                if selection is not None else ([], [])
-        except AnsibleError as exc:
-            result.update(failed=True, changed=False, msg=to_text(exc.message))
+        result, args, rules, domains = self.selected(tmp, task_vars)
+        if args is None:
             return result
         if args.get('aggregate') is not None:
             result.update(self.aggregate(args, rules))
             return result
         names = sorted({name for entry in domains for name in entry['names']})
         args['domain_names'] = list(args.get('domain_names') or []) + names
-        result.update(self._execute_module(module_name=self.module, module_args=args,
-                                           task_vars=task_vars))
-        return result
+        return self.execute(result, args, task_vars)
 
     @staticmethod
     def aggregate(args, rules):

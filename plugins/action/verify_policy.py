@@ -9,31 +9,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleError
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import (
-    BackendAction, check_control_characters)
+from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action import ReadOnlyAction
 
 
-class ActionModule(BackendAction):
+class ActionModule(ReadOnlyAction):
     module = 'jaas.firewall.verify_policy'
-    _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = ActionBase.run(self, tmp, task_vars)
-        args = dict(self._task.args)
-        selection = args.pop('catalog', None)
-        try:
-            check_control_characters(args)
-            if selection is not None:
-                rules, _domains = self.desired_rules(selection, task_vars)
-                args['rules'] = list(args.get('rules') or []) + rules
-        except AnsibleError as exc:
-            result.update(failed=True, changed=False, msg=to_text(exc.message))
+        result, args, rules, _domains = self.selected(tmp, task_vars)
+        if args is None:
             return result
-        result.update(self._execute_module(module_name=self.module, module_args=args,
-                                           task_vars=task_vars))
-        return result
+        args['rules'] = list(args.get('rules') or []) + rules
+        return self.execute(result, args, task_vars)

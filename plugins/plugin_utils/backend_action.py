@@ -111,7 +111,8 @@ def check_domain_options(module, args):
 
 # Backend modules that log their own drops (jaas_firewall_log_drops); the others refuse
 # ``log_drops: true`` here, before any host, and never receive the option.
-LOG_DROP_MODULES = ('jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules')
+LOG_DROP_MODULES = ('jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
+                    'jaas.firewall.ufw_rules')
 
 
 def check_log_drops(module, args):
@@ -315,4 +316,30 @@ class BackendAction(ActionBase):
         # rollback_timeout: confirm over a new connection now, or report the host's revert
         if (module_result.get('rollback') or {}).get('armed') and not module_result.get('failed'):
             result.update(confirm_change.confirm(self, module_result['rollback'], task_vars))
+        return result
+
+
+class ReadOnlyAction(BackendAction):
+    """Controller half of the read-only modules (verify_policy, drop_report): the catalog's
+    rules and domains computed as for the backends, nothing installed, nothing confirmed."""
+    _supports_check_mode = True
+
+    def selected(self, tmp, task_vars):
+        """(result, args, rules, domains) for the task's ``catalog`` option; ``args`` is None
+        (and ``result`` failed, naming the entry) when the input is refused."""
+        result = ActionBase.run(self, tmp, task_vars)
+        args = dict(self._task.args)
+        selection = args.pop('catalog', None)
+        try:
+            check_control_characters(args)
+            rules, domains = self.desired_rules(selection, task_vars) \
+                if selection is not None else ([], [])
+        except AnsibleError as exc:
+            result.update(failed=True, changed=False, msg=to_text(exc.message))
+            return result, None, None, None
+        return result, args, rules, domains
+
+    def execute(self, result, args, task_vars):
+        result.update(self._execute_module(module_name=self.module, module_args=args,
+                                           task_vars=task_vars))
         return result
