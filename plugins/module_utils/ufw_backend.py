@@ -37,6 +37,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     UfwRecipe, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
     DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
     SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
     desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults,
@@ -223,6 +224,7 @@ class UfwBackend(Backend):
         backup=dict(type='bool', default=True),
         domain_mark=dict(type='int', default=DEFAULT_MARK),
         keep_open_families=dict(type='list', elements='int', choices=[4, 6], default=[4, 6]),
+        log_drops=dict(type='bool', default=False),
     )
     argument_spec.update(gateway_argument_spec())
     argument_spec.update(DOMAINS_ARGUMENT_SPEC)
@@ -233,6 +235,7 @@ class UfwBackend(Backend):
         self.wanted = None
         self.active = False
         self.domains = None
+        self.drop_log = None
 
     # -- pure -------------------------------------------------------------------------
     def safety(self, params):
@@ -283,7 +286,7 @@ class UfwBackend(Backend):
                 'keep_open_families': list(params['keep_open_families']),
                 'connection_ports': list(safety.connection_ports),
                 'policies': dict((name, params['default_' + name]) for name in POLICY_DIRECTIONS),
-                'enabled': params['enabled']}
+                'enabled': params['enabled'], 'log_drops': params['log_drops']}
 
     def plan(self, desired, live):
         module = self.module
@@ -341,6 +344,10 @@ class UfwBackend(Backend):
         host_changes = bool(files.updated or (active and live['pending']) or policy_changes
                             or enable is not None)
 
+        # Drop logging (module_utils/ufw_drop_log.py): after the policies this run sets.
+        log_policies = policies if desired['log_drops'] and state == 'present' else {}
+        log_steps = self.drop_log.plan(live['drop_log'], log_policies,
+                                       desired['gateway'] is not None, active)
         try:
             domain_changed, domain_steps, resolver = self.domains.plan(
                 live['domains']['wanted'], live['domains']['live'])
@@ -369,6 +376,7 @@ class UfwBackend(Backend):
             domain_steps=['%s%s' % (kind, '' if family is None else ' IPv%d' % family)
                           for kind, family, _value in domain_steps],
             domains_broader_than_catalog=live['domains']['wanted']['broader'],
+            log_drop_steps=['%s IPv%d' % (kind, family) for kind, family, _value in log_steps],
             msg=('ufw: %d rules added, %d removed, %d jaas rules now; policies %s; '
                  'connection ports kept %s; guarded %s'
                  % (len(files.added), len(files.removed), sum(files.owned.values()),
@@ -378,13 +386,14 @@ class UfwBackend(Backend):
             extras['reload_pending'] = True
         return Plan(
             changed=bool(files.updated) or reload_pending or bool(policy_changes)
-            or enable is not None or domain_changed,
+            or enable is not None or domain_changed or bool(log_steps),
             added=added, removed=removed, before=_lines(before), after=_lines(after),
             extras=extras, warnings=list(resolver.warnings),
             work={'desired': desired, 'live': live, 'files': files,
                   'policy_changes': policy_changes, 'enable': enable,
                   'host_changes': host_changes, 'domain_changed': domain_changed,
-                  'domain_steps': domain_steps, 'resolver': resolver})
+                  'domain_steps': domain_steps, 'resolver': resolver,
+                  'log_steps': log_steps, 'log_policies': log_policies})
 
     # -- host -------------------------------------------------------------------------
     def missing(self):
@@ -438,8 +447,11 @@ class UfwBackend(Backend):
         if module.params['enabled'] is not None:
             at_boot = conf_value(read_text(module, os.path.join(UFW_DIR, 'ufw.conf')),
                                  'ENABLED') == 'yes'
+        self.drop_log = UfwDropLog(module, [4, 6] if defaults['ipv6'] else [4])
         return {'defaults': defaults, 'active': active, 'texts': texts,
                 'pending': os.path.exists(RELOAD_PENDING), 'enabled_at_boot': at_boot,
+                'drop_log': self.drop_log.read(active, module.params['log_drops']
+                                               and module.params['state'] == 'present'),
                 'domains': {'wanted': domains_wanted,
                             'live': self.domains.read(domains_wanted)}}
 
@@ -519,6 +531,8 @@ class UfwBackend(Backend):
             self.domains.apply(work['domain_steps'], work['resolver'],
                                live['domains']['wanted']['script'] is not None,
                                live['domains']['wanted']['mark'])
+        # After the domain half's block (its accepts come first), before a reload.
+        self.drop_log.apply_files(work['log_steps'])
 
         for direction, wanted_policy in work['policy_changes']:
             rc, out, err = module.run_command([self.ufw, 'default', wanted_policy, direction])
@@ -532,4 +546,8 @@ class UfwBackend(Backend):
             if rc != 0:
                 module.fail_json(msg='%s failed: %s' % (' '.join(command[1:]),
                                                         (err or out).strip()), **failed)
+        # The running firewall: whatever reloaded above, the log rules last in their chains.
+        if work['enable'] is True or (active and work['enable'] is not False):
+            self.drop_log.apply_runtime(work['log_policies'],
+                                        work['desired']['gateway'] is not None)
         return result

@@ -46,7 +46,7 @@ import os
 import shlex
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    answer_guard, domain_marks, nftables_domains)
+    answer_guard, domain_marks, nftables_domains, ufw_drop_log)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -145,6 +145,7 @@ def with_block(text, family, mark, sides=None):
             # keep ufw's own comment about the COMMIT line next to it
             at = index - 1 if index and lines[index - 1].startswith("# don't delete the 'COMMIT'") \
                 else index
+            at = ufw_drop_log.block_start(lines, at)     # the drop log stays last
             return ''.join(lines[:at]) + _block(family, mark, sides) + ''.join(lines[at:])
     raise DomainError('%s has no *filter section with a COMMIT line'
                       % os.path.join(UFW_DIR, AFTER_RULES[family]))

@@ -59,6 +59,23 @@ extends_documentation_fragment:
   - jaas.firewall.domains
   - jaas.firewall.answer_guard
 options:
+  log_drops:
+    description:
+      - Log what ufw's default deny/reject policies drop - what no rule accepted - for
+        M(jaas.firewall.drop_report), with the kernel log prefix C(jaas-drop out ),
+        C(jaas-drop in ) or C(jaas-drop fwd ) (gateway mode) that no other rule uses, IPv4 and
+        IPv6, rate-limited (10 per second, burst 20).
+      - One rule at the end of C(ufw-after-output) (C(ufw-after-input), C(ufw-after-forward) in
+        gateway mode; C(ufw6-after-*) for IPv6) per direction whose default policy is V(deny)
+        or V(reject) - C(-m limit --limit 10/sec --limit-burst 20 -j LOG --log-prefix
+        "jaas-drop out ") - kept in a marked block of /etc/ufw/after.rules (after6.rules), after
+        the domain half's block, and added to the running firewall directly (no ufw reload).
+        ufw's after chains run after the user chains and before the policy.
+      - ufw's own logging (C(ufw logging), prefix C([UFW BLOCK])) is separate and unchanged.
+      - V(false) removes the block and the rules.
+    type: bool
+    default: false
+    version_added: "0.3.0"
   domain_mark:
     description:
       - The packet mark bit that carries "allowed by a domain set" from our nftables table to

@@ -121,9 +121,10 @@ def test_control_characters_are_refused_naming_the_variable(args, message):
     check_control_characters({'persist_config': '/etc/nftables.conf', 'dns_upstreams': ['fe80::1%eth0']})
 
 
-@pytest.mark.parametrize('module', ['jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules'])
+@pytest.mark.parametrize('module', ['jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
+                                    'jaas.firewall.ufw_rules'])
 def test_log_drops_reaches_the_backends_that_log(module):
-    """firewalld and nftables log their own drops (issue 22): the option goes to the module."""
+    """firewalld, nftables and ufw log their own drops (issue 22): the option goes to the module."""
     for value in (True, False):
         args = {'log_drops': value}
         check_log_drops(module, args)
@@ -136,7 +137,7 @@ def test_log_drops_refused_before_any_host_where_not_implemented(module):
     no-op; false (or absent) is dropped from the module's options."""
     with pytest.raises(AnsibleError, match='jaas_firewall_log_drops: %s does not log drops yet '
                                            r'\(supported by jaas.firewall.firewalld_rules, '
-                                           r'jaas.firewall.nftables_rules\)' % module):
+                                           r'jaas.firewall.nftables_rules, jaas.firewall.ufw_rules\)' % module):
         check_log_drops(module, {'log_drops': True})
     for value in (False, 'no', None):
         args = {'log_drops': value}
