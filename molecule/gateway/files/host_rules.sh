@@ -15,14 +15,17 @@ firewalld)
 from firewall.client import FirewallClient
 client = FirewallClient()
 for name in sorted(client.getPolicies()):
-    if name.startswith('jaas-') and name != 'jaas-gateway':
+    # gateway mode's policies, and the domain half (the phases turn it on and off): the
+    # jaas-gateway-dns policy, the mark ipset and the rich rules that use it
+    if name.startswith('jaas-') and name not in ('jaas-gateway', 'jaas-gateway-dns'):
         policy = client.getPolicySettings(name).getSettingsDict()
         print('policy %s: target %s, %s -> %s' % (name, policy['target'], ','.join(sorted(policy['ingress_zones'])),
                                                    ','.join(sorted(policy['egress_zones']))))
         for rule in sorted(policy['rich_rules']):
-            print('  ' + rule)
+            if 'ipset="jaas-domains-' not in rule:
+                print('  ' + rule)
 for name in sorted(client.getIPSets()):
-    if name.startswith('jaas-'):
+    if name.startswith('jaas-') and not name.startswith('jaas-domains-'):
         ipset = client.getIPSetSettings(name)
         print('ipset %s: %s %s' % (name, ipset.getType(), sorted(ipset.getOptions().items())))
         for entry in sorted(client.getEntries(name)):

@@ -35,11 +35,11 @@ GATEWAYS = {
     'gateway-ufw13': ('ufw', 25),
     'gateway-nftables13': ('nftables', 26),
 }
-# TODO(firewalld gateway domains): add the firewalld gateways (and to the domain_gateways
-# group in molecule.yml) once firewalld's domain half works in gateway mode.
-DOMAIN_GATEWAYS = ('gateway-ufw12', 'gateway-nftables12', 'gateway-ufw13', 'gateway-nftables13')
-# expiry is waited for (TTL 10 s) on one gateway per backend only, to keep the run short
-EXPIRY_GATEWAYS = ('gateway-ufw12', 'gateway-nftables13')
+# the domain half is on for every gateway (group domain_gateways in molecule.yml)
+DOMAIN_GATEWAYS = tuple(sorted(GATEWAYS))
+# expiry is waited for (TTL 10 s) on one gateway per backend only (both firewalld versions:
+# 1.3.3 and 2.3.1 differ in how they treat sets), to keep the run short
+EXPIRY_GATEWAYS = ('gateway-ufw12', 'gateway-nftables13', 'gateway-firewalld12', 'gateway-firewalld13')
 PHASES = ('converge', 'domains_off', 'gateway_off', 'absent')
 GATEWAY_ON = ('converge', 'domains_off')
 LAN_CLIENT = os.path.join(HERE, '..', 'files', 'lan_client.py')
@@ -48,6 +48,9 @@ TEST_DNS = '198.18.7.100'
 LISTED_V4, LISTED_V6 = '198.18.7.91', '2001:2:0:7::91'   # meet.8x8.vc (core: 8x8.vc, *.8x8.vc)
 UNLISTED_V4 = '198.18.7.92'                              # notjaas.example
 OTHER_V4 = '198.18.7.93'                                 # other.8x8.vc, answered by the client's own resolver
+# firewalld: IPv4 only (firewalld takes no IPv6 network in a hash:ip,mark ipset; the role's
+# documented limit): an AAAA answer must open nothing there, failing closed
+DOMAIN_FAMILIES = {'ufw': (4, 6), 'nftables': (4, 6), 'firewalld': (4,)}
 HOSTILE = {'rebind.8x8.vc': ['10.77.0.10'], 'cgnat.8x8.vc': ['100.64.77.10'],
            'alias.8x8.vc': ['10.77.0.11']}               # CNAME to inside.corp.test
 
@@ -331,6 +334,16 @@ FIREWALLD_EXPECTED_RULES = {
 }
 
 
+# The domain half's accept on firewalld (hand-written from roles/firewalld/README.md and
+# module_utils/firewalld_domains.py's documentation: category core is TCP 443, IPv4 only):
+# the ipset of type hash:ip,mark holds 0.0.0.0/0 with our mark, so only what our table
+# marked matches.
+FIREWALLD_MARK_RULE = ('rule family="ipv4" destination ipset="jaas-domains-v4" port port="443" '
+                       'protocol="tcp" accept')
+FIREWALLD_MARK_IPSET = ('hash:ip,mark', ['0.0.0.0/0,0x01000000'])
+FIREWALLD_DNS_RULES = {'rule port port="53" protocol="tcp" accept',
+                       'rule port port="53" protocol="udp" accept'}
+
 FIREWALLD_DUMP = r'''
 import json, sys
 from firewall.client import FirewallClient
@@ -346,6 +359,71 @@ for interface in sys.argv[1:]:
     out["zones"][interface] = client.getZoneOfInterface(interface)
 print(json.dumps(out))
 '''
+
+
+FIREWALLD_LAYERS = r'''
+import json, sys
+from firewall.client import FirewallClient
+client = FirewallClient()
+config = client.config()
+runtime = {"policies": {}, "ipsets": {}}
+for name in client.getPolicies():
+    s = client.getPolicySettings(name).getSettingsDict()
+    runtime["policies"][name] = dict((k, sorted(s[k])) for k in ("ingress_zones", "egress_zones", "rich_rules"))
+    runtime["policies"][name]["target"] = s["target"]
+for name in client.getIPSets():
+    runtime["ipsets"][name] = {"type": client.getIPSetSettings(name).getType(),
+                               "entries": sorted(client.getEntries(name))}
+permanent = {"policies": {}, "ipsets": {}}
+for name in config.getPolicyNames():
+    s = config.getPolicyByName(name).getSettings().getSettingsDict()
+    permanent["policies"][name] = dict((k, sorted(s[k])) for k in ("ingress_zones", "egress_zones", "rich_rules"))
+    permanent["policies"][name]["target"] = s["target"]
+for name in config.getIPSetNames():
+    settings = config.getIPSetByName(name).getSettings()
+    permanent["ipsets"][name] = {"type": settings.getType(), "entries": sorted(settings.getEntries())}
+print(json.dumps([runtime, permanent]))
+'''
+
+
+def firewalld_layers(name, interfaces):
+    """[runtime, permanent]: firewalld's policies and ipsets in each layer (D-Bus client)."""
+    return json.loads(docker(name, 'python3', '-', stdin=FIREWALLD_LAYERS))
+
+
+def _mark_entry(entry):
+    """'0.0.0.0/0,0x1000000' in one spelling (firewalld keeps the hex as given)."""
+    network, mark = entry.split(',')
+    return '%s,0x%08x' % (ipaddress.ip_network(network), int(mark, 16))
+
+
+def domain_table_forward(name):
+    """The forward chain of our marking table inet jaas_domains (firewalld, ufw): None, or
+    {'hook', 'prio', 'rules': [{'iifname', 'mark'}]}."""
+    listing = json.loads(docker(name, 'nft', '-j', 'list', 'ruleset'))['nftables']
+    chain, rules = None, []
+    for item in listing:
+        body = item.get('chain') or item.get('rule')
+        if not body or body.get('family') != 'inet' or body.get('table') != 'jaas_domains':
+            continue
+        if 'chain' in item and body['name'] == 'forward':
+            chain = {'hook': body.get('hook'), 'prio': body.get('prio')}
+        elif 'rule' in item and body['chain'] == 'forward':
+            facts = {'iifname': None, 'mark': None}
+            for expr in body['expr']:
+                match = expr.get('match')
+                if match and match['left'].get('meta', {}).get('key') == 'iifname':
+                    right = match['right']
+                    facts['iifname'] = right if isinstance(right, str) else right.get('set')
+                mangle = expr.get('mangle')
+                if mangle and mangle['key'].get('meta', {}).get('key') == 'mark':
+                    value = mangle['value']
+                    facts['mark'] = value['|'][1] if isinstance(value, dict) and '|' in value else value
+            rules.append(facts)
+    if chain is None:
+        return None
+    chain['rules'] = rules
+    return chain
 
 
 def firewalld_runtime(name, interfaces):
@@ -385,7 +463,10 @@ def test_gateway_rules(gateway):
             return
         assert policy['ingress_zones'] == ['internal'] and policy['egress_zones'] == ['external']
         assert policy['target'] == 'REJECT'
-        assert set(policy['rich_rules']) == FIREWALLD_EXPECTED_RULES
+        expected = set(FIREWALLD_EXPECTED_RULES)
+        if name in DOMAIN_GATEWAYS and phase == 'converge':
+            expected.add(FIREWALLD_MARK_RULE)      # the domain half: our table's mark accepted
+        assert set(policy['rich_rules']) == expected
         # the zones really hold the legs (prepare bound them; the role never does)
         assert runtime['zones'] == {interfaces['lan']: 'internal', interfaces['wan']: 'external'}
 
@@ -435,7 +516,7 @@ def set_addresses(gateway, backend, name):
 def domain_gateway(gateway):
     name, backend, phase, interfaces = gateway
     if name not in DOMAIN_GATEWAYS:
-        pytest.skip('domains off on this gateway (TODO: firewalld gateway domains)')
+        pytest.skip('domains off on this gateway')
     return name, backend, phase, interfaces
 
 
@@ -457,7 +538,8 @@ def test_lan_client_resolving_through_the_gateway_reaches_only_the_listed_name(d
     if phase == 'converge':
         # the gateway's resolver answered on its LAN address, and the answer opened 443
         assert listed['addresses'] == sorted([LISTED_V4, LISTED_V6])
-        assert dict(listed['open']) == {LISTED_V4: True, LISTED_V6: True}
+        # the AAAA answer opens on ufw/nftables; on firewalld (IPv4 only) it stays refused
+        assert dict(listed['open']) == {LISTED_V4: True, LISTED_V6: 6 in DOMAIN_FAMILIES[backend]}
         assert unlisted['addresses'] == [UNLISTED_V4]
         assert dict(unlisted['open']) == {UNLISTED_V4: False}
         figure('%s: answer-to-open through the gateway %.3f s (DNS answer %.3f s)'
@@ -547,6 +629,34 @@ def test_dns_accepts_exist_only_with_domains_in_gateway_mode(domain_gateway):
         for rule in dns:
             assert {'match': {'op': '==', 'left': {'meta': {'key': 'iifname'}},
                               'right': interfaces['lan']}} in rule['expr']
+    elif backend == 'firewalld':
+        # runtime and permanent configuration alike: firewalld's objects for the domain half
+        # exist exactly when domains are on in gateway mode
+        lan = interfaces['lan']
+        for layer in firewalld_layers(name, interfaces):
+            dns = layer['policies'].get('jaas-gateway-dns')
+            gateway_rules = (layer['policies'].get('jaas-gateway') or {}).get('rich_rules', [])
+            if on:
+                assert dns == {'target': 'CONTINUE', 'ingress_zones': ['internal'],
+                               'egress_zones': ['HOST'], 'rich_rules': sorted(FIREWALLD_DNS_RULES)}, layer
+                assert FIREWALLD_MARK_RULE in gateway_rules
+            else:
+                assert dns is None and FIREWALLD_MARK_RULE not in gateway_rules, layer
+            # the mark ipset is the host's domain half too: present whenever domains are on
+            ipset = layer['ipsets'].get('jaas-domains-v4')
+            if phase in ('converge', 'gateway_off'):
+                assert ipset is not None and ipset['type'] == FIREWALLD_MARK_IPSET[0]
+                assert [_mark_entry(e) for e in ipset['entries']] == FIREWALLD_MARK_IPSET[1]
+            else:
+                assert ipset is None
+        # our marking table: a forward chain that marks only what comes in on the LAN leg
+        forward = domain_table_forward(name)
+        if on:
+            assert forward['hook'] == 'forward' and forward['prio'] == -10
+            assert forward['rules'] and all(rule['iifname'] == lan and rule['mark'] == 0x01000000
+                                            for rule in forward['rules']), forward
+        else:
+            assert forward is None
     else:
         rules = docker(name, 'iptables', '-S') + docker(name, 'ip6tables', '-S')
         ours = [line for line in rules.splitlines() if 'jaas.firewall domains' in line]
@@ -557,3 +667,51 @@ def test_dns_accepts_exist_only_with_domains_in_gateway_mode(domain_gateway):
         assert all('-o %s ' % interfaces['wan'] in line for line in forward)
         after = docker(name, 'cat', '/etc/ufw/after.rules')
         assert ('-A ufw-after-forward -i %s' % interfaces['lan'] in after) is on
+
+
+KEEPALIVE = r'''
+import os, socket, sys, time
+stop = '/tmp/jaas-keepalive-stop'
+for _ in range(120):
+    if os.path.exists(stop):
+        os.remove(stop)
+        break
+    try:
+        socket.create_connection((sys.argv[1], 443), timeout=1).close()
+    except OSError:
+        pass
+    time.sleep(1)
+'''
+
+
+def test_firewalld_reload_keeps_an_answered_address_open(domain_gateway):
+    """firewall-cmd --reload rebuilds firewalld's runtime from its permanent configuration:
+    the mark ipset and the rules are permanent, and our table (not firewalld's) keeps its
+    timed entries, so an address the LAN client was answered stays open, and only that."""
+    name, backend, phase, _interfaces = domain_gateway
+    if backend != 'firewalld' or phase != 'converge':
+        pytest.skip('firewalld gateways, converge phase')
+    route_through(name)
+    client_resolver('198.18.6.%d' % GATEWAYS[name][1])
+    opened = lan_client(CLIENT, 'resolve:meet.8x8.vc')[0]
+    assert dict(opened['open'])[LISTED_V4] is True
+    # While firewalld reloads, the client keeps connecting (once a second): each connection
+    # our table marks restarts the entry's timeout, but only if the entry is still there - a
+    # reload that emptied the set would leave nothing to restart. So how long the reload
+    # takes does not matter (TTL 10 s).
+    docker(CLIENT, 'rm', '-f', '/tmp/jaas-keepalive-stop')
+    keepalive = subprocess.Popen(['docker', 'exec', '-i', CLIENT, 'python3', '-c', KEEPALIVE, LISTED_V4],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        start = time.monotonic()
+        docker(name, 'firewall-cmd', '--reload')
+        took = time.monotonic() - start
+    finally:
+        docker(CLIENT, 'touch', '/tmp/jaas-keepalive-stop')
+        keepalive.communicate(timeout=30)
+    assert LISTED_V4 in set_addresses(name, backend, 'domains_core_v4')
+    after = lan_client(CLIENT, 'connect:%s:443' % LISTED_V4, 'connect:%s:80' % LISTED_V4,
+                       'connect:%s:443' % UNLISTED_V4)
+    assert [step['open'] for step in after] == [True, False, False]
+    figure('%s: firewall-cmd --reload took %.1f s; %s still open after it'
+           % (name, took, LISTED_V4))
