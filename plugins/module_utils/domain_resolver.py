@@ -281,12 +281,15 @@ class Resolver(object):
         self.systemctl = None
 
     # -- pure -------------------------------------------------------------------------
-    def desired(self, domains, target, kind, ttl, upstreams, lan_interfaces=None):
+    def desired(self, domains, target, kind, ttl, upstreams, lan_interfaces=None,
+                log_answers=False):
         """None (no resolver) or what it must do. ``target(category, family)`` names a set.
 
         ``lan_interfaces``: gateway mode - the LAN interfaces the resolver also serves
         (module_utils/gateway.py resolver_interfaces); None = the host only. Never empty
-        and never the loopback interface (DomainError naming the role variable)."""
+        and never the loopback interface (DomainError naming the role variable).
+        ``log_answers`` (the backends' ``log_drops``): the resolver logs its answers to its
+        unit's journal, where jaas.firewall.drop_report finds them."""
         if not domains:
             return None
         lan = check_lan_interfaces(lan_interfaces)
@@ -296,7 +299,8 @@ class Resolver(object):
         targets = dict((domain, [t for c in categories for t in sets[c]])
                        for domain, categories in resolver_domains(domains).items())
         return {'targets': targets, 'kind': kind, 'answer_ttl': answer_ttl(ttl),
-                'upstreams': check_upstreams(upstreams), 'interfaces': lan}
+                'upstreams': check_upstreams(upstreams), 'interfaces': lan,
+                'log_answers': bool(log_answers)}
 
     # -- host: read -------------------------------------------------------------------
     @staticmethod
@@ -430,7 +434,8 @@ class Resolver(object):
         resolv_file = None if desired['upstreams'] else detected['resolv_file']
         config = files.dnsmasq_config(desired['targets'], desired['kind'], upstreams,
                                       resolv_file, desired['answer_ttl'], live['user'],
-                                      desired.get('interfaces') or ())
+                                      desired.get('interfaces') or (),
+                                      desired.get('log_answers', False))
         unit = files.unit_file(self.dnsmasq or '/usr/sbin/dnsmasq', self.paths['config'],
                                self.unit_pre)
         previous = (state or {}).get('resolv_conf', live['resolv'])

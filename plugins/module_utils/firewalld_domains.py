@@ -102,7 +102,8 @@ class FirewalldDomains(object):
             domains, lambda category, family: nftables_domains.nft_target(
                 domain_marks.TABLE, category, family),
             'nftset', ttl, params['dns_upstreams'],
-            lan_interfaces=forward_interfaces if domains else None)
+            lan_interfaces=forward_interfaces if domains else None,
+            log_answers=params.get('log_drops', False))
         if not domains:
             return {'resolver': None, 'script': None, 'mark': mark, 'services': [],
                     'broader': [], 'ipv6_left_out': ipv6_left_out}

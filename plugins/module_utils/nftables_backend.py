@@ -699,7 +699,7 @@ class NftablesBackend(Backend):
             resolver = self.resolver.desired(
                 domains, lambda category, family: nftables_domains.nft_target(
                     self.table, category, family), 'nftset', ttl, params['dns_upstreams'],
-                lan_interfaces=lan)
+                lan_interfaces=lan, log_answers=params['log_drops'])
         except (DomainError, ModelError) as exc:
             raise PlanError(str(exc))
         model = with_domains(model, domains, ttl, exclude, gateway)

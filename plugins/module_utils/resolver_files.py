@@ -27,6 +27,12 @@ nothing else listens on a new port. Its configuration:
   signal that makes Firefox keep its default DNS-over-HTTPS off (DoH would bypass us).
 * a local check name (RFC 6761 ``.invalid``), so the module can test the new resolver
   before handing resolv.conf over, without asking any real name.
+* with drop logging on (``log_drops``): ``log-queries`` and ``log-async``. dnsmasq logs to
+  syslog, which journald files under the unit (``journalctl -u jaas-firewall-resolver.service``
+  shows ``reply <name> is <address>``): jaas.firewall.drop_report reads it to tell a
+  ``domain`` drop (answered for a listed name, not in the set). No file of ours: the journal
+  is bounded and rotated by journald (SystemMaxUse, per-unit rate limit), and ``log-async``
+  keeps a slow syslog from ever delaying an answer (lines are dropped instead).
 
 The unit restarts the resolver whatever made it stop (``Restart=always``, no start limit):
 after the hand-over, a dead resolver would leave the host without DNS.
@@ -57,6 +63,8 @@ CHECK_NAME = 'resolver-check.jaas-firewall.invalid'
 DOH_CANARY = 'use-application-dns.net'
 # dnsmasq reads lines up to about 1 KiB; a few domains per set line stays far below.
 DOMAINS_PER_LINE = 8
+# log_drops: lines dnsmasq queues for syslog before it drops some (never delays an answer)
+LOG_ASYNC_LINES = 25
 
 HEADER = '# Managed by the jaas.firewall collection (jaas_firewall_domains); do not edit.\n'
 RESOLV_HEADER = (HEADER +
@@ -129,7 +137,7 @@ def _server(address):
 
 
 def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None,
-                   lan_interfaces=()):
+                   lan_interfaces=(), log_answers=False):
     """The dnsmasq configuration.
 
     targets:    {domain: [set target, ...]} (nftset: ``4#inet#jaas#domains_core_v4``;
@@ -139,6 +147,7 @@ def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None,
                 lists (dnsmasq re-reads it when it changes: systemd-resolved's uplinks)
     lan_interfaces: gateway mode: also serve these interfaces' addresses (names checked by
                 the caller, never empty there); () = the host only
+    log_answers: log every query and answer to syslog (the unit's journal) for the drop report
     """
     lines = [HEADER.rstrip('\n'),
              '# Local resolver for %s: answers for the JaaS domains go into the firewall\'s sets.'
@@ -157,6 +166,9 @@ def dnsmasq_config(targets, kind, upstreams, resolv_file, answer_ttl, user=None,
               'max-ttl=%d' % answer_ttl]
     if user:
         lines.append('user=%s' % user)
+    if log_answers:
+        lines += ['# log_drops: answers go to the journal of %s (jaas.firewall.drop_report)'
+                  % SERVICE, 'log-queries', 'log-async=%d' % LOG_ASYNC_LINES]
     if upstreams:
         lines.append('no-resolv')
         lines += [_server(address) for address in upstreams]

@@ -195,7 +195,8 @@ class UfwDomains(object):
             raise DomainError(str(exc))
         resolver = self.resolver.desired(
             domains, lambda category, family: nftables_domains.nft_target(TABLE, category, family),
-            'nftset', ttl, params['dns_upstreams'], lan_interfaces=lan)
+            'nftset', ttl, params['dns_upstreams'], lan_interfaces=lan,
+            log_answers=params.get('log_drops', False))
         if not domains:
             return {'resolver': None, 'script': None, 'mark': mark, 'broader': [], 'sides': None}
         return {'resolver': resolver, 'script': table_script(domains, ttl, mark, exclude, lan),
