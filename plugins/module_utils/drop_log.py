@@ -17,6 +17,13 @@ SRC=<a> DST=<a> ... PROTO=<p> [SPT=<n> DPT=<n>]``, behind whatever header the re
 
 Our rules log with the prefix ``jaas-drop <direction> `` (``out``, ``in``, ``fwd``); every
 other prefix is a foreign rule's (``[UFW BLOCK] ``, firewalld's ``filter_..._REJECT: ``...).
+
+One packet, two lines: with ufw's own logging on, a packet our rule logs at the end of
+ufw-after-output is logged again by ufw-after-logging-output as ``[UFW BLOCK]`` (and
+firewalld's ``LogDenied`` does the same). Both lines carry the same packet fields (``IN=`` to
+the end: addresses, LEN, ID, ports...) at the same time, so a foreign line whose fields equal
+a ``jaas-drop`` line's within ``SAME_PACKET_SECONDS`` is the same packet and counted once, as
+ours (whichever line came first).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,8 +41,15 @@ _KERNEL = re.compile(r'\bkernel: (?:\[\s*\d+\.\d+\] )?')
 _EPOCH = re.compile(r'(\d{9,11}(?:\.\d+)?) ')
 _ISO = re.compile(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)? ')
 _UPTIME = re.compile(r'\[\s*(\d+\.\d+)\] ')
-# dnsmasq's query log (log-queries): "reply <name> is <address>" / "cached <name> is <address>"
+# dnsmasq's query log (log-queries): "reply <name> is <address>" / "cached <name> is <address>";
+# "reply <name> is <CNAME>": the next reply lines answer the alias's target
 _ANSWER = re.compile(r'\b(?:reply|cached) (\S+) is (\d[\d.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]+)\s*$')
+_ALIAS = re.compile(r'\b(?:reply|cached) (\S+) is <CNAME>\s*$')
+_QUERY = re.compile(r'\bquery\[')
+# two log lines of one packet (ours and ufw's/firewalld's) are this close in time
+SAME_PACKET_SECONDS = 1.0
+# packets remembered for pairing; lines of one packet are adjacent, so a short memory does
+_PAIR_MEMORY = 512
 
 
 def _iso_seconds(date, fraction, zone):
@@ -133,6 +147,47 @@ class Aggregate(object):
         self.lines = 0          # lines read
         self.drops = 0          # drop lines counted
         self.too_old = 0
+        self.paired = 0         # foreign lines of a packet also logged as ours (not counted)
+        # packet fields -> [time, tag is ours, row key] of lines not paired yet, oldest first
+        self._unpaired = {}
+
+    def _pair(self, line, drop):
+        """True when this line's packet was counted already (the other half of a pair); a
+        foreign line counted before its ``jaas-drop`` twin is taken back here."""
+        fields = line[line.find(' IN='):].rstrip()
+        ours = drop['tag'] == 'jaas'
+        when = drop['time']
+        pending = self._unpaired.get(fields)
+        if pending:
+            for index, (seen, seen_ours, key) in enumerate(pending):
+                close = (when is None or seen is None
+                         or abs(when - seen) <= SAME_PACKET_SECONDS)
+                if seen_ours != ours and close:
+                    del pending[index]
+                    if not pending:
+                        del self._unpaired[fields]
+                    self.paired += 1
+                    if ours:            # the foreign twin was counted: count ours instead
+                        self._uncount(key)
+                        return False
+                    return True
+        if pending is None:
+            if len(self._unpaired) >= _PAIR_MEMORY:
+                self._unpaired.pop(next(iter(self._unpaired)))
+            pending = self._unpaired[fields] = []
+        elif len(pending) >= 4:
+            # identical packets (an IPv6 datagram sent again) logged by one rule only
+            del pending[0]
+        pending.append((when, ours, row_key(drop)))
+        return False
+
+    def _uncount(self, key):
+        row = self.rows.get(key)
+        if row is not None:
+            self.drops -= 1
+            row['count'] -= 1
+            if row['count'] <= 0:
+                del self.rows[key]
 
     def add_line(self, line, boot_time=None):
         self.lines += 1
@@ -144,6 +199,8 @@ class Aggregate(object):
         when = drop['time']
         if self.since is not None and when is not None and when < self.since:
             self.too_old += 1
+            return
+        if self._pair(line, drop):
             return
         self.drops += 1
         key = row_key(drop)
@@ -180,10 +237,23 @@ def name_listed(name, listed):
 
 
 def answers(lines, listed):
-    """{address: sorted names} of the resolver's answers for listed names (dnsmasq log)."""
+    """{address: sorted names} of the resolver's answers for listed names (dnsmasq log).
+
+    An address answered through a CNAME chain counts for every name of the chain (the
+    listed name is the one asked; its alias target usually is not listed)."""
     found = {}
+    chain = []
     for line in lines:
         match = _ANSWER.search(line)
-        if match and name_listed(match.group(1), listed):
-            found.setdefault(match.group(2), set()).add(match.group(1).lower())
+        if match:
+            names = [match.group(1).lower()] + chain
+            for name in names:
+                if name_listed(name, listed):
+                    found.setdefault(match.group(2), set()).add(name)
+            continue
+        alias = _ALIAS.search(line)
+        if alias:
+            chain.append(alias.group(1).lower())
+        elif _QUERY.search(line):
+            chain = []
     return dict((address, sorted(names)) for address, names in found.items())

@@ -26,9 +26,16 @@ description:
     accepted packet is ignored.
   - For every distinct row the host's ruleset names who drops it (family, table, chain, rule
     handle and text) in C(dropped_by).
-  - O(domain_names) (computed from the catalog by the action plugin) and O(dns_log_path) or
-    O(dns_log_unit) - the query log of a resolver (dnsmasq C(log-queries)) - give the addresses
-    that were answered for a listed name.
+  - O(domain_names) (computed from the catalog by the action plugin) and the query log of a
+    resolver (dnsmasq C(log-queries)) give the addresses that were answered for a listed name.
+    By default that log is the journal of the roles' local resolver
+    (C(journalctl -u jaas-firewall-resolver.service) since O(since), bounded by O(max_lines)
+    and O(timeout)) when its unit is installed - with C(jaas_firewall_domains) and
+    C(jaas_firewall_log_drops) both on, the resolver logs every answer there; O(dns_log_path)
+    or O(dns_log_unit) name another resolver's log instead.
+  - "A packet logged twice - by the roles' rule (C(jaas-drop)) and by ufw's own logging
+    (C([UFW BLOCK])) or firewalld's C(LogDenied) - counts once, as the roles' drop: the two
+    lines carry the same packet fields (C(IN=) to the end) within a second (RV(paired))."
   - "On the controller (O(aggregate) set, with C(run_once)): the action plugin classifies each
     row against the catalog - V(catalog) (the catalog allows it, so something else or an outdated
     rule set dropped it; C(block) and C(detail) name the table, chain and rule), V(domain) (the
@@ -87,10 +94,14 @@ options:
     elements: str
     default: []
   dns_log_path:
-    description: A resolver query log file (dnsmasq C(log-facility) with C(log-queries)).
+    description:
+      - A resolver query log file (dnsmasq C(log-facility) with C(log-queries)). Set, it is read
+        instead of the local resolver's journal.
     type: path
   dns_log_unit:
-    description: A systemd unit whose journal holds the resolver's query log.
+    description:
+      - A systemd unit whose journal holds the resolver's query log. Unset (and no
+        O(dns_log_path)) - C(jaas-firewall-resolver.service) when its unit file exists.
     type: str
   aggregate:
     description:
@@ -157,6 +168,14 @@ source:
   description: What was read (C(journalctl -k), C(dmesg), the file).
   returned: on the hosts
   type: str
+dns_log:
+  description: The resolver answers read (a file or C(journalctl -u <unit>)), or null.
+  returned: on the hosts
+  type: str
+paired:
+  description: Foreign log lines not counted because the roles' rule logged the same packet.
+  returned: on the hosts
+  type: int
 table:
   description: With O(aggregate), the report as text lines, largest first.
   returned: with aggregate
@@ -178,7 +197,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jaas.firewall.plugins.module_utils import drop_log, nft_eval
+from ansible_collections.jaas.firewall.plugins.module_utils import drop_log, nft_eval, resolver_files
 from ansible_collections.jaas.firewall.plugins.module_utils.ruleset_read import read_host
 
 _AGE = re.compile(r'^(\d+)\s*([smhd])$')
@@ -249,22 +268,36 @@ def read_lines(argv, path, max_lines, timeout, feed, module=None):
     return len(lines) >= max_lines or (killer is not None and rc in (124, 137, -9))
 
 
+def dns_log_sources(params, unit_file=None):
+    """(path, unit) of the resolver answers to read: the admin's, else the local resolver's
+    journal when its unit is installed (it logs answers with log_drops), else nothing."""
+    if params['dns_log_path'] or params['dns_log_unit']:
+        return params['dns_log_path'], params['dns_log_unit']
+    if os.path.exists(unit_file or resolver_files.UNIT_FILE):
+        return None, resolver_files.SERVICE
+    return None, None
+
+
 def read_answers(module, params, since):
+    """({address: names}, what was read) - bounded by max_lines and timeout like the drops."""
     listed = params['domain_names']
-    if not listed or not (params['dns_log_path'] or params['dns_log_unit']):
-        return {}
+    path, unit = dns_log_sources(params)
+    if not listed or not (path or unit):
+        return {}, None
     lines = []
-    if params['dns_log_path']:
-        if os.path.exists(params['dns_log_path']):
-            read_lines(None, params['dns_log_path'], params['max_lines'], params['timeout'],
-                       lines.append, module)
-    if params['dns_log_unit']:
+    if path:
+        if os.path.exists(path):
+            read_lines(None, path, params['max_lines'], params['timeout'], lines.append, module)
+    if unit:
         journal = module.get_bin_path('journalctl')
         if journal:
-            read_lines([journal, '-u', params['dns_log_unit'], '--no-pager', '-q', '-o', 'cat',
-                        '--since', '@%d' % int(since)], None, params['max_lines'],
-                       params['timeout'], lines.append, module)
-    return drop_log.answers(lines, listed)
+            # -n: the newest answers of the window when there are more than max_lines
+            read_lines([journal, '-u', unit, '--no-pager', '-q', '-o', 'cat',
+                        '--since', '@%d' % int(since), '-n', str(params['max_lines'])], None,
+                       params['max_lines'], params['timeout'], lines.append, module)
+        else:
+            unit = None
+    return drop_log.answers(lines, listed), path or ('journalctl -u %s' % unit if unit else None)
 
 
 def probe_for(row):
@@ -346,12 +379,13 @@ def main():
     if params['explain'] and sources is not None and params['include_foreign']:
         # a foreign line is a drop only where the ruleset drops that packet
         rows = [row for row in rows if row['tag'] == 'jaas' or row.get('dropped_by')]
-    found = read_answers(module, params, since)
+    found, dns_log = read_answers(module, params, since)
     for row in rows:
         if row['address'] in found:
             row['answered_for'] = found[row['address']]
     module.exit_json(changed=False, rows=rows, lines=aggregate.lines,
                      drops=sum(row['count'] for row in rows), truncated=truncated, source=label,
+                     dns_log=dns_log, paired=aggregate.paired,
                      ruleset_sources=sources or [], since=since,
                      seconds=round(time.monotonic() - started, 3))
 
