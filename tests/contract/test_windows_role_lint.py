@@ -53,6 +53,7 @@ def test_filter_documentation_parses():
              'jaas.firewall.windows_domain_rules']
     code, output = run(os.path.join(BIN, 'ansible-doc'), '-t', 'filter', '-j', *names)
     assert code == 0, output
-    docs = json.loads(output[output.index('{'):])
+    # stderr is merged into output: a warning printed after the JSON is not part of it
+    docs, _end = json.JSONDecoder().raw_decode(output[output.index('{'):])
     assert sorted(docs) == sorted(names)
     assert all(docs[n]['doc'] and docs[n]['examples'] and docs[n]['return'] for n in names)
