@@ -91,6 +91,10 @@ options:
       - Inbound drops on firewalld are the zones' (ours is a CONTINUE policy), so they are
         not logged by this option (firewalld's own C(LogDenied) logs them, with its prefixes).
       - V(false) removes the log rules again (live, without a reload).
+      - With the domain half on (O(domains)), the local resolver also logs its answers
+        (dnsmasq C(log-queries), C(log-async)) to the journal of
+        C(jaas-firewall-resolver.service), where M(jaas.firewall.drop_report) finds them to
+        classify a drop V(domain); V(false) takes that out again (a resolver restart).
     type: bool
     default: false
     version_added: "0.3.0"

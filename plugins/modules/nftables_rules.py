@@ -118,6 +118,10 @@ options:
         "log drops") (C(jaas-drop in ), C(jaas-drop fwd )), IPv4 and IPv6 alike (table C(inet)).
         The prefix is used by no other rule. Accepting chains drop nothing of ours and get none.
       - V(false) leaves no logging rule in our table (a run removes them).
+      - With the domain half on (O(domains)), the local resolver also logs its answers
+        (dnsmasq C(log-queries), C(log-async)) to the journal of
+        C(jaas-firewall-resolver.service), where M(jaas.firewall.drop_report) finds them to
+        classify a drop V(domain); V(false) takes that out again (a resolver restart).
       - The kernel logs packets of other network namespaces (containers) only with the sysctl
         C(net.netfilter.nf_log_all_netns=1) on the host.
     type: bool

@@ -72,6 +72,10 @@ options:
         the domain half's block, and added to the running firewall directly (no ufw reload).
         ufw's after chains run after the user chains and before the policy.
       - ufw's own logging (C(ufw logging), prefix C([UFW BLOCK])) is separate and unchanged.
+      - With the domain half on (O(domains)), the local resolver also logs its answers
+        (dnsmasq C(log-queries), C(log-async)) to the journal of
+        C(jaas-firewall-resolver.service), where M(jaas.firewall.drop_report) finds them to
+        classify a drop V(domain); V(false) takes that out again (a resolver restart).
       - V(false) removes the block and the rules.
     type: bool
     default: false
