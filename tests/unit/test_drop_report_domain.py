@@ -201,3 +201,24 @@ def test_a_foreign_drop_of_another_packet_still_counts():
     agg.add_line(_line(1764928090.0, '[UFW BLOCK] ', FIELDS4))
     counts = sorted((r['tag'], r['count']) for r in agg.result())
     assert counts == [('[UFW BLOCK]', 2), ('jaas', 1)]
+
+
+# Verbatim from the machine's dmesg: the ufw role with log_drops on Debian 13, `ufw logging low`,
+# one TCP SYN to 198.18.62.99:443 and one UDP datagram to 2001:2:62::99:10000 (four lines, two
+# packets).
+UFW_TRIXIE_CAPTURE = '''\
+2026-12-05T18:13:19,453564+00:00 jaas-drop out IN= OUT=v0 SRC=198.18.62.1 DST=198.18.62.99 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=18110 DF PROTO=TCP SPT=55480 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0 
+2026-12-05T18:13:19,453573+00:00 [UFW BLOCK] IN= OUT=v0 SRC=198.18.62.1 DST=198.18.62.99 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=18110 DF PROTO=TCP SPT=55480 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0 
+2026-12-05T18:13:20,454270+00:00 jaas-drop out IN= OUT=v0 SRC=2001:0002:0062:0000:0000:0000:0000:0001 DST=2001:0002:0062:0000:0000:0000:0000:0099 LEN=49 TC=0 HOPLIMIT=64 FLOWLBL=161708 PROTO=UDP SPT=39092 DPT=10000 LEN=9 
+2026-12-05T18:13:20,454279+00:00 [UFW BLOCK] IN= OUT=v0 SRC=2001:0002:0062:0000:0000:0000:0000:0001 DST=2001:0002:0062:0000:0000:0000:0000:0099 LEN=49 TC=0 HOPLIMIT=64 FLOWLBL=161708 PROTO=UDP SPT=39092 DPT=10000 LEN=9 
+'''
+
+
+def test_real_ufw_capture_counts_each_packet_once_as_ours():
+    agg = drop_log.Aggregate()
+    for line in UFW_TRIXIE_CAPTURE.splitlines():
+        agg.add_line(line)
+    assert sorted((r['tag'], r['proto'], r['address'], r['port'], r['count'])
+                  for r in agg.result()) == [('jaas', 'tcp', '198.18.62.99', 443, 1),
+                                             ('jaas', 'udp', '2001:2:62::99', 10000, 1)]
+    assert agg.drops == 2 and agg.paired == 2
