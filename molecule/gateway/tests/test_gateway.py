@@ -42,7 +42,8 @@ DOMAIN_GATEWAYS = tuple(sorted(GATEWAYS))
 EXPIRY_GATEWAYS = ('gateway-ufw12', 'gateway-nftables13', 'gateway-firewalld12', 'gateway-firewalld13')
 PHASES = ('converge', 'domains_off', 'gateway_off', 'absent')
 GATEWAY_ON = ('converge', 'domains_off')
-LAN_CLIENT = os.path.join(HERE, '..', 'files', 'lan_client.py')
+# the one test client, shared with molecule/domains
+LAN_CLIENT = os.path.join(HERE, '..', '..', 'domains', 'files', 'domain_client.py')
 TEST_DNS = '198.18.7.100'
 # the test DNS's names (files/test_dns.conf, written by hand; addresses held by "outside")
 LISTED_V4, LISTED_V6 = '198.18.7.91', '2001:2:0:7::91'   # meet.8x8.vc (core: 8x8.vc, *.8x8.vc)
