@@ -46,7 +46,7 @@ import os
 import shlex
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    answer_guard, domain_marks, nftables_domains, ufw_drop_log)
+    answer_guard, domain_marks, nftables_domains, ufw_blocks, ufw_drop_log)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -109,26 +109,14 @@ def gateway_rules(family, mark, sides):
     return rules
 
 
-def _rule_line(rule):
-    return '-A %s' % ' '.join(part if ' ' not in part else '"%s"' % part for part in rule)
-
-
 def _block(family, mark, sides=None):
     return '%s\n%s\n%s\n' % (BEGIN, '\n'.join(
-        _rule_line(rule) for rule in [accept_rule(family, mark)]
+        ufw_blocks.rule_line(rule) for rule in [accept_rule(family, mark)]
         + gateway_rules(family, mark, sides)), END)
 
 
 def without_block(text):
-    lines, inside = [], False
-    for line in text.splitlines(True):
-        if line.rstrip('\n') == BEGIN:
-            inside = True
-        elif inside and line.rstrip('\n') == END:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return ''.join(lines)
+    return ufw_blocks.without_block(text, BEGIN, END)
 
 
 def with_block(text, family, mark, sides=None):
@@ -321,13 +309,7 @@ class UfwDomains(object):
     def _gateway_runtime(self, family, ours, wanted):
         """The gateway accepts in the running firewall: ours out, the wanted ones in (the
         same as the after.rules block, without a ufw reload)."""
-        tool = self.module.get_bin_path(TOOL[family], required=True)
-        for action, rules in (('-D', ours), ('-A', wanted)):
-            for rule in rules:
-                rc, out, err = self.module.run_command([tool, '-w', action] + list(rule))
-                if rc != 0:
-                    self.module.fail_json(msg='%s %s %s failed: %s' % (
-                        TOOL[family], action, ' '.join(rule), (err or out).strip()))
+        ufw_blocks.replace_running(self.module, TOOL[family], ours, wanted)
 
     def _table(self, script):
         if script is None:

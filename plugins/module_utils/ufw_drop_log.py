@@ -27,7 +27,7 @@ __metaclass__ = type
 import os
 import shlex
 
-from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks
+from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, ufw_blocks
 
 UFW_DIR = '/etc/ufw'
 AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
@@ -63,20 +63,8 @@ def wanted_rules(family, policies, gateway):
     return rules
 
 
-def _rule_line(rule):
-    return '-A %s' % ' '.join('"%s"' % part if ' ' in part or not part else part for part in rule)
-
-
 def without_block(text):
-    lines, inside = [], False
-    for line in text.splitlines(True):
-        if line.rstrip('\n') == BEGIN:
-            inside = True
-        elif inside and line.rstrip('\n') == END:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return ''.join(lines)
+    return ufw_blocks.without_block(text, BEGIN, END)
 
 
 def block_start(lines, at):
@@ -104,7 +92,7 @@ def with_block(text, rules):
         elif stripped == 'COMMIT' and section == '*filter':
             at = index - 1 if index and lines[index - 1].startswith("# don't delete the 'COMMIT'") \
                 else index
-            block = '%s\n%s\n%s\n' % (BEGIN, '\n'.join(_rule_line(r) for r in rules), END)
+            block = '%s\n%s\n%s\n' % (BEGIN, '\n'.join(ufw_blocks.rule_line(r) for r in rules), END)
             return ''.join(lines[:at]) + block + ''.join(lines[at:])
     return text
 
@@ -182,11 +170,5 @@ class UfwDropLog(object):
             chains = self._chains(family)
             if self.runtime_converged(chains, wanted):
                 continue
-            tool = self.module.get_bin_path(TOOL[family], required=True)
             ours = [rule for rules in chains.values() for rule in rules if COMMENT in rule]
-            for action, rules in (('-D', ours), ('-A', wanted)):
-                for rule in rules:
-                    rc, out, err = self.module.run_command([tool, '-w', action] + list(rule))
-                    if rc != 0:
-                        self.module.fail_json(msg='%s %s %s failed: %s' % (
-                            TOOL[family], action, ' '.join(rule), (err or out).strip()))
+            ufw_blocks.replace_running(self.module, TOOL[family], ours, wanted)

@@ -448,3 +448,24 @@ def changed_tasks(output):
         elif line.startswith('changed: ['):
             names.append(task)
     return names
+
+
+def kernel_log_prefix():
+    """Name prefix for hosts whose netfilter log lines a test reads from the machine's kernel
+    log (containers have none of their own); skips when containers log nothing
+    (net.netfilter.nf_log_all_netns=0; tools/harness/ensure-docker.sh sets it)."""
+    import pytest
+    with open('/proc/sys/net/netfilter/nf_log_all_netns') as handle:
+        if handle.read().strip() != '1':
+            pytest.skip('net.netfilter.nf_log_all_netns=0: containers log nothing '
+                        '(tools/harness/ensure-docker.sh sets it)')
+    return os.environ.get('JAAS_DROP_PREFIX', NAME_PREFIX)
+
+
+def kernel_lines(n):
+    """The machine's kernel log lines of test network n's addresses (198.18.n.x,
+    2001:2:n::x as the kernel prints it); dmesg needs root."""
+    text = subprocess.run(['dmesg', '--time-format', 'iso'], capture_output=True, text=True,
+                          check=True).stdout
+    marks = ('=198.18.%d.' % n, '=2001:0002:00%d:' % n)
+    return ''.join(line + '\n' for line in text.splitlines() if any(m in line for m in marks))

@@ -17,13 +17,12 @@ Expectations are hand-written from the setup. Containers: ``$JAAS_DROP_PREFIX`` 
 suite's prefix) + ``log-<backend>-<suite>``.
 """
 
-import os
 import time
 
 import pytest
 
 from . import harness
-from .test_drop_report import CATALOG, NETWORK, kernel_lines, report, start
+from .test_drop_report import CATALOG, NETWORK, report, start
 
 HOSTS = {('nftables', 'bookworm'): 56, ('nftables', 'trixie'): 57,
          ('ufw', 'bookworm'): 58, ('ufw', 'trixie'): 59}
@@ -62,10 +61,7 @@ def ruleset(host, backend):
 
 @pytest.fixture(scope='module')
 def hosts(ansible, tmp_path_factory):
-    if open('/proc/sys/net/netfilter/nf_log_all_netns').read().strip() != '1':
-        pytest.skip('net.netfilter.nf_log_all_netns=0: containers log nothing '
-                    '(tools/harness/ensure-docker.sh sets it)')
-    prefix = os.environ.get('JAAS_DROP_PREFIX', harness.NAME_PREFIX)
+    prefix = harness.kernel_log_prefix()
     workdir = tmp_path_factory.mktemp('droplog')
     started = {}
     try:
@@ -94,7 +90,7 @@ def test_our_drops_are_logged_reported_and_removed_again(hosts, ansible, backend
     since = int(time.time()) - 1
     host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND % {'n': n}))
     time.sleep(1)
-    ours = [line for line in kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
+    ours = [line for line in harness.kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
     assert any('DST=198.18.%d.99 ' % n in line for line in ours), ours
     data, stdout = report(ansible, host, n, since, workdir)
     rows = {(r['direction'], r['proto'], r['address'], r['port']): r for r in data['rows']}

@@ -97,20 +97,9 @@ def start(name, suite):
     return host
 
 
-def kernel_lines(n):
-    """The machine's kernel log lines of this host's test addresses (dmesg needs root)."""
-    text = subprocess.run(['dmesg', '--time-format', 'iso'], capture_output=True, text=True,
-                          check=True).stdout
-    marks = ('=198.18.%d.' % n, '=2001:0002:00%d:' % n)
-    return ''.join(line + '\n' for line in text.splitlines() if any(m in line for m in marks))
-
-
 @pytest.fixture(scope='module')
 def hosts(ansible, tmp_path_factory):
-    if open('/proc/sys/net/netfilter/nf_log_all_netns').read().strip() != '1':
-        pytest.skip('net.netfilter.nf_log_all_netns=0: containers log nothing '
-                    '(tools/harness/ensure-docker.sh sets it)')
-    prefix = os.environ.get('JAAS_DROP_PREFIX', harness.NAME_PREFIX)
+    prefix = harness.kernel_log_prefix()
     workdir = tmp_path_factory.mktemp('drop')
     started = {}
     try:
@@ -130,7 +119,7 @@ def hosts(ansible, tmp_path_factory):
 
 
 def report(ansible, host, n, since, workdir):
-    host.put('/var/tmp/kern.log', kernel_lines(n))
+    host.put('/var/tmp/kern.log', harness.kernel_lines(n))
     report_dir = str(workdir / ('report-%d-%d' % (n, int(time.time()))))
     result = ansible.run([host], '- ansible.builtin.import_playbook: %s\n' % REPORT, extra_vars={
         'jaas_firewall_catalog_file': host.catalog, 'jaas_firewall_allow_private_networks': True,

@@ -30,7 +30,7 @@ import time
 import pytest
 
 from . import harness
-from .test_drop_report import REPORT, kernel_lines, start
+from .test_drop_report import REPORT, start
 
 SUITES = {'bookworm': 60, 'trixie': 61}
 NAME = 'meet.d22.test'
@@ -107,7 +107,7 @@ def role_vars(catalog, log_drops=True):
 def report(ansible, host, n, since, workdir):
     """The drop_report playbook: kernel lines from a file, the resolver's answers from
     wherever the module finds them by itself (no dns_log variable)."""
-    host.put('/var/tmp/kern.log', kernel_lines(n))
+    host.put('/var/tmp/kern.log', harness.kernel_lines(n))
     report_dir = str(workdir / ('report-%d-%d' % (n, int(time.time()))))
     result = ansible.run([host], '- ansible.builtin.import_playbook: %s\n' % REPORT, extra_vars={
         'jaas_firewall_catalog_file': host.catalog, 'jaas_firewall_allow_private_networks': True,
@@ -132,10 +132,7 @@ def in_set(host, address):
 
 @pytest.fixture(scope='module')
 def hosts(ansible, tmp_path_factory):
-    if open('/proc/sys/net/netfilter/nf_log_all_netns').read().strip() != '1':
-        pytest.skip('net.netfilter.nf_log_all_netns=0: containers log nothing '
-                    '(tools/harness/ensure-docker.sh sets it)')
-    prefix = os.environ.get('JAAS_DROP_PREFIX', harness.NAME_PREFIX)
+    prefix = harness.kernel_log_prefix()
     workdir = tmp_path_factory.mktemp('dropdomain')
     started = {}
     try:
@@ -173,7 +170,7 @@ def test_stale_cache_drop_is_reported_domain_and_unlisted_unknown(hosts, ansible
     assert stale[:2] == ['fail', peer], stale
     assert connect(host, unlisted)[:2] == ['fail', unlisted]
     time.sleep(1)                                              # the kernel log is written async
-    ours = [line for line in kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
+    ours = [line for line in harness.kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
     assert any('DST=%s ' % peer in line for line in ours), ours
 
     data, stdout = report(ansible, host, n, since, workdir)
