@@ -9,7 +9,11 @@ applies a test catalog (turn lab = 198.18.N.16/28 tcp+udp 443) with outbound pol
   by our policy, logged with the prefix ``jaas-drop out `` and reported ``unknown`` by the
   jaas.firewall.drop_report playbook (issue 22);
 * the role with ``jaas_firewall_log_drops: false`` leaves no logging rule (``nft list
-  ruleset`` / ``iptables-save`` / ``ip6tables-save`` and ufw's after.rules show no jaas-drop).
+  ruleset`` / ``iptables-save`` / ``ip6tables-save`` and ufw's after.rules show no jaas-drop);
+* a foreign table ``inet foreign`` (tests/reliability/test_drop_report.py's FOREIGN: output
+  hook, logs with the prefix ``old-vpn-block`` and drops the catalog address 198.18.N.20 that
+  our rules accept): tcp 443 to it is reported ``catalog`` (block ``turn lab``) naming
+  ``inet foreign out``, while the unlisted 198.18.N.99 stays ``unknown``.
 
 The kernel lines are read from the machine's dmesg as tests/reliability/test_drop_report.py
 does (containers share the machine's kernel log; needs net.netfilter.nf_log_all_netns=1).
@@ -22,7 +26,8 @@ import time
 import pytest
 
 from . import harness
-from .test_drop_report import CATALOG, NETWORK, report, start
+from .test_drop_report import CATALOG, FOREIGN, NETWORK, report, start
+from .test_drop_report import SEND as SEND_WITH_CATALOG
 
 HOSTS = {('nftables', 'bookworm'): 56, ('nftables', 'trixie'): 57,
          ('ufw', 'bookworm'): 58, ('ufw', 'trixie'): 59}
@@ -103,3 +108,27 @@ def test_our_drops_are_logged_reported_and_removed_again(hosts, ansible, backend
     text = ruleset(host, backend)
     assert 'jaas-drop' not in text, text
     assert ('reject' in text) if backend == 'nftables' else (':ufw-user-output' in text)
+
+
+@pytest.mark.parametrize('backend, suite', sorted(HOSTS))
+def test_foreign_table_drop_is_reported_catalog(hosts, ansible, backend, suite):
+    started, workdir = hosts
+    host, n = started[backend, suite], HOSTS[backend, suite]
+    result = ansible.run([host], harness.role_play(backend),
+                         extra_vars=role_vars(backend, n, host.catalog, True))
+    assert result.rc == 0, result.stdout[-3000:]
+    host.sh(FOREIGN % {'n': n})
+    try:
+        since = int(time.time()) - 1
+        host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND_WITH_CATALOG % {'n': n}))
+        time.sleep(1)
+        data, stdout = report(ansible, host, n, since, workdir)
+    finally:
+        host.sh('nft delete table inet foreign')
+    rows = {(r['direction'], r['proto'], r['address'], r['port']): r for r in data['rows']}
+    catalog = rows[('out', 'tcp', '198.18.%d.20' % n, 443)]
+    assert catalog['verdict'] == 'catalog' and catalog['block'] == 'turn lab', data['rows']
+    assert 'inet foreign out' in catalog['detail'] and 'old vpn block' in catalog['detail'], catalog
+    assert rows[('out', 'tcp', '198.18.%d.99' % n, 443)]['verdict'] == 'unknown', data['rows']
+    assert '198.18.%d.20' % n not in data['fragment'], data['fragment']
+    print(stdout[stdout.find('The report, largest first'):][:2000])
