@@ -1,12 +1,13 @@
 """The drop report's ``domain`` verdict with real packets and the role's own resolver (issue 22),
-nftables hosts, Debian 12 and 13.
+nftables and ufw hosts, Debian 12 and 13.
 
 Per host (``--network none``): a test upstream dnsmasq on 127.0.0.77 answers
 ``meet.d22.test`` with 198.18.N.10 (everything else NXDOMAIN); a network namespace ``peer``
-behind a veth pair holds 198.18.N.10 and listens on tcp 443. The nftables role applies a test
-catalog whose ``domains: core`` lists ``d22.test`` and ``*.d22.test`` (tcp 443; no block
+behind a veth pair holds 198.18.N.10 and listens on tcp 443. The nftables or ufw role applies a
+test catalog whose ``domains: core`` lists ``d22.test`` and ``*.d22.test`` (tcp 443; no block
 holds the peer), with ``jaas_firewall_domains: [core]``, ``jaas_firewall_domain_ttl: 10``,
-outbound policy reject and ``jaas_firewall_log_drops: true``. Then:
+outbound policy reject and ``jaas_firewall_log_drops: true`` (the domain set: nftables in
+``inet jaas``, ufw in our marking table ``inet jaas_domains``). Then:
 
 * the client resolves the name (through the role's resolver) and connects: allowed;
 * once the set entry has expired (polled with a deadline), it connects again to the address
@@ -18,7 +19,7 @@ outbound policy reject and ``jaas_firewall_log_drops: true``. Then:
 
 Kernel lines: the machine's dmesg, as tests/reliability/test_drop_report.py reads them (needs
 net.netfilter.nf_log_all_netns=1). Expectations are hand-written from the setup above.
-Containers: ``$JAAS_DROP_PREFIX`` (default the suite's prefix) + ``dom-<suite>``.
+Containers: ``$JAAS_DROP_PREFIX`` (default the suite's prefix) + ``dom-<backend>-<suite>``.
 """
 
 import glob
@@ -32,7 +33,9 @@ import pytest
 from . import harness
 from .test_drop_report import REPORT, start
 
-SUITES = {'bookworm': 60, 'trixie': 61}
+HOSTS = {('nftables', 'bookworm'): 60, ('nftables', 'trixie'): 61,
+         ('ufw', 'bookworm'): 64, ('ufw', 'trixie'): 65}
+SET_TABLE = {'nftables': 'inet jaas', 'ufw': 'inet jaas_domains'}
 NAME = 'meet.d22.test'
 UPSTREAM = '127.0.0.77'
 CATALOG = '''schema_version: 1
@@ -95,13 +98,18 @@ EXCLUDE = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0
            '::ffff:0:0/96', 'fc00::/7', 'fe80::/10', 'ff00::/8']
 
 
-def role_vars(catalog, log_drops=True):
-    return {'jaas_firewall_catalog_file': catalog, 'jaas_firewall_allow_private_networks': True,
-            'jaas_firewall_blocks': ['turn'], 'jaas_firewall_regions': ['lab'],
-            'jaas_firewall_domains': ['core'], 'jaas_firewall_domain_ttl': 10,
-            'jaas_firewall_domain_answer_exclude': EXCLUDE,
-            'jaas_firewall_nftables_default_outgoing': 'reject',
-            'jaas_firewall_nftables_install': False, 'jaas_firewall_log_drops': log_drops}
+def role_vars(backend, catalog, log_drops=True):
+    result = {'jaas_firewall_catalog_file': catalog, 'jaas_firewall_allow_private_networks': True,
+              'jaas_firewall_blocks': ['turn'], 'jaas_firewall_regions': ['lab'],
+              'jaas_firewall_domains': ['core'], 'jaas_firewall_domain_ttl': 10,
+              'jaas_firewall_domain_answer_exclude': EXCLUDE, 'jaas_firewall_log_drops': log_drops}
+    if backend == 'nftables':
+        result.update(jaas_firewall_nftables_default_outgoing='reject',
+                      jaas_firewall_nftables_install=False)
+    else:
+        result.update(jaas_firewall_ufw_enable=True, jaas_firewall_ufw_default_outgoing='reject',
+                      jaas_firewall_ufw_install=False)
+    return result
 
 
 def report(ansible, host, n, since, workdir):
@@ -126,8 +134,8 @@ def connect(host, target):
     return host.sh('set -- %s\n%s' % (shlex.quote(target), CONNECT)).stdout.split()
 
 
-def in_set(host, address):
-    return address in host.sh('nft list set inet jaas domains_core_v4').stdout
+def domain_set(host, backend):
+    return host.sh('nft list set %s domains_core_v4' % SET_TABLE[backend]).stdout
 
 
 @pytest.fixture(scope='module')
@@ -136,8 +144,8 @@ def hosts(ansible, tmp_path_factory):
     workdir = tmp_path_factory.mktemp('dropdomain')
     started = {}
     try:
-        for suite, n in SUITES.items():
-            host = started[suite] = start(prefix + 'dom-' + suite, suite)
+        for (backend, suite), n in HOSTS.items():
+            host = started[backend, suite] = start('%sdom-%s-%s' % (prefix, backend, suite), suite)
             host.sh(NETWORK % {'n': n, 'upstream': UPSTREAM})
             host.put('/etc/test-upstream.conf', UPSTREAM_CONF % {'n': n})
             host.sh('dnsmasq --conf-file=/etc/test-upstream.conf')
@@ -152,20 +160,21 @@ def hosts(ansible, tmp_path_factory):
         harness.remove_all()
 
 
-@pytest.mark.parametrize('suite', sorted(SUITES))
-def test_stale_cache_drop_is_reported_domain_and_unlisted_unknown(hosts, ansible, suite):
+@pytest.mark.parametrize('backend, suite', sorted(HOSTS))
+def test_stale_cache_drop_is_reported_domain_and_unlisted_unknown(hosts, ansible, backend, suite):
     started, workdir = hosts
-    host, n = started[suite], SUITES[suite]
+    host, n = started[backend, suite], HOSTS[backend, suite]
     peer, unlisted = '198.18.%d.10' % n, '198.18.%d.99' % n
-    result = ansible.run([host], harness.role_play('nftables'), extra_vars=role_vars(host.catalog))
+    result = ansible.run([host], harness.role_play(backend),
+                         extra_vars=role_vars(backend, host.catalog))
     assert result.rc == 0, result.stdout[-3000:]
     since = int(time.time()) - 1
 
     assert connect(host, NAME) == ['ok', peer]               # resolved, in the set: allowed
     deadline = time.monotonic() + 90
-    while in_set(host, peer) and time.monotonic() < deadline:
+    while peer in domain_set(host, backend) and time.monotonic() < deadline:
         time.sleep(1)
-    assert not in_set(host, peer), host.sh('nft list set inet jaas domains_core_v4').stdout
+    assert peer not in domain_set(host, backend), domain_set(host, backend)
     stale = connect(host, peer)                               # the cached address, no question
     assert stale[:2] == ['fail', peer], stale
     assert connect(host, unlisted)[:2] == ['fail', unlisted]
@@ -182,14 +191,14 @@ def test_stale_cache_drop_is_reported_domain_and_unlisted_unknown(hosts, ansible
     print(stdout[stdout.find('The report, largest first'):][:2000])
 
 
-@pytest.mark.parametrize('suite', sorted(SUITES))
-def test_log_drops_false_stops_the_resolver_logging(hosts, ansible, suite):
+@pytest.mark.parametrize('backend, suite', sorted(HOSTS))
+def test_log_drops_false_stops_the_resolver_logging(hosts, ansible, backend, suite):
     started, _workdir = hosts
-    host = started[suite]
+    host = started[backend, suite]
     config = '/etc/jaas-firewall/resolver.conf'
     assert 'log-queries' in host.sh('cat %s' % config).stdout.splitlines()
-    result = ansible.run([host], harness.role_play('nftables'),
-                         extra_vars=role_vars(host.catalog, log_drops=False))
+    result = ansible.run([host], harness.role_play(backend),
+                         extra_vars=role_vars(backend, host.catalog, log_drops=False))
     assert result.rc == 0, result.stdout[-3000:]
     assert 'log-queries' not in host.sh('cat %s' % config).stdout.splitlines()
     assert host.sh('systemctl is-active jaas-firewall-resolver.service').stdout.strip() == 'active'
