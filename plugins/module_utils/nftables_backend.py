@@ -77,6 +77,8 @@ def log_rule(chain):
     """The rate-limited log rule of one chain (nft syntax as ``nft list`` prints it)."""
     return ('limit rate 10/second burst 20 packets log prefix "%s %s " level info comment "%s"'
             % (LOG_TAG, LOG_DIRECTION[chain], LOG_COMMENT))
+
+
 # meta keys nft prints without "meta", and whose values are quoted strings
 _BARE_META = ('iif', 'oif', 'iifname', 'oifname')
 
