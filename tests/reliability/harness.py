@@ -35,6 +35,18 @@ _started = []
 _started_lock = threading.Lock()
 
 
+def remove(hosts):
+    """Remove these containers (Host objects or names) and only these: a module's fixture
+    must not take away the session's hosts that later test files still use."""
+    names = [getattr(host, 'name', host) for host in hosts]
+    with _started_lock:
+        for name in names:
+            if name in _started:
+                _started.remove(name)
+    for name in names:
+        subprocess.run(['docker', 'rm', '-f', '-v', name], capture_output=True)
+
+
 def remove_all():
     """Remove every container this process started (by name, one by one)."""
     with _started_lock:

@@ -78,7 +78,7 @@ def hosts(ansible, tmp_path_factory):
             host.catalog = str(catalog)
         yield started, workdir
     finally:
-        harness.remove_all()
+        harness.remove(started.values())
 
 
 @pytest.mark.parametrize('backend, suite', sorted(HOSTS))

@@ -115,7 +115,7 @@ def hosts(ansible, tmp_path_factory):
             assert result.rc == 0, result.stdout[-3000:]
         yield started, workdir
     finally:
-        harness.remove_all()
+        harness.remove(started.values())
 
 
 def report(ansible, host, n, since, workdir):

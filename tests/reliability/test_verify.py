@@ -66,7 +66,7 @@ def hosts(ansible):
         assert result.rc == 0, result.stdout[-3000:]
         yield started
     finally:
-        harness.remove_all()
+        harness.remove(started.values())
 
 
 def verify(ansible, host, extra=VARS):
@@ -174,7 +174,7 @@ def others(ansible):
         assert result.rc == 0, result.stdout[-3000:]
         yield started
     finally:
-        harness.remove_all()
+        harness.remove(started.values())
 
 
 @pytest.mark.parametrize('suite', SUITES)
