@@ -20,6 +20,20 @@ def rule_line(rule):
                               for part in rule)
 
 
+def filter_commit(lines):
+    """Index in ``lines`` where a block goes last in the *filter section: its COMMIT line,
+    or ufw's own comment right above it (kept next to it); None when there is none."""
+    section = None
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith('*'):
+            section = stripped
+        elif stripped == 'COMMIT' and section == '*filter':
+            return index - 1 if index and lines[index - 1].startswith(
+                "# don't delete the 'COMMIT'") else index
+    return None
+
+
 def without_block(text, begin, end):
     """``text`` without the lines from ``begin`` to ``end`` (both included)."""
     lines, inside = [], False

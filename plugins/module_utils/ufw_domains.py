@@ -124,17 +124,10 @@ def with_block(text, family, mark, sides=None):
     gateway mode's (lan, wan) interfaces, or None)."""
     text = without_block(text)
     lines = text.splitlines(True)
-    section = None
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith('*'):
-            section = stripped
-        elif stripped == 'COMMIT' and section == '*filter':
-            # keep ufw's own comment about the COMMIT line next to it
-            at = index - 1 if index and lines[index - 1].startswith("# don't delete the 'COMMIT'") \
-                else index
-            at = ufw_drop_log.block_start(lines, at)     # the drop log stays last
-            return ''.join(lines[:at]) + _block(family, mark, sides) + ''.join(lines[at:])
+    at = ufw_blocks.filter_commit(lines)
+    if at is not None:
+        at = ufw_drop_log.block_start(lines, at)     # the drop log stays last
+        return ''.join(lines[:at]) + _block(family, mark, sides) + ''.join(lines[at:])
     raise DomainError('%s has no *filter section with a COMMIT line'
                       % os.path.join(UFW_DIR, AFTER_RULES[family]))
 

@@ -84,17 +84,11 @@ def with_block(text, rules):
     if not rules:
         return text
     lines = text.splitlines(True)
-    section = None
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith('*'):
-            section = stripped
-        elif stripped == 'COMMIT' and section == '*filter':
-            at = index - 1 if index and lines[index - 1].startswith("# don't delete the 'COMMIT'") \
-                else index
-            block = '%s\n%s\n%s\n' % (BEGIN, '\n'.join(ufw_blocks.rule_line(r) for r in rules), END)
-            return ''.join(lines[:at]) + block + ''.join(lines[at:])
-    return text
+    at = ufw_blocks.filter_commit(lines)
+    if at is None:
+        return text
+    block = '%s\n%s\n%s\n' % (BEGIN, '\n'.join(ufw_blocks.rule_line(r) for r in rules), END)
+    return ''.join(lines[:at]) + block + ''.join(lines[at:])
 
 
 class UfwDropLog(object):
