@@ -23,15 +23,13 @@ sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 from reliability import harness  # noqa: E402  (same container/ansible code as the suite)
 import timing  # noqa: E402  (bench/timing.py: timed runs, parallel start-up)
+from ansible_collections.jaas.firewall.plugins.plugin_utils import registry  # noqa: E402
 
 PREFIX = 'jaas-floor-%d-' % os.getpid()
-# What each role needs to converge here (the shipped catalog, default blocks).
-ROLE_VARS = {
-    'ufw': {'jaas_firewall_ufw_enable': True},
-    'firewalld': {'jaas_firewall_firewalld_enable': True},
-    'nftables': {},
-}
-SUITE = {'ufw': 'bookworm', 'firewalld': 'bookworm', 'nftables': 'bookworm'}
+# What each role needs to converge here (the shipped catalog, default blocks): the backend
+# registry's ``enable`` variables; every backend on Debian 12.
+ROLE_VARS = dict((entry.name, dict(entry.enable)) for entry in registry.linux())
+SUITE = dict((entry.name, 'bookworm') for entry in registry.linux())
 
 
 def timed(ansible, hosts, play, extra, forks):

@@ -1,7 +1,8 @@
-"""Render the README's blocks-and-ports table from the catalog.
+"""Render the README's generated tables: blocks and ports from the catalog, backends at a
+glance from the backend registry (plugins/plugin_utils/registry.py).
 
-    python tools/readme_table.py          # print the table
-    python tools/readme_table.py --write  # replace it in README.md between the markers
+    python tools/readme_table.py          # print the tables
+    python tools/readme_table.py --write  # replace them in README.md between their markers
 
 tests/unit/test_readme_table.py fails when README.md is out of date.
 """
@@ -15,9 +16,11 @@ sys.path.insert(0, os.path.join(REPO, '.collections'))
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog  # noqa: E402
 from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules  # noqa: E402
+from ansible_collections.jaas.firewall.plugins.plugin_utils import registry  # noqa: E402
 
-BEGIN = '<!-- BEGIN blocks-table (tools/readme_table.py --write) -->'
-END = '<!-- END blocks-table -->'
+
+def markers(name):
+    return ('<!-- BEGIN %s (tools/readme_table.py --write) -->' % name, '<!-- END %s -->' % name)
 
 
 def ports_text(rule):
@@ -52,23 +55,44 @@ def render():
     return '\n'.join(lines)
 
 
+def render_backends():
+    """One row per registry backend: its role, module, features and where its rules live."""
+    features = list(registry.FEATURES)
+    lines = ['| backend | role | module | %s | its rules |' % ' | '.join(
+                 registry.FEATURES[f] for f in features),
+             '|---|---|---|%s---|' % ('---|' * len(features))]
+    for entry in registry.BACKENDS:
+        marks = ['yes' if f in entry.features else '—' for f in features]
+        lines.append('| %s | [`jaas.firewall.%s`](roles/%s/README.md) | `%s` | %s | %s |' % (
+            entry.name, entry.name, entry.name, entry.module, ' | '.join(marks), entry.readme))
+    return '\n'.join(lines)
+
+
+TABLES = (('blocks-table', render), ('backends-table', render_backends))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--write', action='store_true')
+    parser.add_argument('--table', choices=[name for name, _render in TABLES],
+                        help='print only this table')
     args = parser.parse_args()
-    table = render()
     if not args.write:
-        print(table)
+        print('\n\n'.join(render_table() for name, render_table in TABLES
+                           if args.table in (None, name)))
         return 0
     path = os.path.join(REPO, 'README.md')
     with open(path, encoding='utf-8') as handle:
         text = handle.read()
-    head, _sep, rest = text.partition(BEGIN)
-    _old, _sep2, tail = rest.partition(END)
-    if not _sep or not _sep2:
-        sys.exit('README.md lacks the table markers')
+    for name, render_table in TABLES:
+        begin, end = markers(name)
+        head, _sep, rest = text.partition(begin)
+        _old, _sep2, tail = rest.partition(end)
+        if not _sep or not _sep2:
+            sys.exit('README.md lacks the %s markers' % name)
+        text = head + begin + '\n' + render_table() + '\n' + end + tail
     with open(path, 'w', encoding='utf-8') as handle:
-        handle.write(head + BEGIN + '\n' + table + '\n' + END + tail)
+        handle.write(text)
     return 0
 
 

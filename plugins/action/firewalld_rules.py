@@ -11,5 +11,4 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action impor
 
 
 class ActionModule(BackendAction):
-    module = 'jaas.firewall.firewalld_rules'
-    names = (('prefix', 'firewalld prefix', 'jaas_firewall_firewalld_prefix'),)
+    backend = 'firewalld'  # module and name options: plugins/plugin_utils/registry.py

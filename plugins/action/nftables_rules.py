@@ -11,5 +11,4 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action impor
 
 
 class ActionModule(BackendAction):
-    module = 'jaas.firewall.nftables_rules'
-    names = (('prefix', 'nftables table name', 'jaas_firewall_nftables_table'),)
+    backend = 'nftables'  # module and name options: plugins/plugin_utils/registry.py

@@ -11,5 +11,4 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils.backend_action impor
 
 
 class ActionModule(BackendAction):
-    module = 'jaas.firewall.ufw_rules'
-    names = (('prefix', 'ufw tag prefix', None), ('tag_prefix', 'ufw tag prefix', None))
+    backend = 'ufw'  # module and name options: plugins/plugin_utils/registry.py

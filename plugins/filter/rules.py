@@ -70,21 +70,12 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import boolean
-
-from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import CatalogError
-from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules
+from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import filter_rules
 
 
 def rules(catalog, webhooks=False, webhook_port=443, compact=True):
     """Flatten a catalog into firewall rules (see DOCUMENTATION)."""
-    try:
-        # boolean(): "false" from -e must mean False, not a truthy string.
-        return catalog_rules(catalog, webhooks=boolean(webhooks, strict=True),
-                             webhook_port=webhook_port, compact=boolean(compact, strict=True))
-    except (CatalogError, TypeError) as exc:
-        raise AnsibleFilterError('jaas.firewall.rules: %s' % exc)
+    return filter_rules(catalog, webhooks=webhooks, webhook_port=webhook_port, compact=compact)
 
 
 class FilterModule(object):

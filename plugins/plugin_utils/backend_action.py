@@ -35,7 +35,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.jaas.firewall.plugins.plugin_utils import rules_cache
+from ansible_collections.jaas.firewall.plugins.plugin_utils import registry, rules_cache
 
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, model
 
@@ -62,8 +62,7 @@ def ssh_like(transport):
 
 
 # Backend modules that enforce domains (the others refuse them here, before any host).
-DOMAIN_MODULES = ('jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
-                  'jaas.firewall.ufw_rules')
+DOMAIN_MODULES = registry.supporting('domains')
 
 
 def check_gateway_domains(args):
@@ -111,8 +110,7 @@ def check_domain_options(module, args):
 
 # Backend modules that log their own drops (jaas_firewall_log_drops); the others refuse
 # ``log_drops: true`` here, before any host, and never receive the option.
-LOG_DROP_MODULES = ('jaas.firewall.firewalld_rules', 'jaas.firewall.nftables_rules',
-                    'jaas.firewall.ufw_rules')
+LOG_DROP_MODULES = registry.supporting('log_drops')
 
 
 def check_log_drops(module, args):
@@ -199,12 +197,22 @@ def check_names(args, names):
 
 
 class BackendAction(ActionBase):
-    """Subclasses set ``module`` to the backend module's FQCN and ``names`` to the name
-    options checked on the controller: (option, model NAME_RULES kind, role variable)."""
+    """A backend's action plugin sets ``backend`` to its registry name
+    (plugins/plugin_utils/registry.py); ``module`` (the module's FQCN) and ``names`` (the
+    name options checked on the controller: option, model NAME_RULES kind, role variable)
+    come from its registry entry. The read-only modules set ``module`` themselves."""
 
+    backend = None
     module = None
     names = ()
     TRANSFERS_FILES = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get('backend'):
+            entry = registry.get(cls.backend)
+            cls.module = entry.module
+            cls.names = entry.names
 
     def desired_rules(self, selection, task_vars):
         """(rules, domains) of the catalog for ``selection`` (lookup options, rules filter
@@ -218,8 +226,8 @@ class BackendAction(ActionBase):
         return rules, domains
 
     def _compute_rules(self, selection, task_vars):
-        # Imported here: the filter module pulls in netaddr, needed only on a cache miss.
-        from ansible_collections.jaas.firewall.plugins.filter.rules import rules as rules_filter
+        # Imported here: the rules module pulls in netaddr, needed only on a cache miss.
+        from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import filter_rules
 
         lookup_options = dict((key, value) for key, value in selection.items()
                               if key not in RULES_FILTER_OPTIONS + (DOMAINS_KEY,)
@@ -229,7 +237,7 @@ class BackendAction(ActionBase):
         lookup = self._shared_loader_obj.lookup_loader.get(
             'jaas.firewall.catalog', loader=self._loader, templar=self._templar)
         catalog = lookup.run([], variables=task_vars, **lookup_options)[0]
-        return (rules_filter(catalog, **filter_options),
+        return (filter_rules(catalog, **filter_options),
                 domain_entries(catalog, selection.get(DOMAINS_KEY), lookup_options.get('families')))
 
     def package_manager_install(self, packages, task_vars):

@@ -105,3 +105,16 @@ def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
             })
     rules.sort(key=rule_sort_key)
     return rules
+
+
+def filter_rules(catalog, webhooks=False, webhook_port=443, compact=True):
+    """``catalog_rules`` as the ``jaas.firewall.rules`` filter and the backend action plugins
+    call it: booleans as Ansible reads them ("false" from -e is False), any problem an
+    AnsibleFilterError saying ``jaas.firewall.rules: ...``."""
+    from ansible.errors import AnsibleFilterError
+    from ansible.module_utils.parsing.convert_bool import boolean
+    try:
+        return catalog_rules(catalog, webhooks=boolean(webhooks, strict=True),
+                             webhook_port=webhook_port, compact=boolean(compact, strict=True))
+    except (CatalogError, TypeError) as exc:
+        raise AnsibleFilterError('jaas.firewall.rules: %s' % exc)

@@ -25,23 +25,19 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.jaas.firewall.plugins.plugin_utils import registry
+
 from . import harness
 
 NAME_PREFIX = 'jaas-ssh-%d-' % os.getpid()
 DEFAULT_NET = 40
 _INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
 
-# Incoming and outgoing denied, per backend: the role variables a user sets. firewalld's
-# incoming side is the zone: the SSH hosts' public zone has no ssh service (removed before
-# the run), so only the role's ingress policy can let SSH in.
-RESTRICT = {
-    'ufw': {'jaas_firewall_ufw_enable': True, 'jaas_firewall_ufw_default_incoming': 'deny',
-            'jaas_firewall_ufw_default_outgoing': 'deny'},
-    'firewalld': {'jaas_firewall_firewalld_enable': True,
-                  'jaas_firewall_firewalld_egress_target': 'REJECT'},
-    'nftables': {'jaas_firewall_nftables_default_incoming': 'drop',
-                 'jaas_firewall_nftables_default_outgoing': 'reject'},
-}
+# Incoming and outgoing denied, per backend: the role variables a user sets, from the backend
+# registry (plugins/plugin_utils/registry.py, ``restrict``). firewalld's incoming side is the
+# zone: the SSH hosts' public zone has no ssh service (removed before the run), so only the
+# role's ingress policy can let SSH in.
+RESTRICT = dict((entry.name, dict(entry.restrict)) for entry in registry.linux())
 
 
 def raise_inotify_limit(wanted=8192):

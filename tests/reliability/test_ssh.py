@@ -50,8 +50,9 @@ OTHER_PORT = {22: 2222, 2222: 22}
 NO_SYSTEMD = {'ufw-nosystemd'}
 
 # Incoming and outgoing denied on every backend at once (ssh_harness.RESTRICT), one block.
-ALL_RESTRICTED = dict({'jaas_firewall_blocks': ['cloudflare']}, **ssh_harness.RESTRICT['ufw'],
-                      **ssh_harness.RESTRICT['firewalld'], **ssh_harness.RESTRICT['nftables'])
+ALL_RESTRICTED = {'jaas_firewall_blocks': ['cloudflare']}
+for _variables in ssh_harness.RESTRICT.values():
+    ALL_RESTRICTED.update(_variables)
 
 BECOME_USER_SETUP = r'''
 set -e
