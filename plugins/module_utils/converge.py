@@ -25,14 +25,11 @@ from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError  # noqa: F401 (backends import it from here)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     ROLLBACK_ARGUMENT_SPEC, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
     controller_argument_spec, keep_open_argument_spec, rules_argument_spec)
-
-
-class PlanError(ValueError):
-    """The desired state cannot be expressed by the backend; nothing was touched."""
 
 
 class ApplyError(Exception):

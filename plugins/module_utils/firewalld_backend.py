@@ -36,7 +36,7 @@ import time
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import kept_connection_ports
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
     ApplyError, Backend, Plan, PlanError, Safety)
-from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, firewalld_plan
+from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError)
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_domains import (
@@ -359,16 +359,13 @@ class FirewalldBackend(Backend):
             raise PlanError(str(exc))
         accept = None if domains['script'] is None else dict(
             mark=domains['mark'], services=domains['services'])
-        try:
-            if present:
-                state = desired_state(params['rules'], keep_open, prefix=self.prefix,
-                                      egress_target=params['egress_target'], gateway=gateway,
-                                      domains=accept, log_drops=bool(params.get('log_drops')))
-            else:
-                desired_state([], prefix=self.prefix)  # validates the prefix
-                state = {'ipsets': {}, 'policies': {}}
-        except firewalld_plan.PlanError as exc:
-            raise PlanError(str(exc))
+        if present:   # PlanError (module_utils/policy.py) goes straight to converge.run
+            state = desired_state(params['rules'], keep_open, prefix=self.prefix,
+                                  egress_target=params['egress_target'], gateway=gateway,
+                                  domains=accept, log_drops=bool(params.get('log_drops')))
+        else:
+            desired_state([], prefix=self.prefix)  # validates the prefix
+            state = {'ipsets': {}, 'policies': {}}
         if HAS_FIREWALL:  # without the bindings missing() ends the run before any read
             state = canonical_rules(state)
         self.wanted = dict(

@@ -25,6 +25,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils import model
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError, group_rules
 
 IPSET_TYPE = 'hash:net'
 # The domain half (module_utils/firewalld_domains.py): firewalld accepts what our marking
@@ -62,10 +63,6 @@ def log_prefix(direction):
 def log_rule(direction):
     return 'rule priority="%d" log prefix="%s" level="info" limit value="%s"' % (
         LOG_PRIORITY, log_prefix(direction), LOG_LIMIT)
-
-
-class PlanError(ValueError):
-    """The rules cannot be expressed as firewalld ipsets + rich rules without widening."""
 
 
 def egress_policy_name(prefix):
@@ -176,40 +173,6 @@ def _without_contained(networks):
     return sorted(kept)
 
 
-def group_rules(rules):
-    """Group flat rules into {(direction, block, family): {'networks': set, 'services': set}}.
-
-    Every network of one group must carry the same (protocol, ports) services, otherwise a
-    shared ipset would allow a service to a network that did not ask for it: PlanError.
-    """
-    per_network = {}
-    for index, given in enumerate(rules):
-        try:
-            rule = model.normalise_rule(given, 'rules[%d]' % index)
-        except ModelError as exc:
-            raise PlanError(str(exc))
-        block, family, ports = rule['block'], rule['family'], rule['ports']
-        network = ipaddress.ip_network(rule['network'])
-        key = (rule['direction'], block, family)
-        per_network.setdefault(key, {}).setdefault(network, set()).add((rule['protocol'], ports))
-
-    directions = {}
-    for direction, block, _family in per_network:
-        if directions.setdefault(block, direction) != direction:
-            raise PlanError('block %r has rules in both directions; one ipset per block '
-                            'cannot express that' % block)
-
-    groups = {}
-    for key, networks in per_network.items():
-        service_sets = {frozenset(services) for services in networks.values()}
-        if len(service_sets) > 1:
-            raise PlanError('block %r (IPv%d): its networks do not all have the same '
-                            'protocols/ports, so one shared ipset would widen access'
-                            % (key[1], key[2]))
-        groups[key] = {'networks': set(networks), 'services': service_sets.pop()}
-    return groups
-
-
 def _port_key(service):
     protocol, ports = service
     low = int(ports.split('-')[0]) if ports else 0
@@ -269,7 +232,7 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
     ipsets = {}
     by_direction = {'out': [], 'in': []}
     forwarded = []
-    for (direction, block, family), group in sorted(group_rules(rules).items()):
+    for (direction, block, family), group in sorted(group_rules(rules, 'ipset').items()):
         name = ipset_name(prefix, block, family)
         ipsets[name] = {'type': IPSET_TYPE, 'family': FAMILIES[family][1],
                         'entries': [str(n) for n in _without_contained(group['networks'])]}

@@ -35,8 +35,9 @@ import os
 import re
 import tempfile
 
-from ansible_collections.jaas.firewall.plugins.module_utils.converge import (
-    Backend, Plan, PlanError)
+from ansible_collections.jaas.firewall.plugins.module_utils.converge import Backend, Plan
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import (
+    PlanError, collapse, group_rules)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     forwarded, gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
@@ -45,7 +46,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, check_ttl, normalise_domains)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
 from ansible_collections.jaas.firewall.plugins.module_utils.model import (
-    ModelError, check_plain, normalise_rule, ports_text)
+    ModelError, check_plain, ports_text)
 
 FAMILY = 'inet'
 POLICIES = ('accept', 'drop', 'reject')
@@ -114,15 +115,6 @@ def address_text(network):
     return str(network)
 
 
-def collapse(networks):
-    """Sorted CIDR strings of the union (an interval set matches exactly that union)."""
-    result = []
-    for version in (4, 6):
-        same = [n for n in networks if n.version == version]
-        result.extend(str(n) for n in sorted(ipaddress.collapse_addresses(same)))
-    return result
-
-
 def _intervals(elements):
     """Sorted, merged (first, last) integer ranges of CIDR strings of one family."""
     ranges = sorted((int(n.network_address), int(n.broadcast_address))
@@ -160,39 +152,6 @@ def space_difference(elements, minus):
             if start <= last:
                 result.extend(ipaddress.summarize_address_range(cls(start), cls(last)))
     return [str(n) for n in result]
-
-
-def group_rules(rules):
-    """{(direction, block, family): {'networks': set, 'services': {(protocol, ports)}}}.
-
-    All networks of one block and family must carry the same services, or one shared set
-    would allow a service to a network that did not ask for it (PlanError).
-    """
-    per_network = {}
-    for index, rule in enumerate(rules):
-        try:
-            rule = normalise_rule(rule, 'rules[%d]' % index)
-        except ModelError as exc:
-            raise PlanError(str(exc))
-        network = ipaddress.ip_network(rule['network'])
-        key = (rule['direction'], rule['block'], rule['family'])
-        per_network.setdefault(key, {}).setdefault(network, set()).add(
-            (rule['protocol'], rule['ports']))
-
-    directions = {}
-    for direction, block, _family in per_network:
-        if directions.setdefault(block, direction) != direction:
-            raise PlanError('block %r has rules in both directions; one set per block '
-                            'cannot express that' % block)
-    groups = {}
-    for key, networks in per_network.items():
-        services = {frozenset(s) for s in networks.values()}
-        if len(services) > 1:
-            raise PlanError('block %r (IPv%d): its networks do not all have the same '
-                            'protocols/ports, so one shared set would widen access'
-                            % (key[1], key[2]))
-        groups[key] = {'networks': set(networks), 'services': services.pop()}
-    return groups
 
 
 def _service_key(service):
