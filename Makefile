@@ -38,9 +38,11 @@ pytest: setup ## every pytest suite without containers: unit, contract, packagin
 sanity: setup ## ansible-test sanity (offline) on the built collection, as `make pytest` runs it
 	$(BIN)/pytest -q tests/packaging/test_galaxy.py -k ansible_test_sanity
 
-# Each Molecule scenario runs exactly once; containers come from the cached images. The
-# scenarios are independent (own network 198.18.N.0/24, own container names), so
-# MOLECULE_JOBS of them run at a time; each one's output is printed in one piece when it ends.
+# Each Molecule scenario (extensions/molecule/<name>, where Molecule looks in a collection) runs
+# exactly once; containers come from the cached images. The scenarios are independent (own
+# network 198.18.N.0/24, own container names), so MOLECULE_JOBS of them run at a time; each
+# one's output is printed in one piece when it ends. Not here, on purpose: `default` (the
+# harness smoke test, make molecule-harness) and `windows` (needs your own Windows host).
 MOLECULE_SCENARIOS := ufw firewalld nftables squid domains gateway
 MOLECULE_JOBS ?= 2
 
@@ -85,6 +87,11 @@ harness: ## install/start dockerd + debootstrap (tools/harness/ensure-docker.sh)
 
 images: harness ## build/cache the systemd test images jaas-firewall-test:{bookworm,trixie}
 	tools/harness/build-images.sh
+
+# Molecule's default scenario: the harness itself (containers, network, peer; see tools/harness/README.md).
+.PHONY: molecule-harness
+molecule-harness: setup images ## smoke test of the container harness: the `default` scenario (network 198.18.0.0/24)
+	JAAS_HARNESS_NET=0 $(BIN)/molecule test -s default
 
 molecule-firewalld: setup images ## firewalld role on Debian 12 + 13 (network 198.18.2.0/24)
 	JAAS_HARNESS_NET=2 $(BIN)/molecule test -s firewalld

@@ -53,7 +53,7 @@ def test_tarball_keeps_tests_and_tooling_out(tarball):
         names = archive.getnames()
     assert 'vars/jaas_catalog.yml' in names and 'plugins/lookup/catalog.py' in names
     assert 'playbooks/allow_jaas.yml' in names and 'meta/runtime.yml' in names
-    for unwanted in ('tests/', 'molecule/', 'bench/', '.ci/', '.venv/', '.collections/', 'tools/'):
+    for unwanted in ('tests/', 'extensions/', 'bench/', '.ci/', '.venv/', '.collections/', 'tools/'):
         assert not any(n.startswith(unwanted) for n in names), unwanted
     assert not any(n.endswith(('.pyc', '.actual')) or '__pycache__' in n for n in names)
 

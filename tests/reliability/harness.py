@@ -22,7 +22,7 @@ IMAGES = {'bookworm': 'jaas-firewall-test:bookworm', 'trixie': 'jaas-firewall-te
           # Debian's minimal installs: no python3-apt (run --network none like every host here)
           'bookworm-noapt': 'jaas-firewall-test:bookworm-noapt',
           'trixie-noapt': 'jaas-firewall-test:trixie-noapt'}
-# The harness settings (.config/molecule/config.yml), minus the network: --network none.
+# The harness settings (extensions/molecule/config.yml), minus the network: --network none.
 RUN_ARGS = ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_ADMIN',
             '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined',
             '--cgroupns', 'host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',

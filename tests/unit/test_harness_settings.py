@@ -1,4 +1,4 @@
-"""Molecule's platform settings (.config/molecule/config.yml) and the harness's docker run
+"""Molecule's platform settings (extensions/molecule/config.yml) and the harness's docker run
 arguments (tests/reliability/harness.py, used by the reliability suite, the benches and
 make demo) describe the same containers: checked here so the two copies cannot drift."""
 
@@ -18,7 +18,7 @@ def _values(flag):
 
 
 def test_molecule_platforms_match_the_harness():
-    with open(os.path.join(REPO, '.config', 'molecule', 'config.yml')) as handle:
+    with open(os.path.join(REPO, 'extensions', 'molecule', 'config.yml')) as handle:
         config = yaml.safe_load(handle)
     systemd_hosts = [p for p in config['platforms'] if p.get('command') == '/lib/systemd/systemd']
     assert systemd_hosts

@@ -77,7 +77,7 @@ def inline_scripts():
     """Inline scripts of win_powershell tasks (not file lookups) in YAML we ship or run."""
     found = {}
     for pattern in ('roles/*/tasks/*.yml', 'playbooks/*.yml', 'playbooks/tasks/*.yml',
-                    'molecule/*/*.yml'):
+                    'extensions/molecule/*/*.yml'):
         for path in sorted(glob.glob(os.path.join(REPO, pattern))):
             with open(path, encoding='utf-8') as handle:
                 data = yaml.safe_load(handle)
@@ -120,7 +120,7 @@ def test_every_kind_of_script_is_covered():
     kinds = {'roles/windows_firewall/files/dynamic_keywords.ps1',
              'roles/windows_firewall/files/prune_group.ps1', 'tests/golden/windows_rules.ps1'}
     assert kinds <= set(ALL)
-    assert any(name.startswith('molecule/windows/') for name in ALL), 'inline scripts not found'
+    assert any(name.startswith('extensions/molecule/windows/') for name in ALL), 'inline scripts not found'
     assert len([n for n in ALL if n.startswith('filter:')]) == 5
 
 

@@ -3,7 +3,7 @@
 Expectations are hand-written tables below, from the test catalog (files/catalog.yml) and
 the variables in molecule.yml; nothing here imports or runs the collection's code. The
 client, the peer and "outside" are pointed at one gateway at a time (their routes), then
-the harness probe (molecule/harness/probe.py) runs on the client (LAN -> WAN) and on the
+the harness probe (tools/harness/probe.py) runs on the client (LAN -> WAN) and on the
 peer (WAN -> LAN). Phases: converge, domains_off, gateway_off, absent (see molecule.yml).
 
 The domain half on the gateways of DOMAIN_GATEWAYS: the client asks the gateway's LAN
@@ -20,7 +20,7 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROBE = os.path.join(HERE, '..', '..', 'harness', 'probe.py')
+PROBE = os.path.join(HERE, '..', '..', '..', '..', 'tools', 'harness', 'probe.py')
 HOST_RULES = os.path.join(HERE, '..', 'files', 'host_rules.sh')
 CLIENT, PEER, OUTSIDE = 'gateway-client', 'gateway-peer', 'gateway-outside'
 CLIENT_V4, CLIENT_V6 = '198.18.6.10', '2001:2:0:6::10'

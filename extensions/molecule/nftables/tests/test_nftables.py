@@ -16,7 +16,7 @@ import pytest
 import testinfra
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROBE = os.path.join(HERE, '..', '..', 'harness', 'probe.py')
+PROBE = os.path.join(HERE, '..', '..', '..', '..', 'tools', 'harness', 'probe.py')
 PEER_V4, PEER_V6, OUTSIDE_V4 = '198.18.3.100', '2001:2:0:3::100', '198.18.3.90'
 INSTANCE_V4 = {'debian12': '198.18.3.11', 'debian13': '198.18.3.12'}
 TCP_PORTS, UDP_PORTS = '443,80,10000', '443,10000,50000,9999'
@@ -350,7 +350,7 @@ def test_saved_for_boot(instance):
 
 # ---------------------------------------------------------------- real packets
 def _probe(host, tcp, udp, *targets):
-    """The harness probe (molecule/harness/probe.py TCP UDP HOST...) run on ``host``."""
+    """The harness probe (tools/harness/probe.py TCP UDP HOST...) run on ``host``."""
     with open(PROBE) as handle:
         return json.loads(_run_python(host, handle.read(), tcp, udp, *targets))
 

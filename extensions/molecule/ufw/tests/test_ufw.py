@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', '..', '..', 'tests', 'unit'))
+sys.path.insert(0, os.path.join(HERE, '..', '..', '..', '..', 'tests', 'unit'))
 import vendor_page  # noqa: E402  (independent reading of the vendor page)
 
 testinfra_hosts = ['ansible://instances']
@@ -221,7 +221,7 @@ def test_no_backup_or_temporary_file_left_in_the_way(host):
 def test_packets_to_the_peer(host, phase):
     if phase not in ('converge', 'side_effect'):
         pytest.skip('packets only to the test peer, never to real catalog addresses')
-    probe = open(os.path.join(HERE, '..', '..', 'harness', 'probe.py')).read()
+    probe = open(os.path.join(HERE, '..', '..', '..', '..', 'tools', 'harness', 'probe.py')).read()
     out = host.check_output('python3 -c %s 443,80,10000 443,10000,50000,9999 %s'
                             % (shlex.quote(probe), ' '.join(PEER)))
     results = json.loads(out)
@@ -249,7 +249,7 @@ def test_tcp_to_peer_addresses_outside_the_catalog(host, phase):
     """
     if phase not in ('converge', 'side_effect'):
         pytest.skip('packets only to the test peer, never to real catalog addresses')
-    probe = open(os.path.join(HERE, '..', '..', 'harness', 'probe.py')).read()
+    probe = open(os.path.join(HERE, '..', '..', '..', '..', 'tools', 'harness', 'probe.py')).read()
     out = host.check_output('python3 -c %s 443,80,10000 9999 198.18.1.90 198.18.1.40'
                             % shlex.quote(probe))
     results = json.loads(out)
