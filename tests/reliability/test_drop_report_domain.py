@@ -92,7 +92,7 @@ EOF'''
 
 
 # The answer guard without benchmarking space (198.18.N.10 stands for a public address here),
-# by hand from the IANA registries, as molecule/domains does.
+# by hand from the IANA registries, as extensions/molecule/domains does.
 EXCLUDE = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16',
            '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4', '::/128', '::1/128',
            '::ffff:0:0/96', 'fc00::/7', 'fe80::/10', 'ff00::/8']

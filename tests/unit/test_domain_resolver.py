@@ -3,7 +3,7 @@
 resolv.conf and systemd-resolved's stub symlink taken over and given back byte for byte,
 resolv.conf as a mount point (written in place), upstreams from before the hand-over, a
 resolver that does not come up, a resolv.conf someone changed since. systemctl is faked;
-molecule/domains runs the real thing.
+extensions/molecule/domains runs the real thing.
 """
 
 from __future__ import annotations

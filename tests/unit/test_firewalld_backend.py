@@ -2,7 +2,7 @@
 """firewalld on the converge skeleton (module_utils/firewalld_backend.py): the plan is pure,
 check mode touches nothing, starting and enabling at boot are planned like the rules,
 and the host sees its calls in the documented order. firewalld's D-Bus layer and systemd
-are canned (hand-written answers); containers prove the real thing (molecule/firewalld).
+are canned (hand-written answers); containers prove the real thing (extensions/molecule/firewalld).
 """
 
 from __future__ import annotations

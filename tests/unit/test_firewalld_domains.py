@@ -6,7 +6,7 @@ and ipset syntax (firewall-cmd(1), firewalld.ipset(5): type hash:ip,mark, entry
 marked, in its permanent configuration, so a reload keeps it; the gateway policy gets the
 same accept and LAN zones may ask the gateway's resolver; iptables backend refused with one
 line naming the alternatives. main() runs with canned firewalld/systemd/nft answers;
-containers prove the behaviour (molecule/domains, fwd12/fwd13).
+containers prove the behaviour (extensions/molecule/domains, fwd12/fwd13).
 """
 
 from __future__ import annotations

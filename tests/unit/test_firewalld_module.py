@@ -2,7 +2,7 @@
 """jaas.firewall.firewalld_rules main() in milliseconds: firewalld's D-Bus layer replaced by
 canned state (the shapes firewalld.client returns, written out by hand), so every branch of
 main() runs: converged, live delta without reload, new objects with reload, check mode,
-absent, missing firewalld. Containers prove the behaviour (molecule/firewalld).
+absent, missing firewalld. Containers prove the behaviour (extensions/molecule/firewalld).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ LAN interfaces (never the WAN, never a wildcard), the nftables forward chain mat
 timed sets with the answer guard, the input chain accepts DNS from the LAN, ufw's
 after.rules block and running firewall get the forward and DNS accepts, and the host-side
 refusals. Expectations are written by hand; containers prove the behaviour
-(molecule/gateway). tests/golden/nftables_gateway_domains_live_<version>.json is what real
+(extensions/molecule/gateway). tests/golden/nftables_gateway_domains_live_<version>.json is what real
 nft 1.0.6 / 1.1.3 listed for TABLE below (loaded with ``nft -f`` in a Debian 12 / 13
 container) and must read back as converged.
 """

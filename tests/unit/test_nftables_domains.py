@@ -3,7 +3,7 @@
 (against a hand-written table), what real nft 1.0.6 and 1.1.3 print for them
 (tests/golden/nftables_domains_live_*.json, captured by nftables_domains_capture.py) read
 back as converged, and the resolver's addresses carried into a replacement table.
-Containers prove the behaviour (molecule/domains).
+Containers prove the behaviour (extensions/molecule/domains).
 """
 
 from __future__ import annotations

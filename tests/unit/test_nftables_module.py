@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """jaas.firewall.nftables_rules main() in milliseconds: canned nft/systemctl answers (the
 listings real nft printed, tests/golden/nftables_live_*.json), every branch of the
-converge skeleton, check mode included. Containers prove the behaviour (molecule/nftables);
+converge skeleton, check mode included. Containers prove the behaviour (extensions/molecule/nftables);
 these pin which commands run, and when.
 """
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """The ufw domain half (module_utils/ufw_domains.py) at unit speed: the marking table and
 its answer guard, the block in ufw's after.rules (added once, removed byte for byte, at the
-place ufw reads it, after the user's rules), the move out of before.rules, the mark bit. Containers prove the behaviour (molecule/domains, ufw hosts).
+place ufw reads it, after the user's rules), the move out of before.rules, the mark bit. Containers prove the behaviour (extensions/molecule/domains, ufw hosts).
 """
 
 from __future__ import annotations

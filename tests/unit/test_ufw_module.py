@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """jaas.firewall.ufw_rules main() in milliseconds, with ufw's files in a temporary /etc/ufw
 and canned answers from ufw and iptables-restore. Containers prove the behaviour
-(molecule/ufw); these pin the branches: check mode, keep-open and connection rules, the
+(extensions/molecule/ufw); these pin the branches: check mode, keep-open and connection rules, the
 missing-ufw report, policies after rules.
 
 The rules files are ufw 0.36.2's own format (copied from files ufw wrote on Debian 12);
