@@ -9,7 +9,9 @@ class ModuleDocFragment(object):
     """Core options of every backend module that runs the converge skeleton
     (plugins/module_utils/converge.py, core_argument_spec()); keep the two in step.
     O(rules) and O(lock_timeout) have their own fragments; O(prefix) is documented by each
-    module because what it names differs per backend."""
+    module because what it names differs per backend. A module extending this fragment may
+    give an option its own description (the module's wins); type, choices, default and
+    suboptions come from here."""
 
     DOCUMENTATION = r"""
 options:

@@ -64,6 +64,7 @@ description:
     C(HOST); V(ANY) refused) lets LAN clients ask the gateway's resolver over UDP and TCP 53."
 extends_documentation_fragment:
   - jaas.firewall.rules
+  - jaas.firewall.converge
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.connection
@@ -101,28 +102,8 @@ options:
   keep_open:
     description:
       - Extra accept rules that must keep working, typically while O(egress_target)
-        restricts egress (DNS, the Ansible connection, a proxy). One plain rich rule each.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      direction:
-        description: V(out) goes into the egress policy, V(in) into the ingress policy.
-        type: str
-        required: true
-        choices: [in, out]
-      protocol:
-        description: Transport protocol.
-        type: str
-        required: true
-        choices: [tcp, udp]
-      port:
-        description: V("53") or V("1000-2000").
-        type: str
-        required: true
-      network:
-        description: Peer network (destination for V(out), source for V(in)); any if omitted.
-        type: str
+        restricts egress (DNS, the Ansible connection, a proxy). One plain rich rule each;
+        a V(out) entry goes into the egress policy, a V(in) entry into the ingress policy.
   gateway:
     description:
       - Gateway mode. Also allow the outbound rules of O(rules) for traffic forwarded from
@@ -190,9 +171,6 @@ options:
     default: jaas
   state:
     description: V(absent) removes every ipset and policy named C(<prefix>-*) and nothing else.
-    type: str
-    choices: [present, absent]
-    default: present
   enable_at_boot:
     description:
       - Enable C(firewalld.service) at boot (C(systemctl enable)) when it is not, with
@@ -205,9 +183,6 @@ options:
       - V(fail) fails and changes nothing. V(report) changes nothing and returns
         RV(installed=false), so a caller can install the packages and call the module again;
         this is how the role touches the package manager only on hosts without firewalld.
-    type: str
-    choices: [fail, report]
-    default: fail
   start:
     description:
       - When firewalld is not running, start it (C(systemctl start firewalld)) and then

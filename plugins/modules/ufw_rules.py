@@ -51,6 +51,7 @@ description:
     no domain accept."
 extends_documentation_fragment:
   - jaas.firewall.rules
+  - jaas.firewall.converge
   - jaas.firewall.host_lock
   - jaas.firewall.controller
   - jaas.firewall.connection
@@ -94,27 +95,6 @@ options:
         the other C(safety) rules (see O(guard_blocks)).
       - Each entry is C({direction, protocol, port, network?}); without C(network), one rule
         per family of O(keep_open_families) to any address.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      direction:
-        description: Traffic direction.
-        type: str
-        required: true
-        choices: [in, out]
-      protocol:
-        description: Transport protocol.
-        type: str
-        required: true
-        choices: [tcp, udp]
-      port:
-        description: V("53") or V("1000-2000").
-        type: str
-        required: true
-      network:
-        description: Peer network (destination for V(out), source for V(in)); any if omitted.
-        type: str
   keep_open_families:
     description: Address families of the O(keep_open) entries that name no network.
     type: list
@@ -129,9 +109,6 @@ options:
         owned by this module (minus O(exclude_blocks)) is removed.
       - The block and region of each rule become the ufw comment C(<prefix>:<block>[:<region>]);
         a network of V(0.0.0.0/0) or V(::/0) means any address.
-    type: str
-    choices: [present, absent]
-    default: present
   prefix:
     description:
       - The ownership mark, named C(prefix) in every backend module - here the first part of
@@ -188,9 +165,6 @@ options:
       - V(report) changes nothing and returns RV(installed=false), so a caller can install
         ufw and call the module again; this is how the role touches the package manager
         only on hosts without ufw.
-    type: str
-    choices: [fail, report]
-    default: fail
   backup:
     description:
       - Keep a timestamped copy of each rules file before changing it (next to the file, as
