@@ -46,6 +46,7 @@ import os
 import tempfile
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils.nftables_plan import ADDRESS
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import DomainError
 
 TABLE = 'jaas_domains'
@@ -71,7 +72,7 @@ def marking_rules(domains, mark, exclude=None, prefix=''):
     for entry in domains:
         for family in entry['families']:
             name = nftables_domains.set_name(entry['category'], family)
-            match = nftables_domains.ADDRESS[family][0]
+            match = ADDRESS[family][0]
             for protocol, ports in entry['services']:
                 rules.append('%s%s daddr @%s%s %s dport %s ct state new update @%s { %s daddr } '
                              'meta mark set meta mark | %s comment "domains %s"'

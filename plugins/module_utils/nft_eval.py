@@ -46,6 +46,8 @@ import bisect
 import ipaddress
 import shlex
 
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import unique
+
 # netfilter hook priorities of iptables' tables (iptables-legacy has no JSON)
 LEGACY_PRIORITY = {'raw': -300, 'mangle': -150, 'nat': -100, 'filter': 0, 'security': 50}
 LEGACY_HOOKS = {'PREROUTING': 'prerouting', 'INPUT': 'input', 'FORWARD': 'forward',
@@ -538,12 +540,12 @@ class Ruleset(object):
                     if chain.policy in ('drop', 'reject'):
                         return Decision(chain.policy, {
                             'family': chain.family, 'table': chain.table, 'chain': chain.name,
-                            'handle': None, 'rule': 'policy %s' % chain.policy}, _dedup(uncertain))
+                            'handle': None, 'rule': 'policy %s' % chain.policy}, unique(uncertain))
                     continue
                 verdict, where = outcome
                 if verdict in ('drop', 'reject'):
-                    return Decision(verdict, where, _dedup(uncertain))
-        return Decision('accept', None, _dedup(uncertain))
+                    return Decision(verdict, where, unique(uncertain))
+        return Decision('accept', None, unique(uncertain))
 
     def _walk(self, chain, probe, uncertain, depth):
         """(verdict, where) for accept/drop/reject, or None when the chain returns."""
@@ -650,15 +652,6 @@ def _verdict_of(verdict):
     if isinstance(verdict, str) and verdict in ('accept', 'drop', 'reject', 'return'):
         return verdict, None
     return 'drop', None
-
-
-def _dedup(items):
-    seen, result = set(), []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            result.append(item)
-    return result
 
 
 def _prio(value):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, jaas.firewall contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The domain half in our nftables table (pure; used by module_utils/nftables_backend.py).
+"""The domain half in our nftables table (pure; used by module_utils/nftables_backend.py,
+and its sets by the ufw and firewalld domain halves).
 
 Per (category, family) one timed set the local resolver fills, ``domains_<category>_v4``
 and ``_v6`` (``flags dynamic,timeout``, ``timeout <ttl>``), and per (category, family,
@@ -45,11 +46,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
+from ansible_collections.jaas.firewall.plugins.module_utils.nftables_plan import (
+    ADDRESS, FORWARD_CHAIN, insert_before_reject, interface_match)
 
-ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
 SET_FLAGS = ['dynamic', 'timeout']
-# nft gives a set that a rule updates this size when none is declared.
-DEFAULT_DYNAMIC_SIZE = 65535
 
 
 def set_name(category, family):
@@ -133,30 +133,6 @@ def is_domain_set(item):
     return 'timeout' in item.get('flags', [])
 
 
-def live_set(body):
-    """(set model, [(address, expires seconds)]) of a timed set from ``nft -j``.
-
-    nft 1.0.6 lists ``flags: [timeout]`` for a set declared ``dynamic,timeout`` (1.1.3
-    lists both), and both add ``size 65535``: read as we declare them.
-    """
-    flags = sorted(set(body.get('flags') if isinstance(body.get('flags'), list)
-                       else [body.get('flags')]) | {'dynamic'})
-    model = {'type': body['type'], 'flags': flags, 'timeout': body.get('timeout'),
-             'elements': []}
-    extras = [key for key in ('gc-interval', 'policy', 'auto-merge', 'comment') if key in body]
-    if body.get('size', DEFAULT_DYNAMIC_SIZE) != DEFAULT_DYNAMIC_SIZE:
-        extras.append('size')
-    elements = []
-    for elem in body.get('elem', []):
-        inner = elem.get('elem', {}) if isinstance(elem, dict) else {}
-        value = inner.get('val') if inner else elem
-        if not isinstance(value, str):
-            extras.append('element %r' % (value,))
-            continue
-        elements.append((value, int(inner.get('expires', 0) or 0)))
-    return model, sorted(elements), extras
-
-
 def carried_elements(new_sets, old_sets, dynamic):
     """{set name: ['<address> timeout Ns expires Ms', ...]} for the replacement script.
 
@@ -174,3 +150,26 @@ def carried_elements(new_sets, old_sets, dynamic):
         if kept:
             carried[name] = kept
     return carried
+
+
+def with_domains(model, domains, ttl, exclude=None, gateway=None):
+    """The table (a module_utils/nftables_plan.py model) with the domain half added: the
+    timed sets, the answer guard's sets, and the rules allowing them in the output chain,
+    ahead of its final reject.
+
+    ``gateway`` (gateway mode; its LAN interfaces checked by gateway.resolver_interfaces):
+    the forward chain allows the same, LAN -> WAN, and an input chain that does not accept
+    everything accepts DNS from the LAN interfaces (the resolver serves the LAN)."""
+    if model is None or not domains:
+        return model
+    model['sets'].update(domain_sets(domains, ttl, exclude))
+    insert_before_reject(model['chains']['output'], domain_rules(domains, exclude))
+    if gateway is not None and FORWARD_CHAIN in model['chains']:
+        interfaces = (interface_match('iifname', gateway.in_interfaces)
+                      + interface_match('oifname', gateway.out_interfaces))
+        insert_before_reject(model['chains'][FORWARD_CHAIN],
+                             forward_rules(domains, exclude, interfaces))
+        if model['chains']['input']['policy'] != 'accept':     # drop, or reject (drop + tail)
+            insert_before_reject(model['chains']['input'], dns_input_rules(
+                interface_match('iifname', gateway.in_interfaces)))
+    return model

@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft  # noqa: E402
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft  # noqa: E402
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import Gateway  # noqa: E402
 
 

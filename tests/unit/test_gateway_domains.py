@@ -17,7 +17,8 @@ import os
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    domain_resolver, nftables_backend as nft, resolver_files as files, ufw_domains)
+    domain_resolver, nftables_domains, nftables_plan as nft, resolver_files as files, ufw_domains)
+from ansible_collections.jaas.firewall.plugins.module_utils.nftables_backend import NftablesBackend
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import PlanError
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, normalise_domains)
@@ -142,7 +143,7 @@ def table(gateway=GATEWAY, domains=DOMAINS, incoming='drop', forward='drop'):
     from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
     model = nft.desired_model(RULES, default_incoming=incoming, default_outgoing='reject',
                               gateway=gateway, default_forward=forward)
-    return nft.with_domains(model, domains, 10, answer_guard.normalise_exclude(None), gateway)
+    return nftables_domains.with_domains(model, domains, 10, answer_guard.normalise_exclude(None), gateway)
 
 
 def test_forward_chain_gets_the_domain_rules_with_the_guard_lan_to_wan():
@@ -180,7 +181,7 @@ def test_what_real_nft_lists_reads_back_as_converged(version):
 def test_nftables_backend_refuses_domains_in_gateway_mode_without_a_lan_interface():
     class Module(FakeModule):
         params = {'prefix': 'jaas'}
-    backend = nft.NftablesBackend(Module())
+    backend = NftablesBackend(Module())
     params = dict(state='present', rules=RULES, default_incoming='drop', default_outgoing='reject',
                   default_forward='drop', gateway=True, gateway_in_interfaces=[],
                   gateway_out_interfaces=['eth1'], domains=[dict(

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import PlanError
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     Gateway, gateway_from_params)

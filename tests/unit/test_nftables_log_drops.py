@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains, nftables_plan as nft
 from ansible_collections.jaas.firewall.plugins.module_utils import drop_log
 
 from test_nftables_plan import GOLDEN, LIVE_VERSIONS, check_golden
@@ -63,8 +63,8 @@ def test_false_logs_nothing_and_turning_it_off_removes_only_the_log_rules():
 def test_the_log_rule_comes_after_the_domain_accepts():
     domains = normalise_domains([{'category': 'core', 'names': ['meet.example'],
                                   'rules': [{'protocol': 'tcp', 'ports': '443'}]}])
-    model = nft.with_domains(gateway_model(), domains, 3600, normalise_exclude(None),
-                             LAN_WAN)
+    model = nftables_domains.with_domains(gateway_model(), domains, 3600, normalise_exclude(None),
+                                          LAN_WAN)
     model = nft.with_drop_logging(model, True)
     rules = model['chains']['output']['rules']
     assert rules[-2:] == [log('out'), REJECT]

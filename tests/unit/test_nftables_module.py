@@ -67,7 +67,7 @@ class FakeHost(object):
 
     def save_converged(self):
         """The files a previous converging run left behind."""
-        from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft
+        from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
         model = nft.desired_model(FIXTURE['rules'], FIXTURE['keep_open'], [2222],
                                   FIXTURE['default_incoming'], FIXTURE['default_outgoing'])
         self.saved.parent.mkdir()

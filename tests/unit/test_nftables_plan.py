@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import PlanError
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')

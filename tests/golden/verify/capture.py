@@ -96,7 +96,7 @@ ip6tables-legacy -A OUTPUT -d 2001:2:0:2::100/128 -p tcp --dport 443 -j REJECT
 
 def fixture_script(container):
     from nftables_capture import fixture_model
-    from ansible_collections.jaas.firewall.plugins.module_utils import nftables_backend as nft
+    from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
     data, model = fixture_model(gateway=True)
     subprocess.run(['docker', 'exec', '-i', container, 'nft', '-f', '-'],
                    input=nft.script(model, data['table']), text=True, check=True)
