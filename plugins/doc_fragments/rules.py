@@ -6,9 +6,10 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """The rule interface (docs/ARCHITECTURE.md): the O(rules) option of every backend module.
+    """The rule interface (docs/ARCHITECTURE.md): the O(rules) and O(policy) options of every
+    backend module.
 
-    Its argument spec is plugins/module_utils/rule_spec.py; keep the two in step.
+    Their argument spec is plugins/module_utils/rule_spec.py; keep the two in step.
     """
 
     DOCUMENTATION = r"""
@@ -53,4 +54,52 @@ options:
       region:
         description: Catalog region key (a slug) or V(null).
         type: str
+  policy:
+    description:
+      - The desired rules grouped for transport, as the action plugin sends them when it
+        computes the rules from O(catalog) (C(plugins/module_utils/policy.py)), one entry per
+        (direction, block, region, family, services) with its networks listed once.
+      - The module expands it into exactly the flat rules of O(rules) (in the
+        P(jaas.firewall.rules#filter) filter's order), appended to any O(rules) given, and
+        validates them the same way. Roles and playbooks normally use O(catalog) or O(rules).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      direction:
+        description: As in O(rules).
+        type: str
+        required: true
+        choices: [in, out]
+      family:
+        description: As in O(rules).
+        type: int
+        required: true
+        choices: [4, 6]
+      block:
+        description: As in O(rules).
+        type: str
+        required: true
+      region:
+        description: As in O(rules).
+        type: str
+      services:
+        description: The (protocol, ports) pairs every network of the entry gets.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          protocol:
+            description: As in O(rules).
+            type: str
+            required: true
+            choices: [tcp, udp]
+          ports:
+            description: As in O(rules); V(null) means every port.
+            type: str
+      networks:
+        description: CIDR networks, as in O(rules).
+        type: list
+        elements: str
+        required: true
 """

@@ -25,11 +25,12 @@ from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
-from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError  # noqa: F401 (backends import it from here)
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import (  # noqa: F401 (backends import PlanError from here)
+    PlanError, from_policy)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     ROLLBACK_ARGUMENT_SPEC, arm, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.rule_spec import (
-    controller_argument_spec, keep_open_argument_spec, rules_argument_spec)
+    controller_argument_spec, keep_open_argument_spec, policy_argument_spec, rules_argument_spec)
 
 
 class ApplyError(Exception):
@@ -56,6 +57,7 @@ Safety = collections.namedtuple('Safety', 'keep_open connection_ports')
 def core_argument_spec(prefix_default):
     """The options every backend module takes (a fresh copy each call)."""
     spec = rules_argument_spec()
+    spec.update(policy_argument_spec())
     spec.update(copy.deepcopy(LOCK_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(CONNECTION_ARGUMENT_SPEC))
     spec.update(copy.deepcopy(ROLLBACK_ARGUMENT_SPEC))
@@ -148,9 +150,15 @@ def safety_inputs(params):
 def run(module, backend):
     """Converge one host and exit the module; every backend module's main() ends here."""
     params = module.params
+    # The grouped ``policy`` (what the action plugins send) becomes the flat rules every
+    # backend plans from, after any ``rules`` given directly; only desired() reads them, and
+    # the result's invocation echoes the options as given.
+    given_rules = params.get('rules')
+    params['rules'] = list(given_rules or []) + from_policy(params.get('policy') or [])
     try:
         safety = backend.safety(params)
         desired = backend.desired(params, safety)
+        params['rules'] = given_rules
         if timeout_problem(params['rollback_timeout']):
             raise PlanError(timeout_problem(params['rollback_timeout']))
     except PlanError as exc:

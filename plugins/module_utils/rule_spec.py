@@ -27,6 +27,24 @@ def rules_argument_spec():
                            options=copy.deepcopy(RULE_OPTIONS)))
 
 
+POLICY_OPTIONS = dict(
+    direction=dict(type='str', required=True, choices=['in', 'out']),
+    family=dict(type='int', required=True, choices=[4, 6]),
+    block=dict(type='str', required=True),
+    region=dict(type='str'),
+    services=dict(type='list', elements='dict', required=True, options=dict(
+        protocol=dict(type='str', required=True, choices=['tcp', 'udp']),
+        ports=dict(type='str'))),
+    networks=dict(type='list', elements='str', required=True),
+)
+
+
+def policy_argument_spec():
+    """{'policy': ...}: the rules grouped for transport (module_utils/policy.py ``to_policy``)."""
+    return dict(policy=dict(type='list', elements='dict', default=[],
+                            options=copy.deepcopy(POLICY_OPTIONS)))
+
+
 KEEP_OPEN_OPTIONS = dict(
     direction=dict(type='str', required=True, choices=['in', 'out']),
     protocol=dict(type='str', required=True, choices=['tcp', 'udp']),

@@ -37,7 +37,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.jaas.firewall.plugins.plugin_utils import registry, rules_cache
 
-from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, model
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, model, policy
 
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import check_upstreams
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -289,7 +289,8 @@ class BackendAction(ActionBase):
             check_log_drops(self.module, args)
             if selection is not None:
                 rules, domains = self.desired_rules(selection, task_vars)
-                args['rules'] = list(args.get('rules') or []) + rules
+                # grouped for transport (module_utils/policy.py); the module expands it
+                args['policy'] = list(args.get('policy') or []) + policy.to_policy(rules)
                 if domains:
                     args['domains'] = list(args.get('domains') or []) + domains
                 check_domain_options(self.module, args)
