@@ -134,6 +134,9 @@ demo: setup images ## run allow_jaas.yml against a throwaway Debian container an
 reliability: setup images ## reliability suite: faults, bad input, injection on real containers (tests/reliability)
 	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q tests/reliability
 
+bench-payload: setup ## what each module ships to a host (AnsiballZ payload; other backends' code in it)
+	$(PY) bench/payload_bench.py
+
 bench-floor: setup images ## a role on converged hosts next to Ansible's floor (facts + ping), 1 and 20 hosts (bench/floor_bench.py)
 	$(PY) bench/floor_bench.py
 
