@@ -31,6 +31,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import tarfile
 import time
 
 from ansible_collections.jaas.firewall.plugins.module_utils.connection import kept_connection_ports
@@ -48,7 +50,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
-    FirewalldRecipe, timeout_problem)
+    Recipe, ResolverPart, listing, nft_table, q, timeout_problem, unit_enablement)
 
 DOMAIN_RESULT = dict(resolver={}, domain_steps=[], domains_broader_than_catalog=[])
 
@@ -582,3 +584,50 @@ class FirewalldBackend(Backend):
             result['diff'] = after.work['diff']
         self._converge(after.work, started=True, result=result)
         return result
+
+
+# ---------------------------------------------------------------- rollback recipe
+# (module_utils/rollback.py)
+
+
+class FirewalldRecipe(Recipe):
+    """firewalld: /etc/firewalld, running and enabled-at-boot state.
+
+    A running firewalld is reloaded from the restored configuration (runtime-only changes
+    made outside firewalld's permanent configuration are not kept: the module's own reload
+    drops them too). One that was stopped is stopped again, and the iptables tables
+    firewalld 1.x flushed when it started are loaded back from the snapshot.
+    """
+
+    backend = 'firewalld'
+
+    def __init__(self, running, config_dir='/etc/firewalld'):
+        self.running = running
+        self.config_dir = config_dir
+        # the domain half's marking table and its file (module_utils/firewalld_domains.py)
+        self.resolver = ResolverPart(extra_files=(domain_marks.TABLE_FILE,))
+
+    def snapshot(self, module, directory):
+        archive = os.path.join(directory, 'config.tar')
+        parent, name = os.path.split(self.config_dir.rstrip('/'))
+        with tarfile.open(archive, 'w') as handle:
+            handle.add(self.config_dir, arcname=name)
+        staging = os.path.join(parent, '.%s.jaas-rollback' % name)
+        lines = ['rm -rf %s && mkdir -m 700 %s && tar -C %s -xpf %s && rm -rf %s && '
+                 'mv %s %s && rmdir %s || failed=1'
+                 % (q(staging), q(staging), q(staging), q(archive), q(self.config_dir),
+                    q(os.path.join(staging, name)), q(self.config_dir), q(staging))]
+        lines.extend(unit_enablement(module, 'firewalld.service'))
+        table = nft_table(module, directory, 'inet', domain_marks.TABLE, required=False)
+        if self.running:
+            lines.append('if systemctl is-active -q firewalld.service; then firewall-cmd --reload; '
+                         'else systemctl start firewalld.service; fi || failed=1')
+            return lines + table
+        lines.append('systemctl stop firewalld.service || failed=1')
+        for command in ('iptables', 'ip6tables'):
+            saved = os.path.join(directory, 'saved-%s' % command)
+            if listing(module, [command + '-save'], saved):
+                strip = "sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]/[0:0]/'"
+                lines.append('if [ "$(%s-save | %s)" != "$(%s < %s)" ]; then %s-restore < %s; '
+                             'fi || failed=1' % (command, strip, strip, q(saved), command, q(saved)))
+        return lines + table

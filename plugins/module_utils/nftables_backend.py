@@ -27,7 +27,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard,
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, check_ttl, normalise_domains)
-from ansible_collections.jaas.firewall.plugins.module_utils.rollback import NftablesRecipe
+from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
+    Recipe, ResolverPart, file_lines, nft_table, unit_enablement)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, check_plain
 from ansible_collections.jaas.firewall.plugins.module_utils.nftables_plan import (
     FAMILY, LOADS_AT_BOOT, PERSIST_CONFIG, PERSIST_CONFIG_REDHAT, PERSIST_DIR, PERSIST_SERVICE,
@@ -339,3 +340,27 @@ class NftablesBackend(Backend):
             warnings.append('systemctl enable %s failed (%s): the table is saved in %s but '
                             'may not be loaded at boot' % (PERSIST_SERVICE, (err or out).strip(),
                                                            self.persist_file))
+
+
+# ---------------------------------------------------------------- rollback recipe
+# (module_utils/rollback.py)
+
+
+class NftablesRecipe(Recipe):
+    """nftables: our table (put back as listed, or removed if there was none), the files
+    that load it at boot and the enabled state of the service that does."""
+
+    backend = 'nftables'
+
+    def __init__(self, family, table, files, service='nftables.service'):
+        self.family = family
+        self.table = table
+        self.files = list(files)
+        self.service = service
+        self.resolver = ResolverPart()
+
+    def snapshot(self, module, directory):
+        lines = file_lines(self.files, directory, remove_missing=True)
+        lines.extend(nft_table(module, directory, self.family, self.table))
+        lines.extend(unit_enablement(module, self.service))
+        return lines

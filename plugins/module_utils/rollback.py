@@ -70,12 +70,6 @@ KEEP_RECORDS = 10
 OVERDUE = 120
 BOOT_ID = '/proc/sys/kernel/random/boot_id'
 
-# The ufw domain half's files (module_utils/ufw_domains.py: TABLE_FILE, AFTER_RULES and the
-# OLD_RULES of earlier releases) and its marking table; tests check they match.
-UFW_DOMAIN_FILES = ('/etc/jaas-firewall/domains.nft', '/etc/ufw/after.rules',
-                    '/etc/ufw/after6.rules', '/etc/ufw/before.rules', '/etc/ufw/before6.rules')
-UFW_DOMAIN_TABLE = ('inet', 'jaas_domains')
-
 ROLLBACK_ARGUMENT_SPEC = dict(rollback_timeout=dict(type='int', default=0))
 
 _PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH'
@@ -139,7 +133,9 @@ def _sync_tree(directory):
     _fsync_dir(os.path.dirname(directory.rstrip('/')))
 
 
-# ---------------------------------------------------------------- recipes (one per backend)
+# ---------------------------------------------------------------- recipes: the parts backends use
+# (each backend's Recipe lives in its backend module: UfwRecipe in ufw_backend.py,
+# FirewalldRecipe in firewalld_backend.py, NftablesRecipe in nftables_backend.py)
 
 class Recipe(object):
     """Snapshots one backend into a directory; returns the shell lines that restore it.
@@ -154,7 +150,7 @@ class Recipe(object):
         raise NotImplementedError
 
 
-def _listing(module, argv, path, absent=None):
+def listing(module, argv, path, absent=None):
     """Write ``argv``'s output to ``path``: True. False when the listing says that what it
     lists does not exist (``absent``: that stderr text), None when the tool is not
     installed. Any other failure raises SnapshotError: a failed listing is never read as
@@ -181,7 +177,7 @@ def _store(directory):
     return os.path.join(store, '%d' % len(os.listdir(store)))
 
 
-def _file_lines(paths, directory, remove_missing=True):
+def file_lines(paths, directory, remove_missing=True):
     """Shell lines that put each path back as it is now: a regular file (content, mode,
     owner, times; atomic rename, or in place where the path is a mount point), a symlink
     (its target), or - with ``remove_missing`` - nothing (removed again)."""
@@ -208,12 +204,12 @@ def _file_lines(paths, directory, remove_missing=True):
     return lines
 
 
-def _copy_files(paths, directory):
+def copy_files(paths, directory):
     """Each existing file (mode, owner and times kept) back as it is; missing ones are left."""
-    return _file_lines(paths, directory, remove_missing=False)
+    return file_lines(paths, directory, remove_missing=False)
 
 
-def _unit_enablement(module, unit):
+def unit_enablement(module, unit):
     """Shell lines that disable ``unit`` again if a change enables it (none if enabled now)."""
     systemctl = module.get_bin_path('systemctl')
     if systemctl is None:
@@ -231,7 +227,7 @@ def _unit_enablement(module, unit):
             'fi || failed=1' % (q(unit), q(unit))]
 
 
-def _nft_table(module, directory, family, table, required=True):
+def nft_table(module, directory, family, table, required=True):
     """Save nft table ``family table`` as the revert loads it back: one file, one
     transaction that creates the table (empty), deletes it and declares it as listed - or
     only the first two when it does not exist now (the revert then removes one the change
@@ -319,9 +315,9 @@ class ResolverPart(object):
                 before.append('if systemctl is-active -q %s || { [ -n "$at_boot" ] && '
                               '[ -e %s ]; }; then $SC stop %s; fi || failed=1'
                               % (svc, q(self.unit_file), svc))
-        files = ['jaas_changed=0'] + _file_lines([self.unit_file], directory) + [
+        files = ['jaas_changed=0'] + file_lines([self.unit_file], directory) + [
             'resolver_unit_changed=$jaas_changed', 'jaas_changed=0'] + \
-            _file_lines(self.files, directory) + ['resolver_changed=$jaas_changed']
+            file_lines(self.files, directory) + ['resolver_changed=$jaas_changed']
         if state is not None:
             active, enabled = state
             after.append('if [ "$resolver_unit_changed" = 1 ]; then systemctl daemon-reload; '
@@ -335,127 +331,6 @@ class ResolverPart(object):
                              'systemctl is-active -q %s; then $SC restart %s; fi || failed=1'
                              % (svc, svc))
         return before + files, after
-
-
-# Removes what `ufw disable` leaves behind when ufw had never been active: its chains,
-# the jumps to them, the built-in policies it reset, and a filter table that only ufw
-# created (iptables-nft). Chains of others (Docker...) are not touched.
-UFW_LEFTOVERS = r'''
-jaas_ufw_leftovers() {  # $1 iptables|ip6tables  $2 nft family  $3 saved iptables-save output
-  command -v "$1" >/dev/null 2>&1 || return 0
-  sed -n '/^\*filter/,/^COMMIT/p' "$3" > "$3.filter"
-  grep -q '^:ufw' "$3.filter" && return 0
-  "$1-save" -t filter | sed -n 's/^-A \(INPUT\|OUTPUT\|FORWARD\) -j \(ufw6\{0,1\}-[a-z-]*\)$/\1 \2/p' |
-    while read -r chain target; do "$1" -t filter -D "$chain" -j "$target"; done
-  for chain in $("$1-save" -t filter | sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p'); do
-    "$1" -t filter -F "$chain"
-  done
-  for chain in $("$1-save" -t filter | sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p'); do
-    "$1" -t filter -X "$chain"
-  done
-  sed -n 's/^:\(INPUT\|OUTPUT\|FORWARD\) \([A-Z]*\) .*/\1 \2/p' "$3.filter" |
-    while read -r chain policy; do "$1" -t filter -P "$chain" "$policy"; done
-  # (iptables-save -t filter prints an empty filter table even when there is none)
-  if ! grep -q '^\*filter' "$3" && ! "$1-save" -t filter | grep -q '^-A ' \
-      && "$1" -V 2>/dev/null | grep -q nf_tables; then
-    nft delete table "$2" filter
-  fi
-}
-'''
-
-
-class UfwRecipe(Recipe):
-    """ufw: its rules and settings files; ``ufw reload``/``disable`` puts the kernel back.
-    The domain half: its files (before/after rules, the marking table's file) and the
-    marking table ``inet jaas_domains`` itself."""
-
-    backend = 'ufw'
-
-    def __init__(self, files, active):
-        self.files = list(files)
-        self.active = active
-        self.resolver = ResolverPart(extra_files=UFW_DOMAIN_FILES)
-
-    def snapshot(self, module, directory):
-        lines = _copy_files(self.files, directory)
-        table = _nft_table(module, directory, UFW_DOMAIN_TABLE[0], UFW_DOMAIN_TABLE[1],
-                           required=False)
-        if self.active:
-            lines.append('if ufw status | grep -q "^Status: active"; then ufw reload; '
-                         'else ufw --force enable; fi || failed=1')
-            return lines + table
-        lines.append('if ufw status | grep -q "^Status: active"; then ufw --force disable; '
-                     'fi || failed=1')
-        lines.append(UFW_LEFTOVERS)
-        for command, family in (('iptables', 'ip'), ('ip6tables', 'ip6')):
-            saved = os.path.join(directory, 'saved-%s' % command)
-            if _listing(module, [command + '-save'], saved):
-                lines.append('jaas_ufw_leftovers %s %s %s || failed=1' % (command, family, q(saved)))
-        return lines + table
-
-
-class FirewalldRecipe(Recipe):
-    """firewalld: /etc/firewalld, running and enabled-at-boot state.
-
-    A running firewalld is reloaded from the restored configuration (runtime-only changes
-    made outside firewalld's permanent configuration are not kept: the module's own reload
-    drops them too). One that was stopped is stopped again, and the iptables tables
-    firewalld 1.x flushed when it started are loaded back from the snapshot.
-    """
-
-    backend = 'firewalld'
-
-    def __init__(self, running, config_dir='/etc/firewalld'):
-        self.running = running
-        self.config_dir = config_dir
-        # the domain half's marking table and its file (module_utils/firewalld_domains.py)
-        self.resolver = ResolverPart(extra_files=UFW_DOMAIN_FILES[:1])
-
-    def snapshot(self, module, directory):
-        archive = os.path.join(directory, 'config.tar')
-        parent, name = os.path.split(self.config_dir.rstrip('/'))
-        with tarfile.open(archive, 'w') as handle:
-            handle.add(self.config_dir, arcname=name)
-        staging = os.path.join(parent, '.%s.jaas-rollback' % name)
-        lines = ['rm -rf %s && mkdir -m 700 %s && tar -C %s -xpf %s && rm -rf %s && '
-                 'mv %s %s && rmdir %s || failed=1'
-                 % (q(staging), q(staging), q(staging), q(archive), q(self.config_dir),
-                    q(os.path.join(staging, name)), q(self.config_dir), q(staging))]
-        lines.extend(_unit_enablement(module, 'firewalld.service'))
-        table = _nft_table(module, directory, UFW_DOMAIN_TABLE[0], UFW_DOMAIN_TABLE[1],
-                           required=False)
-        if self.running:
-            lines.append('if systemctl is-active -q firewalld.service; then firewall-cmd --reload; '
-                         'else systemctl start firewalld.service; fi || failed=1')
-            return lines + table
-        lines.append('systemctl stop firewalld.service || failed=1')
-        for command in ('iptables', 'ip6tables'):
-            saved = os.path.join(directory, 'saved-%s' % command)
-            if _listing(module, [command + '-save'], saved):
-                strip = "sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]/[0:0]/'"
-                lines.append('if [ "$(%s-save | %s)" != "$(%s < %s)" ]; then %s-restore < %s; '
-                             'fi || failed=1' % (command, strip, strip, q(saved), command, q(saved)))
-        return lines + table
-
-
-class NftablesRecipe(Recipe):
-    """nftables: our table (put back as listed, or removed if there was none), the files
-    that load it at boot and the enabled state of the service that does."""
-
-    backend = 'nftables'
-
-    def __init__(self, family, table, files, service='nftables.service'):
-        self.family = family
-        self.table = table
-        self.files = list(files)
-        self.service = service
-        self.resolver = ResolverPart()
-
-    def snapshot(self, module, directory):
-        lines = _file_lines(self.files, directory, remove_missing=True)
-        lines.extend(_nft_table(module, directory, self.family, self.table))
-        lines.extend(_unit_enablement(module, self.service))
-        return lines
 
 
 # ---------------------------------------------------------------- records
@@ -564,7 +439,7 @@ def _prune(state_dir, keep=KEEP_RECORDS):
 
 # ---------------------------------------------------------------- revert.sh and the boot unit
 
-# Shell functions the restore lines use (files of _file_lines).
+# Shell functions the restore lines use (files of file_lines).
 SCRIPT_FUNCTIONS = r'''
 jaas_put() {  # $1 saved copy  $2 path: $2 as saved (atomic rename; in place on a mount point)
   if [ ! -L "$2" ] && cmp -s "$1" "$2"; then return 0; fi

@@ -33,8 +33,9 @@ from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+from ansible_collections.jaas.firewall.plugins.module_utils import ufw_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
-    UfwRecipe, timeout_problem)
+    Recipe, ResolverPart, copy_files, listing, nft_table, q, timeout_problem)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
     DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
@@ -551,3 +552,70 @@ class UfwBackend(Backend):
             self.drop_log.apply_runtime(work['log_policies'],
                                         work['desired']['gateway'] is not None)
         return result
+
+
+# ---------------------------------------------------------------- rollback recipe
+# (module_utils/rollback.py)
+
+# The ufw domain half's files (module_utils/ufw_domains.py: TABLE_FILE, AFTER_RULES and the
+# OLD_RULES of earlier releases) and its marking table (module_utils/domain_marks.py).
+UFW_DOMAIN_FILES = (ufw_domains.TABLE_FILE,) + tuple(
+    os.path.join(UFW_DIR, rules[family]) for rules in (ufw_domains.AFTER_RULES, ufw_domains.OLD_RULES)
+    for family in (4, 6))
+UFW_DOMAIN_TABLE = ('inet', ufw_domains.TABLE)
+
+# Removes what `ufw disable` leaves behind when ufw had never been active: its chains,
+# the jumps to them, the built-in policies it reset, and a filter table that only ufw
+# created (iptables-nft). Chains of others (Docker...) are not touched.
+UFW_LEFTOVERS = r'''
+jaas_ufw_leftovers() {  # $1 iptables|ip6tables  $2 nft family  $3 saved iptables-save output
+  command -v "$1" >/dev/null 2>&1 || return 0
+  sed -n '/^\*filter/,/^COMMIT/p' "$3" > "$3.filter"
+  grep -q '^:ufw' "$3.filter" && return 0
+  "$1-save" -t filter | sed -n 's/^-A \(INPUT\|OUTPUT\|FORWARD\) -j \(ufw6\{0,1\}-[a-z-]*\)$/\1 \2/p' |
+    while read -r chain target; do "$1" -t filter -D "$chain" -j "$target"; done
+  for chain in $("$1-save" -t filter | sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p'); do
+    "$1" -t filter -F "$chain"
+  done
+  for chain in $("$1-save" -t filter | sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p'); do
+    "$1" -t filter -X "$chain"
+  done
+  sed -n 's/^:\(INPUT\|OUTPUT\|FORWARD\) \([A-Z]*\) .*/\1 \2/p' "$3.filter" |
+    while read -r chain policy; do "$1" -t filter -P "$chain" "$policy"; done
+  # (iptables-save -t filter prints an empty filter table even when there is none)
+  if ! grep -q '^\*filter' "$3" && ! "$1-save" -t filter | grep -q '^-A ' \
+      && "$1" -V 2>/dev/null | grep -q nf_tables; then
+    nft delete table "$2" filter
+  fi
+}
+'''
+
+
+class UfwRecipe(Recipe):
+    """ufw: its rules and settings files; ``ufw reload``/``disable`` puts the kernel back.
+    The domain half: its files (before/after rules, the marking table's file) and the
+    marking table ``inet jaas_domains`` itself."""
+
+    backend = 'ufw'
+
+    def __init__(self, files, active):
+        self.files = list(files)
+        self.active = active
+        self.resolver = ResolverPart(extra_files=UFW_DOMAIN_FILES)
+
+    def snapshot(self, module, directory):
+        lines = copy_files(self.files, directory)
+        table = nft_table(module, directory, UFW_DOMAIN_TABLE[0], UFW_DOMAIN_TABLE[1],
+                          required=False)
+        if self.active:
+            lines.append('if ufw status | grep -q "^Status: active"; then ufw reload; '
+                         'else ufw --force enable; fi || failed=1')
+            return lines + table
+        lines.append('if ufw status | grep -q "^Status: active"; then ufw --force disable; '
+                     'fi || failed=1')
+        lines.append(UFW_LEFTOVERS)
+        for command, family in (('iptables', 'ip'), ('ip6tables', 'ip6')):
+            saved = os.path.join(directory, 'saved-%s' % command)
+            if listing(module, [command + '-save'], saved):
+                lines.append('jaas_ufw_leftovers %s %s %s || failed=1' % (command, family, q(saved)))
+        return lines + table

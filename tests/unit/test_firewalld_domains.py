@@ -296,8 +296,7 @@ def test_second_run_changes_nothing(host, capsys):
 def test_the_firewalld_snapshot_covers_the_marking_table_and_its_file(tmp_path, monkeypatch):
     """rollback_timeout on firewalld: the revert brings back the table inet jaas_domains as it
     was (or removes one the change made) and the file the resolver service loads it from."""
-    from ansible_collections.jaas.firewall.plugins.module_utils import rollback
-    recipe = rollback.FirewalldRecipe(running=True, config_dir=str(tmp_path / 'firewalld'))
+    recipe = firewalld_backend.FirewalldRecipe(running=True, config_dir=str(tmp_path / 'firewalld'))
     assert '/etc/jaas-firewall/domains.nft' in recipe.resolver.files
     os.makedirs(str(tmp_path / 'firewalld'))
     listed = []
@@ -314,7 +313,7 @@ def test_the_firewalld_snapshot_covers_the_marking_table_and_its_file(tmp_path, 
                 return 0, 'table inet jaas_domains {\n}\n', ''
             return 0, '', ''
 
-    monkeypatch.setattr(rollback, '_unit_enablement', lambda module, unit: [])
+    monkeypatch.setattr(firewalld_backend, 'unit_enablement', lambda module, unit: [])
     snapshot = tmp_path / 'snap'
     snapshot.mkdir()
     lines = recipe.snapshot(Module(), str(snapshot))

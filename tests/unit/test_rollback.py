@@ -13,6 +13,8 @@ import time
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import rollback
+from ansible_collections.jaas.firewall.plugins.module_utils import (
+    firewalld_backend, nftables_backend, ufw_backend)
 
 
 class Exit(Exception):
@@ -63,7 +65,7 @@ class FileRecipe(rollback.Recipe):
         self.path = path
 
     def snapshot(self, module, directory):
-        return rollback._copy_files([self.path], directory)
+        return rollback.copy_files([self.path], directory)
 
 
 @pytest.fixture
@@ -421,7 +423,7 @@ def test_a_countdown_that_cannot_restart_keeps_the_first_one(systemd_site):
 
 class BrokenRecipe(FileRecipe):
     def snapshot(self, module, directory):
-        return rollback._copy_files([self.path], directory) + ['if then fi']
+        return rollback.copy_files([self.path], directory) + ['if then fi']
 
 
 def test_a_revert_script_that_does_not_parse_refuses_the_change(site):
@@ -457,7 +459,7 @@ esac''' % dict(dir=directory, list_table=list_table, list_tables=list_tables, ch
 
 
 def nft_recipe(site):
-    return rollback.NftablesRecipe('inet', 'jaas', [str(site['target'])])
+    return nftables_backend.NftablesRecipe('inet', 'jaas', [str(site['target'])])
 
 
 def nft_module(site, nft):
@@ -512,7 +514,7 @@ def test_a_failing_iptables_save_refuses_the_ufw_snapshot(site, tmp_path):
     module = FakeModule({'iptables-save': save, 'ip6tables-save': None, 'nft': None,
                          'systemctl': None})
     with pytest.raises(Fail) as caught:
-        rollback.arm(module, rollback.UfwRecipe([str(site['target'])], active=False), 60,
+        rollback.arm(module, ufw_backend.UfwRecipe([str(site['target'])], active=False), 60,
                      state_dir=site['state'], use_systemd=False)
     message = caught.value.args[0]['msg']
     assert 'iptables-save failed' in message and 'nothing changed' in message
@@ -524,8 +526,8 @@ def test_the_ufw_domain_files_are_the_ones_the_domain_half_writes():
     expected = {ufw_domains.TABLE_FILE} | set(
         os.path.join(ufw_domains.UFW_DIR, name)
         for name in list(ufw_domains.AFTER_RULES.values()) + list(ufw_domains.OLD_RULES.values()))
-    assert set(rollback.UFW_DOMAIN_FILES) == expected
-    assert rollback.UFW_DOMAIN_TABLE == ('inet', ufw_domains.TABLE)
+    assert set(ufw_backend.UFW_DOMAIN_FILES) == expected
+    assert ufw_backend.UFW_DOMAIN_TABLE == ('inet', ufw_domains.TABLE)
 
 
 # ---------------------------------------------------------------- the resolver in the snapshot
@@ -672,7 +674,7 @@ def test_the_resolver_part_lists_the_files_of_resolver_files():
     assert part.service == resolver_files.SERVICE
     assert {resolver_files.CONFIG_FILE, resolver_files.STATE_FILE,
             resolver_files.RESOLV_CONF} <= set(part.files)
-    for recipe in (rollback.UfwRecipe([], True), rollback.FirewalldRecipe(True),
-                   rollback.NftablesRecipe('inet', 'jaas', [])):
+    for recipe in (ufw_backend.UfwRecipe([], True), firewalld_backend.FirewalldRecipe(True),
+                   nftables_backend.NftablesRecipe('inet', 'jaas', [])):
         assert isinstance(recipe.resolver, rollback.ResolverPart)
-    assert set(rollback.UFW_DOMAIN_FILES) <= set(rollback.UfwRecipe([], True).resolver.files)
+    assert set(ufw_backend.UFW_DOMAIN_FILES) <= set(ufw_backend.UfwRecipe([], True).resolver.files)
