@@ -44,8 +44,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_domains import (
     IPV6_LEFT_OUT, FirewalldDomains)
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
-    ANY_ZONE, desired_state, diff_layer, gateway_policy_name, has_changes, ingress_policy_name,
-    keep_open_rules, needs_reload, owns, render_text)
+    ANY_ZONE, EGRESS_TARGETS, GATEWAY_TARGETS, desired_state, diff_layer, gateway_policy_name,
+    has_changes, ingress_policy_name, keep_open_rules, needs_reload, owns, render_text)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
@@ -66,7 +66,6 @@ MARK_SHORT = 'jaas.firewall'
 MARK_DESCRIPTION = 'Managed by the jaas.firewall collection (firewalld_rules); do not edit.'
 SERVICE = 'firewalld.service'
 START_TIMEOUT = 30
-TARGETS = ['CONTINUE', 'REJECT', 'DROP']
 BINDINGS_MISSING = ('the firewalld Python bindings (firewall.client, package python3-firewall) '
                     'are missing on the managed host')
 NOT_INSTALLED = 'firewalld or its Python bindings are not installed'
@@ -302,12 +301,12 @@ class FirewalldBackend(Backend):
 
     prefix_default = 'jaas'
     argument_spec = dict(
-        egress_target=dict(type='str', default='CONTINUE', choices=list(TARGETS)),
+        egress_target=dict(type='str', default='CONTINUE', choices=list(EGRESS_TARGETS)),
         start=dict(type='bool', default=False),
         enable_at_boot=dict(type='bool', default=False),
         gateway_ingress_zones=dict(type='list', elements='str', default=['internal']),
         gateway_egress_zones=dict(type='list', elements='str', default=['external']),
-        gateway_target=dict(type='str', default='CONTINUE', choices=list(TARGETS)),
+        gateway_target=dict(type='str', default='CONTINUE', choices=list(GATEWAY_TARGETS)),
         domain_mark=dict(type='int', default=domain_marks.DEFAULT_MARK),
         log_drops=dict(type='bool', default=False),
     )

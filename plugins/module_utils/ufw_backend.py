@@ -6,7 +6,7 @@ plugins/modules/ufw_rules.py.
 
 read: /etc/default/ufw, ``ufw status``, both user rules files, the reload marker, ufw.conf
 (only for O(enabled)) and the domain half (module_utils/ufw_domains.py). plan (pure): the
-new rules files (module_utils/ufw_user_rules.py), safety rules first, the guard, default
+new rules files (module_utils/ufw_plan.py), safety rules first, the guard, default
 policies, enable/disable and the domain steps. apply, in this order: the files (one atomic
 write each), one reload of ufw's user chains, the domain half, the policies, enabling - so
 allow rules exist before traffic is restricted. Python stdlib only.
@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import collections
 import os
 import tempfile
 
@@ -39,101 +38,13 @@ from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
     DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
-from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
-    SLUG, TAG_PREFIX, UfwRulesError, UserRules, as_empty_rules_file, block_comment,
-    desired_blocks, describe, describe_text, is_package_template, owns, parse_defaults,
-    plan_file, remove_from_file)
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
+    DEFAULTS_FILE, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
+    conf_value, connection_rules, desired_blocks, describe_text, keep_open_rules, lines_text,
+    loglevel, parse_defaults, plan_files, restricted_after)
 
-UFW_DIR = '/etc/ufw'
-RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
-DEFAULTS_FILE = '/etc/default/ufw'
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
-POLICY_DIRECTIONS = ('incoming', 'outgoing', 'routed')
-
-# The planned rules files: ``updated`` the new texts of the files that change, ``added`` /
-# ``removed`` rule summaries, ``owned`` rule counts per family, ``templates`` the families
-# whose file is still the package template (planned as an empty rules file).
-FilesPlan = collections.namedtuple('FilesPlan', 'updated added removed owned templates')
-
-
-# ---------------------------------------------------------------- pure
-
-def keep_open_rules(entries, families):
-    """Rules of block safety for validated keep-open entries."""
-    rules = []
-    for entry in entries:
-        network = entry.get('network')
-        for family in ([6 if ':' in network else 4] if network else families):
-            rules.append(dict(direction=entry['direction'], family=family,
-                              network=network or ('::/0' if family == 6 else '0.0.0.0/0'),
-                              protocol=entry['protocol'], ports=entry['port'], block='safety',
-                              region=None))
-    return rules
-
-
-def connection_rules(ports, families):
-    """Rules of block safety that keep the connection's ports open inbound."""
-    return [dict(direction='in', family=family, network='::/0' if family == 6 else '0.0.0.0/0',
-                 protocol='tcp', ports=str(port), block='safety', region=None)
-            for port in ports for family in families]
-
-
-def restricted_after(desired, active, defaults):
-    """Will ufw be running with a deny/reject default policy once this run is done?"""
-    running = active if desired['enabled'] is None else desired['enabled']
-    policies = [desired['policies'][name] or defaults[name] for name in ('incoming', 'outgoing')]
-    return bool(running) and any(policy in ('deny', 'reject') for policy in policies)
-
-
-def conf_value(text, key):
-    """A value of ufw.conf, lower case, without quotes; None when unset."""
-    for line in text.splitlines():
-        if line.strip().startswith(key + '='):
-            return line.split('=', 1)[1].strip().strip('"\'').lower()
-    return None
-
-
-def loglevel(conf_text):
-    """The LOGLEVEL of ufw.conf (ufw's default 'low' when unset)."""
-    level = conf_value(conf_text, 'LOGLEVEL')
-    return level if level in ('off', 'low', 'medium', 'high', 'full') else 'low'
-
-
-def summarise(blocks, family):
-    return [describe(block, family) for block in blocks]
-
-
-def plan_files(texts, wanted, tag_prefix, exclude, state, listed):
-    """The FilesPlan of both rules files (raises UfwRulesError). ``listed``: with
-    state=absent, remove only the wanted rules instead of every owned one."""
-    updated, added, removed, owned, templates = {}, [], [], {}, []
-    for family, name in sorted(RULES_FILES.items()):
-        path = os.path.join(UFW_DIR, name)
-        text = texts[family]
-        planned = text
-        if is_package_template(text):
-            templates.append(family)
-            planned = as_empty_rules_file(text)
-        if state == 'present':
-            new_text, plus, minus = plan_file(planned, wanted[family], tag_prefix, exclude,
-                                              path=path)
-        elif listed:
-            new_text, plus, minus = remove_from_file(planned, wanted[family], tag_prefix,
-                                                     exclude, path=path)
-        else:
-            new_text, plus, minus = plan_file(planned, [], tag_prefix, exclude, path=path)
-        if new_text != planned:
-            updated[family] = new_text
-        added += summarise(plus, family)
-        removed += summarise(minus, family)
-        owned[str(family)] = sum(1 for block in UserRules(new_text, path).blocks
-                                 if owns(block_comment(block), tag_prefix))
-    return FilesPlan(updated, added, removed, owned, templates)
-
-
-def _lines(items):
-    return ''.join(line + '\n' for line in items)
 
 
 # ---------------------------------------------------------------- host
@@ -321,7 +232,7 @@ class UfwBackend(Backend):
                                  'select families [4]' % DEFAULTS_FILE)
         try:
             files = plan_files(live['texts'], wanted, tag_prefix, exclude, state,
-                               bool(desired['rules']))
+                               bool(desired['rules']), UFW_DIR)
         except UfwRulesError as exc:
             module.fail_json(msg=str(exc))
 
@@ -372,7 +283,7 @@ class UfwBackend(Backend):
             policies=policies,
             # ufw names the two sides of its diff (the skeleton's is one header)
             diff=dict(before_header='ufw rules removed', after_header='ufw rules added',
-                      before=_lines(before), after=_lines(after)),
+                      before=lines_text(before), after=lines_text(after)),
             resolver=resolver.extras,
             domain_steps=['%s%s' % (kind, '' if family is None else ' IPv%d' % family)
                           for kind, family, _value in domain_steps],
@@ -388,7 +299,7 @@ class UfwBackend(Backend):
         return Plan(
             changed=bool(files.updated) or reload_pending or bool(policy_changes)
             or enable is not None or domain_changed or bool(log_steps),
-            added=added, removed=removed, before=_lines(before), after=_lines(after),
+            added=added, removed=removed, before=lines_text(before), after=lines_text(after),
             extras=extras, warnings=list(resolver.warnings),
             work={'desired': desired, 'live': live, 'files': files,
                   'policy_changes': policy_changes, 'enable': enable,

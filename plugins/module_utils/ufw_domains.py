@@ -54,11 +54,10 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import AFTER_RULES, UFW_DIR
 
 TABLE = domain_marks.TABLE
 TABLE_FILE = domain_marks.TABLE_FILE
-UFW_DIR = '/etc/ufw'
-AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
 CHAIN = {4: 'ufw-after-output', 6: 'ufw6-after-output'}
 FORWARD_CHAIN = {4: 'ufw-after-forward', 6: 'ufw6-after-forward'}
 INPUT_CHAIN = {4: 'ufw-after-input', 6: 'ufw6-after-input'}

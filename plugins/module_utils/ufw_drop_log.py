@@ -28,9 +28,8 @@ import os
 import shlex
 
 from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, ufw_blocks
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import AFTER_RULES, UFW_DIR
 
-UFW_DIR = '/etc/ufw'
-AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
 TOOL = {4: 'iptables', 6: 'ip6tables'}
 # direction -> (the ufw default policy that drops it, chain per family)
 CHAINS = (('out', 'outgoing', {4: 'ufw-after-output', 6: 'ufw6-after-output'}),

@@ -29,7 +29,7 @@ from ansible_collections.jaas.firewall.plugins.filter.windows_powershell import 
     windows_powershell)
 from ansible_collections.jaas.firewall.plugins.filter.windows_rules import windows_rules
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan
-from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, desired_blocks)
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
     CatalogError, load_catalog, validate_catalog)

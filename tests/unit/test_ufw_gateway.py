@@ -10,7 +10,7 @@ ufw puts them.
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import Gateway
-from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, describe, describe_text, desired_blocks, plan_file, render_block,
     render_route_block)
 

@@ -7,7 +7,7 @@ for the same rule given on ufw's command line, e.g.
 
 import pytest
 
-from ansible_collections.jaas.firewall.plugins.module_utils.ufw_user_rules import (
+from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, UserRules, as_empty_rules_file, decode_comment, describe, describe_text,
     desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, remove_from_file, render_block)
 

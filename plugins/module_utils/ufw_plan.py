@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, jaas.firewall contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure logic of jaas.firewall.ufw_rules: ufw's user rules files, rendered and diffed.
+"""The pure half of jaas.firewall.ufw_rules: ufw's user rules files, rendered, diffed and
+planned (``plan_files``), with the safety rules and settings helpers; the host side is
+module_utils/ufw_backend.py.
 
 ufw keeps the rules it was given in /etc/ufw/user.rules and user6.rules (iptables-restore
 format). Between ``### RULES ###`` and ``### END RULES ###`` every rule is one block::
@@ -32,9 +34,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import binascii
+import collections
+import os
 
 from ansible_collections.jaas.firewall.plugins.module_utils import model
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+
+# ufw's files (the domain half and drop logging write the after rules)
+UFW_DIR = '/etc/ufw'
+RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
+AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
+DEFAULTS_FILE = '/etc/default/ufw'
+POLICY_DIRECTIONS = ('incoming', 'outgoing', 'routed')
 
 RULES_START = '### RULES ###'
 RULES_END = '### END RULES ###'
@@ -415,3 +426,90 @@ def parse_defaults(text):
         'outgoing': POLICY_NAMES.get(values.get('DEFAULT_OUTPUT_POLICY', '').upper()),
         'routed': POLICY_NAMES.get(values.get('DEFAULT_FORWARD_POLICY', '').upper()),
     }
+
+
+# ---------------------------------------------------------------- planning both files
+
+# The planned rules files: ``updated`` the new texts of the files that change, ``added`` /
+# ``removed`` rule summaries, ``owned`` rule counts per family, ``templates`` the families
+# whose file is still the package template (planned as an empty rules file).
+FilesPlan = collections.namedtuple('FilesPlan', 'updated added removed owned templates')
+
+
+def keep_open_rules(entries, families):
+    """Rules of block safety for validated keep-open entries."""
+    rules = []
+    for entry in entries:
+        network = entry.get('network')
+        for family in ([6 if ':' in network else 4] if network else families):
+            rules.append(dict(direction=entry['direction'], family=family,
+                              network=network or ('::/0' if family == 6 else '0.0.0.0/0'),
+                              protocol=entry['protocol'], ports=entry['port'], block='safety',
+                              region=None))
+    return rules
+
+
+def connection_rules(ports, families):
+    """Rules of block safety that keep the connection's ports open inbound."""
+    return [dict(direction='in', family=family, network='::/0' if family == 6 else '0.0.0.0/0',
+                 protocol='tcp', ports=str(port), block='safety', region=None)
+            for port in ports for family in families]
+
+
+def restricted_after(desired, active, defaults):
+    """Will ufw be running with a deny/reject default policy once this run is done?"""
+    running = active if desired['enabled'] is None else desired['enabled']
+    policies = [desired['policies'][name] or defaults[name] for name in ('incoming', 'outgoing')]
+    return bool(running) and any(policy in ('deny', 'reject') for policy in policies)
+
+
+def conf_value(text, key):
+    """A value of ufw.conf, lower case, without quotes; None when unset."""
+    for line in text.splitlines():
+        if line.strip().startswith(key + '='):
+            return line.split('=', 1)[1].strip().strip('"\'').lower()
+    return None
+
+
+def loglevel(conf_text):
+    """The LOGLEVEL of ufw.conf (ufw's default 'low' when unset)."""
+    level = conf_value(conf_text, 'LOGLEVEL')
+    return level if level in ('off', 'low', 'medium', 'high', 'full') else 'low'
+
+
+def summarise(blocks, family):
+    return [describe(block, family) for block in blocks]
+
+
+def plan_files(texts, wanted, tag_prefix, exclude, state, listed, directory=UFW_DIR):
+    """The FilesPlan of both rules files (raises UfwRulesError). ``listed``: with
+    state=absent, remove only the wanted rules instead of every owned one. ``directory``:
+    where the files are (named in messages)."""
+    updated, added, removed, owned, templates = {}, [], [], {}, []
+    for family, name in sorted(RULES_FILES.items()):
+        path = os.path.join(directory, name)
+        text = texts[family]
+        planned = text
+        if is_package_template(text):
+            templates.append(family)
+            planned = as_empty_rules_file(text)
+        if state == 'present':
+            new_text, plus, minus = plan_file(planned, wanted[family], tag_prefix, exclude,
+                                              path=path)
+        elif listed:
+            new_text, plus, minus = remove_from_file(planned, wanted[family], tag_prefix,
+                                                     exclude, path=path)
+        else:
+            new_text, plus, minus = plan_file(planned, [], tag_prefix, exclude, path=path)
+        if new_text != planned:
+            updated[family] = new_text
+        added += summarise(plus, family)
+        removed += summarise(minus, family)
+        owned[str(family)] = sum(1 for block in UserRules(new_text, path).blocks
+                                 if owns(block_comment(block), tag_prefix))
+    return FilesPlan(updated, added, removed, owned, templates)
+
+
+def lines_text(items):
+    """One line per item, each ending in a newline."""
+    return ''.join(line + '\n' for line in items)
