@@ -50,7 +50,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
-    Recipe, ResolverPart, listing, nft_table, q, timeout_problem, unit_enablement)
+    Recipe, ResolverPart, listing, nft_table, q, unit_enablement)
 
 DOMAIN_RESULT = dict(resolver={}, domain_steps=[], domains_broader_than_catalog=[])
 
@@ -323,16 +323,14 @@ class FirewalldBackend(Backend):
 
     # -- pure -------------------------------------------------------------------------
     def safety(self, params):
-        """firewalld's checks in its own order: the connection's ports, then
-        rollback_timeout. Keep-open entries are checked by desired(), after the rules, and
+        """firewalld's checks in its own order: the connection's ports (rollback_timeout:
+        converge.run). Keep-open entries are checked by desired(), after the rules, and
         only with state=present (they are not used otherwise)."""
         try:
             ports = kept_connection_ports(params['keep_connection'] and params['state'] == 'present',
                                           params['connection_port'])
         except ValueError as exc:
             raise PlanError(str(exc))
-        if timeout_problem(params['rollback_timeout']):
-            raise PlanError(timeout_problem(params['rollback_timeout']))
         return Safety(keep_open=None, connection_ports=ports)  # keep_open: see above
 
     def desired(self, params, safety):

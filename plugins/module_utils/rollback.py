@@ -696,13 +696,11 @@ def arm(module, recipe, timeout, state_dir=STATE_DIR, use_systemd=None):
     """Snapshot the backend, schedule its revert in ``timeout`` s, hook the module's exits.
 
     Returns an Armed, or None when ``timeout`` is 0 or in check mode. Fails (nothing
-    changed) when the snapshot, its check or the countdown cannot be made.
+    changed) when the snapshot, its check or the countdown cannot be made. ``timeout`` is
+    checked by the caller (converge.run: ``timeout_problem``).
     """
     if not timeout or module.check_mode:
         return None
-    problem = timeout_problem(timeout)
-    if problem:
-        module.fail_json(msg='%s; nothing changed' % problem)
     now = time.time()
     reverted = _revert_lost(state_dir, now)
     if reverted:

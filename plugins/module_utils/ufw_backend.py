@@ -34,7 +34,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils import ufw_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
-    Recipe, ResolverPart, copy_files, listing, nft_table, q, timeout_problem)
+    Recipe, ResolverPart, copy_files, listing, nft_table, q)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
     DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
@@ -151,7 +151,8 @@ class UfwBackend(Backend):
 
     # -- pure -------------------------------------------------------------------------
     def safety(self, params):
-        """ufw's checks in its own order; keep-open entries only matter with state=present."""
+        """ufw's checks in its own order; keep-open entries only matter with state=present.
+        (rollback_timeout: converge.run.)"""
         module = self.module
         if not TAG_PREFIX.match(params['prefix']):
             module.fail_json(msg='prefix %r must be a slug of at most 31 characters'
@@ -166,8 +167,6 @@ class UfwBackend(Backend):
                                           params['connection_port'])
         except ValueError as exc:
             module.fail_json(msg=str(exc))
-        if timeout_problem(params['rollback_timeout']):
-            raise PlanError(timeout_problem(params['rollback_timeout']))
         try:
             keep_open = validate_keep_open(params['keep_open'], 'keep_open') if present else []
         except KeepOpenError as exc:
