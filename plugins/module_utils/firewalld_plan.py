@@ -25,7 +25,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils import model
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
     KeepOpenError, validate_keep_open)
-from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError, group_rules
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError, group_rules, service_key
 
 IPSET_TYPE = 'hash:net'
 # The domain half (module_utils/firewalld_domains.py): firewalld accepts what our marking
@@ -111,7 +111,7 @@ def domain_entry(mark):
 def domain_rules(prefix, services):
     """One accept rich rule per (protocol, ports) for marked packets to any address."""
     return [rich_rule('out', protocol, ports, family=DOMAIN_FAMILY, ipset=domain_ipset_name(prefix))
-            for protocol, ports in sorted(services, key=_port_key)]
+            for protocol, ports in sorted(services, key=service_key)]
 
 
 def ipset_name(prefix, block, family):
@@ -173,12 +173,6 @@ def _without_contained(networks):
     return sorted(kept)
 
 
-def _port_key(service):
-    protocol, ports = service
-    low = int(ports.split('-')[0]) if ports else 0
-    return (protocol, low, ports or '')
-
-
 def keep_open_rules(keep_open):
     """[(direction, rich rule)] for the user's keep-open list (no ipset: a handful)."""
     try:
@@ -236,7 +230,7 @@ def desired_state(rules, keep_open=None, prefix='jaas', egress_target='CONTINUE'
         name = ipset_name(prefix, block, family)
         ipsets[name] = {'type': IPSET_TYPE, 'family': FAMILIES[family][1],
                         'entries': [str(n) for n in _without_contained(group['networks'])]}
-        for protocol, ports in sorted(group['services'], key=_port_key):
+        for protocol, ports in sorted(group['services'], key=service_key):
             by_direction[direction].append(
                 rich_rule(direction, protocol, ports, family=family, ipset=name))
             if direction == 'out':

@@ -40,7 +40,7 @@ import re
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import forwarded
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ports_text
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import (
-    PlanError, collapse, group_rules, unique)
+    PlanError, collapse, group_rules, service_key, unique)
 
 FAMILY = 'inet'
 POLICIES = ('accept', 'drop', 'reject')
@@ -151,11 +151,6 @@ def space_difference(elements, minus):
     return [str(n) for n in result]
 
 
-def _service_key(service):
-    protocol, ports = service
-    return (protocol, int(ports.split('-')[0]) if ports else 0)
-
-
 def service_text(protocol, ports):
     return '%s dport %s' % (protocol, ports) if ports else 'meta l4proto %s' % protocol
 
@@ -188,7 +183,7 @@ def forward_chain(rules, gateway, policy):
         # Replies of the allowed flows (and their ICMP errors) come back WAN -> LAN.
         rules_text.append('ct state established,related accept comment "established"')
     for (_direction, block, family), group in sorted(group_rules(forwarded(rules)).items()):
-        for protocol, ports in sorted(group['services'], key=_service_key):
+        for protocol, ports in sorted(group['services'], key=service_key):
             rules_text.append('%s%s daddr @%s %s accept comment "%s"'
                               % (interfaces, ADDRESS[family][0], set_name(block, family),
                                  service_text(protocol, ports), block))
@@ -217,7 +212,7 @@ def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='ac
         sets[name] = {'type': ADDRESS[family][1], 'flags': ['interval'],
                       'elements': collapse(group['networks'])}
         side = 'daddr' if direction == 'out' else 'saddr'
-        for protocol, ports in sorted(group['services'], key=_service_key):
+        for protocol, ports in sorted(group['services'], key=service_key):
             catalog_rules[CHAIN_OF[direction]].append(
                 '%s %s @%s %s accept comment "%s"'
                 % (ADDRESS[family][0], side, name, service_text(protocol, ports), block))

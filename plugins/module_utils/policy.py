@@ -60,6 +60,13 @@ def group_rules(rules, container='set'):
     return groups
 
 
+def service_key(service):
+    """Sort key of a (protocol, ports) service: protocol, first port (None: 0), then the text,
+    so the order of a group's rules never depends on set iteration."""
+    protocol, ports = service
+    return (protocol, int(ports.split('-')[0]) if ports else 0, ports or '')
+
+
 def collapse(networks):
     """Sorted CIDR strings of the union of ``networks`` (IPv4 first): exactly the addresses
     an interval set of them matches."""
