@@ -40,8 +40,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     DEFAULTS_FILE, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
-    conf_value, connection_rules, desired_blocks, describe_text, keep_open_rules, lines_text,
-    loglevel, parse_defaults, plan_files, restricted_after)
+    conf_value, desired_blocks, describe_text, enable_change, guarded_blocks, lines_text,
+    loglevel, parse_defaults, plan_files, planned_policies, with_safety_rules)
 
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
@@ -203,29 +203,10 @@ class UfwBackend(Backend):
         module = self.module
         defaults, active = live['defaults'], live['active']
         state, tag_prefix = desired['state'], desired['prefix']
-        rules, wanted = desired['rules'], desired['wanted']
         kept_ports = desired['connection_ports']
-        if kept_ports or desired['keep_open']:
-            # First, so the connection's rule precedes anything that could restrict it. Rules
-            # without a network go to the families ufw filters (IPv6 only with IPV6=yes).
-            families = [4, 6] if defaults['ipv6'] else [4]
-            extra = connection_rules(kept_ports, families) + keep_open_rules(
-                desired['keep_open'],
-                [family for family in desired['keep_open_families'] if family in families])
-            rules = extra + rules
-            # keep-open and connection rules are the host's own: never routed
-            wanted = desired_blocks(rules, tag_prefix)
-            if desired['gateway'] is not None:
-                routes = desired_blocks(rules[len(extra):], tag_prefix, desired['gateway'])
-                for family in wanted:
-                    wanted[family] += [block for block in routes[family]
-                                       if block not in wanted[family]]
-        exclude = list(desired['exclude'])
-        guarded = []
-        if desired['guard_blocks'] and restricted_after(desired, active, defaults):
-            present_blocks = set(rule['block'] for rule in rules) if state == 'present' else set()
-            guarded = [name for name in desired['guard_blocks'] if name not in present_blocks]
-            exclude += guarded
+        rules, wanted = with_safety_rules(desired, defaults['ipv6'])
+        guarded = guarded_blocks(desired, rules, active, defaults)
+        exclude = list(desired['exclude']) + guarded
         if wanted[6] and state == 'present' and not defaults['ipv6']:
             module.fail_json(msg='IPv6 rules requested but IPV6 is not "yes" in %s; set it or '
                                  'select families [4]' % DEFAULTS_FILE)
@@ -238,19 +219,8 @@ class UfwBackend(Backend):
         # A run killed between writing the files and reloading leaves the marker behind, so
         # the next run reloads even though the files are already as desired.
         reload_pending = bool(active and live['pending'] and not files.updated)
-        policies = dict((name, defaults[name]) for name in POLICY_DIRECTIONS)
-        policy_changes = []
-        for name in POLICY_DIRECTIONS:
-            wanted_policy = desired['policies'][name]
-            if wanted_policy and wanted_policy != defaults[name]:
-                policy_changes.append((name, wanted_policy))
-                policies[name] = wanted_policy
-        enable = None
-        if desired['enabled'] is not None:
-            at_boot = live['enabled_at_boot']
-            if desired['enabled'] != (active and at_boot) and (desired['enabled'] or active
-                                                               or at_boot):
-                enable = desired['enabled']
+        policies, policy_changes = planned_policies(desired['policies'], defaults)
+        enable = enable_change(desired['enabled'], active, live['enabled_at_boot'])
         # what the rollback snapshot covers: rules files, policies, enabled state
         host_changes = bool(files.updated or (active and live['pending']) or policy_changes
                             or enable is not None)

@@ -481,6 +481,57 @@ def summarise(blocks, family):
     return [describe(block, family) for block in blocks]
 
 
+def with_safety_rules(desired, ipv6):
+    """(rules, wanted blocks per family) with the connection's and the keep-open rules first,
+    so the connection's rule precedes anything that could restrict it. Rules without a
+    network go to the families ufw filters (IPv6 only with IPV6=yes); they are the host's
+    own, never routed. ``desired``: the backend's desired state (rules, wanted, ...)."""
+    rules, wanted = desired['rules'], desired['wanted']
+    kept_ports = desired['connection_ports']
+    if not (kept_ports or desired['keep_open']):
+        return rules, wanted
+    families = [4, 6] if ipv6 else [4]
+    extra = connection_rules(kept_ports, families) + keep_open_rules(
+        desired['keep_open'],
+        [family for family in desired['keep_open_families'] if family in families])
+    rules = extra + rules
+    wanted = desired_blocks(rules, desired['prefix'])
+    if desired['gateway'] is not None:
+        routes = desired_blocks(rules[len(extra):], desired['prefix'], desired['gateway'])
+        for family in wanted:
+            wanted[family] += [block for block in routes[family] if block not in wanted[family]]
+    return rules, wanted
+
+
+def guarded_blocks(desired, rules, active, defaults):
+    """The guard blocks whose rules stay although this run does not ask for them: only when
+    ufw will restrict traffic afterwards (``restricted_after``)."""
+    if not (desired['guard_blocks'] and restricted_after(desired, active, defaults)):
+        return []
+    present_blocks = set(rule['block'] for rule in rules) if desired['state'] == 'present' else set()
+    return [name for name in desired['guard_blocks'] if name not in present_blocks]
+
+
+def planned_policies(wanted, defaults):
+    """({direction: policy after this run}, [(direction, new policy)] that change)."""
+    policies = dict((name, defaults[name]) for name in POLICY_DIRECTIONS)
+    changes = []
+    for name in POLICY_DIRECTIONS:
+        if wanted[name] and wanted[name] != defaults[name]:
+            changes.append((name, wanted[name]))
+            policies[name] = wanted[name]
+    return policies, changes
+
+
+def enable_change(enabled, active, at_boot):
+    """True/False when ufw has to be enabled/disabled (running and at boot), else None."""
+    if enabled is None:
+        return None
+    if enabled != (active and at_boot) and (enabled or active or at_boot):
+        return enabled
+    return None
+
+
 def plan_files(texts, wanted, tag_prefix, exclude, state, listed, directory=UFW_DIR):
     """The FilesPlan of both rules files (raises UfwRulesError). ``listed``: with
     state=absent, remove only the wanted rules instead of every owned one. ``directory``:
