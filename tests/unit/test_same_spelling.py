@@ -4,13 +4,13 @@ take it, and each must either give the same normal form or be refused with the s
 reason (only the location in front of it differs).
 
 Entry points: the catalog loader, the keep_open filter, the live Cloudflare list, the
-ufw and firewalld backends (rules and keep-open entries, as their modules get them), the
+ufw, firewalld and nftables backends (rules and keep-open entries, as their modules get them), the
 Windows renderer (rules and keep-open entries), the Squid and Windows filters (names).
 
 The expectations are typed in by hand below (docs/catalog-schema.md, "One rule model");
 nothing is computed by the code under test. The outputs are read back from what each
 entry point produces (catalog entries, ufw tuple lines, firewalld ipsets and rich rules,
-Windows rule specs) with the standard library, not with the model.
+nftables set elements and rule texts, Windows rule specs) with the standard library, not with the model.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ansible_collections.jaas.firewall.plugins.filter.windows_domain_rules impor
 from ansible_collections.jaas.firewall.plugins.filter.windows_powershell import (
     windows_powershell)
 from ansible_collections.jaas.firewall.plugins.filter.windows_rules import windows_rules
-from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan
+from ansible_collections.jaas.firewall.plugins.module_utils import converge, firewalld_plan, nftables_plan
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, desired_blocks)
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
@@ -221,6 +221,33 @@ def _rich_port(state):
     return re.search(r'port port="([^"]+)"', rules[0]).group(1)
 
 
+def _nftables(rules=(), keep=None):
+    """The nftables module's path: keep-open entries through the skeleton's safety inputs,
+    then the plan; restrictive policies so that keep-open rules are written."""
+    try:
+        safety = converge.safety_inputs({'keep_open': keep or [], 'state': 'present',
+                                         'keep_connection': False, 'connection_port': None})
+        return 'ok', nftables_plan.desired_model(list(rules), safety.keep_open,
+                                                 default_incoming='drop', default_outgoing='reject')
+    except converge.PlanError as exc:
+        return 'refused', str(exc)
+
+
+def _nft_rule(model):
+    """(chain direction, rule text) of the one rule of ours besides the fixed ones."""
+    found = [('out' if chain == 'output' else 'in', text)
+             for chain, body in model['chains'].items() for text in body['rules']
+             if ('@v' in text or 'daddr ' in text or 'saddr ' in text or 'dport ' in text)
+             and 'established' not in text and ' nd-' not in text]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _nft_port(text):
+    found = re.search(r'dport ([0-9-]+)', text)
+    return found.group(1) if found else None
+
+
 def _windows(rules=(), keep=None, group='JaaS'):
     try:
         return 'ok', windows_rules(list(rules), group=group, keep_open=keep)
@@ -276,6 +303,21 @@ def network_entry_points(spelling):
         rule = result['policies']['jaas-egress']['rich_rules'][0]
         return outcome, re.search(r'address="([^"]+)"', rule).group(1)
 
+    def nftables():
+        outcome, result = _nftables([_rule(network=spelling)])
+        if outcome == 'refused':
+            return outcome, _after(result, 'rules[0].network: ')
+        [elements] = [one['elements'] for one in result['sets'].values()]
+        return outcome, str(ipaddress.ip_network(elements[0]))
+
+    def nftables_keep_open():
+        outcome, result = _nftables(keep=[{'direction': 'out', 'protocol': 'tcp', 'port': '53',
+                                           'network': spelling}])
+        if outcome == 'refused':
+            return outcome, _after(result, 'keep_open[0].network: ')
+        text = _nft_rule(result)[1]
+        return outcome, str(ipaddress.ip_network(re.search(r'daddr (\S+)', text).group(1)))
+
     def windows():
         outcome, result = _windows([_rule(network=spelling)])
         if outcome == 'refused':
@@ -292,6 +334,7 @@ def network_entry_points(spelling):
 
     return {'catalog': catalog, 'keep_open filter': keep_open_filter, 'live list': live_list,
             'ufw': ufw, 'firewalld': firewalld, 'firewalld keep_open': firewalld_keep_open,
+            'nftables': nftables, 'nftables keep_open': nftables_keep_open,
             'Windows': windows, 'Windows keep_open': windows_keep_open}
 
 
@@ -330,6 +373,18 @@ def port_entry_points(spelling):
             return outcome, _after(result, 'keep_open[0].port: ')
         return outcome, _rich_port(result)
 
+    def nftables():
+        outcome, result = _nftables([_rule(ports=spelling)])
+        if outcome == 'refused':
+            return outcome, _after(result, 'rules[0].ports: ')
+        return outcome, _nft_port(_nft_rule(result)[1])
+
+    def nftables_keep_open():
+        outcome, result = _nftables(keep=[{'direction': 'out', 'protocol': 'tcp', 'port': spelling}])
+        if outcome == 'refused':
+            return outcome, _after(result, 'keep_open[0].port: ')
+        return outcome, _nft_port(_nft_rule(result)[1])
+
     def windows():
         outcome, result = _windows([_rule(ports=spelling)])
         if outcome == 'refused':
@@ -345,6 +400,7 @@ def port_entry_points(spelling):
 
     return {'catalog': catalog, 'keep_open filter': keep_open_filter, 'ufw': ufw,
             'firewalld': firewalld, 'firewalld keep_open': firewalld_keep_open,
+            'nftables': nftables, 'nftables keep_open': nftables_keep_open,
             'Windows': windows, 'Windows keep_open': windows_keep_open}
 
 
@@ -376,6 +432,12 @@ def protocol_entry_points(spelling):
         rule = result['policies']['jaas-egress']['rich_rules'][0]
         return outcome, re.search(r'protocol="([^"]+)"', rule).group(1)
 
+    def nftables():
+        outcome, result = _nftables([_rule(protocol=spelling)])
+        if outcome == 'refused':
+            return outcome, _after(result, 'rules[0].protocol: ')
+        return outcome, re.search(r'\b(tcp|udp) dport', _nft_rule(result)[1]).group(1)
+
     def windows():
         outcome, result = _windows([_rule(protocol=spelling)])
         if outcome == 'refused':
@@ -383,7 +445,7 @@ def protocol_entry_points(spelling):
         return outcome, result[0]['protocol']
 
     return {'catalog': catalog, 'keep_open filter': keep_open_filter, 'ufw': ufw,
-            'firewalld': firewalld, 'Windows': windows}
+            'firewalld': firewalld, 'nftables': nftables, 'Windows': windows}
 
 
 def direction_entry_points(spelling):
@@ -413,6 +475,12 @@ def direction_entry_points(spelling):
             return outcome, _after(result, 'rules[0].direction: ')
         return outcome, 'out' if 'jaas-egress' in result['policies'] else 'in'
 
+    def nftables():
+        outcome, result = _nftables([_rule(direction=spelling)])
+        if outcome == 'refused':
+            return outcome, _after(result, 'rules[0].direction: ')
+        return outcome, _nft_rule(result)[0]
+
     def windows():
         outcome, result = _windows([_rule(direction=spelling)])
         if outcome == 'refused':
@@ -420,7 +488,7 @@ def direction_entry_points(spelling):
         return outcome, result[0]['direction']
 
     return {'catalog': catalog, 'keep_open filter': keep_open_filter, 'ufw': ufw,
-            'firewalld': firewalld, 'Windows': windows}
+            'firewalld': firewalld, 'nftables': nftables, 'Windows': windows}
 
 
 def block_key_entry_points(spelling):
@@ -444,13 +512,21 @@ def block_key_entry_points(spelling):
         assert len(name) <= 31
         return outcome, name[len('longest8-'):-len('-v4')]
 
+    def nftables():
+        outcome, result = _nftables([_rule(block=spelling)])
+        if outcome == 'refused':
+            return outcome, _after(result, 'rules[0].block: ')
+        [name] = result['sets']
+        return outcome, name[len('v4_'):]
+
     def windows():
         outcome, result = _windows([_rule(block=spelling)])
         if outcome == 'refused':
             return outcome, _after(result, 'jaas.firewall.windows_rules: rules[0].block: ')
         return outcome, spelling
 
-    return {'catalog': catalog, 'ufw': ufw, 'firewalld': firewalld, 'Windows': windows}
+    return {'catalog': catalog, 'ufw': ufw, 'firewalld': firewalld, 'nftables': nftables,
+            'Windows': windows}
 
 
 def region_key_entry_points(spelling):
@@ -475,6 +551,12 @@ def region_key_entry_points(spelling):
             return outcome, _after(result, 'rules[0].region: ')
         return outcome, spelling
 
+    def nftables():
+        outcome, result = _nftables([_rule(region=spelling)])
+        if outcome == 'refused':
+            return outcome, _after(result, 'rules[0].region: ')
+        return outcome, spelling
+
     def windows():
         outcome, result = _windows([_rule(region=spelling)])
         if outcome == 'refused':
@@ -482,7 +564,8 @@ def region_key_entry_points(spelling):
         assert 'Regions: %s.' % spelling in result[0]['description']
         return outcome, spelling
 
-    return {'catalog': catalog, 'ufw': ufw, 'firewalld': firewalld, 'Windows': windows}
+    return {'catalog': catalog, 'ufw': ufw, 'firewalld': firewalld, 'nftables': nftables,
+            'Windows': windows}
 
 
 def name_entry_points(kind, spelling):
@@ -598,6 +681,6 @@ def test_names(kind, spelling, expected):
 
 def test_every_entry_point_is_exercised():
     """A table row that no entry point takes would pass vacuously."""
-    assert len(network_entry_points('x')) == 8
-    assert len(port_entry_points('x')) == 7
-    assert len(list(_cases(NETWORKS, network_entry_points))) == len(NETWORKS) * 8 - 1
+    assert len(network_entry_points('x')) == 10
+    assert len(port_entry_points('x')) == 9
+    assert len(list(_cases(NETWORKS, network_entry_points))) == len(NETWORKS) * 10 - 1
