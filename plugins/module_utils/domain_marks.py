@@ -46,7 +46,6 @@ import os
 import tempfile
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
-from ansible_collections.jaas.firewall.plugins.module_utils.nftables_plan import ADDRESS
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import DomainError
 
 TABLE = 'jaas_domains'
@@ -68,18 +67,18 @@ def check_mark(mark):
 
 def marking_rules(domains, mark, exclude=None, prefix=''):
     """The marking rule texts, in category order; ``prefix`` goes before each (``iifname``)."""
-    rules = []
-    for entry in domains:
-        for family in entry['families']:
-            name = nftables_domains.set_name(entry['category'], family)
-            match = ADDRESS[family][0]
-            for protocol, ports in entry['services']:
-                rules.append('%s%s daddr @%s%s %s dport %s ct state new update @%s { %s daddr } '
-                             'meta mark set meta mark | %s comment "domains %s"'
-                             % (prefix, match, name, nftables_domains.guard_match(family, exclude),
-                                protocol, ports, name, match, mark_text(mark),
-                                entry['category']))
-    return rules
+    return nftables_domains.set_rules(domains, exclude, prefix, new_only=True,
+                                      verdict='meta mark set meta mark | %s' % mark_text(mark))
+
+
+def missing(table, resolver, wanted):
+    """Why the domain half cannot run here, or None: ``table`` (a MarkTable) needs nft, and
+    ``resolver`` (domain_resolver.Resolver) its own tools for ``wanted`` (None: no domains)."""
+    if wanted is None:
+        return None
+    if not table.find_nft():
+        return 'nftables is not installed (no nft command; needed for jaas_firewall_domains)'
+    return resolver.missing(wanted)
 
 
 def interfaces_match(interfaces):

@@ -115,11 +115,7 @@ class FirewalldDomains(object):
                 'broader': broader_than_catalog(domains), 'ipv6_left_out': ipv6_left_out}
 
     def missing(self, desired):
-        if desired['resolver'] is None:
-            return None
-        if not self.table.find_nft():
-            return 'nftables is not installed (no nft command; needed for jaas_firewall_domains)'
-        return self.resolver.missing(desired['resolver'])
+        return domain_marks.missing(self.table, self.resolver, desired['resolver'])
 
     def refusal(self, desired, conf_path=None):
         """Why this firewalld cannot take the domain half (one line), or None."""

@@ -91,35 +91,35 @@ def guard_match(family, exclude):
     return ' %s daddr != @%s' % (ADDRESS[family][0], answer_guard.set_name(family))
 
 
-def domain_rules(domains, exclude=None):
-    """Output chain rule texts, in category order (nft prints them back identically)."""
+def set_rules(domains, exclude=None, prefix='', new_only=False, verdict='accept'):
+    """Rule texts matching the domain sets, in category order (nft prints them back
+    identically): ``prefix`` first (the chain's interfaces, with a trailing space), then the
+    set and the answer guard, the service, ``ct state new`` with ``new_only``, the update
+    that refreshes the timeout, and ``verdict``."""
     rules = []
     for entry in domains:
         for family in entry['families']:
             name = set_name(entry['category'], family)
             match = ADDRESS[family][0]
             for protocol, ports in entry['services']:
-                rules.append('%s daddr @%s%s %s dport %s update @%s { %s daddr } accept '
-                             'comment "domains %s"' % (match, name, guard_match(family, exclude),
-                                                       protocol, ports, name, match,
-                                                       entry['category']))
+                rules.append('%s%s daddr @%s%s %s dport %s %supdate @%s { %s daddr } %s '
+                             'comment "domains %s"'
+                             % (prefix, match, name, guard_match(family, exclude), protocol, ports,
+                                'ct state new ' if new_only else '', name, match, verdict,
+                                entry['category']))
     return rules
+
+
+def domain_rules(domains, exclude=None):
+    """Output chain rule texts."""
+    return set_rules(domains, exclude)
 
 
 def forward_rules(domains, exclude=None, interfaces=''):
     """Forward chain rule texts (gateway mode): ``interfaces`` is the chain's
-    ``iifname ... oifname ... `` prefix (with its trailing space)."""
-    rules = []
-    for entry in domains:
-        for family in entry['families']:
-            name = set_name(entry['category'], family)
-            match = ADDRESS[family][0]
-            for protocol, ports in entry['services']:
-                rules.append('%s%s daddr @%s%s %s dport %s ct state new update @%s { %s daddr } '
-                             'accept comment "domains %s"'
-                             % (interfaces, match, name, guard_match(family, exclude), protocol,
-                                ports, name, match, entry['category']))
-    return rules
+    ``iifname ... oifname ... `` prefix (with its trailing space); only a connection's
+    first packet (its replies pass the chain's ``established`` rule)."""
+    return set_rules(domains, exclude, interfaces, new_only=True)
 
 
 def dns_input_rules(interfaces):

@@ -184,11 +184,7 @@ class UfwDomains(object):
                 'broader': broader_than_catalog(domains)}
 
     def missing(self, desired):
-        if desired['resolver'] is None:
-            return None
-        if not self.table.find_nft():
-            return 'nftables is not installed (no nft command; needed for jaas_firewall_domains)'
-        return self.resolver.missing(desired['resolver'])
+        return domain_marks.missing(self.table, self.resolver, desired['resolver'])
 
     @staticmethod
     def _read(path):
