@@ -44,8 +44,9 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_domains import (
     IPV6_LEFT_OUT, FirewalldDomains)
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_plan import (
-    ANY_ZONE, EGRESS_TARGETS, GATEWAY_TARGETS, desired_state, diff_layer, gateway_policy_name,
-    has_changes, ingress_policy_name, keep_open_rules, needs_reload, owns, render_text)
+    ANY_ZONE, EGRESS_TARGETS, GATEWAY_TARGETS, changed_items, desired_state, diff_layer,
+    gateway_policy_name, has_changes, ingress_policy_name, keep_open_rules, needs_reload, owns,
+    render_text)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
@@ -281,19 +282,6 @@ def seed_offline(module, prefix, keep_open):
         if rule not in present:
             run('--policy=%s' % policy, '--add-rich-rule=%s' % rule)
     return inbound
-
-
-def changed_items(*layers):
-    """One readable line per ipset entry or rich rule added / removed in any layer (the
-    result keys every backend module returns)."""
-    added, removed = set(), set()
-    for changes in layers:
-        for kind, label in (('ipsets', 'ipset'), ('policies', 'policy')):
-            for name, change in changes.get(kind, {}).items():
-                added.update('%s %s: %s' % (label, name, item) for item in change.get('added', []))
-                removed.update('%s %s: %s' % (label, name, item)
-                               for item in change.get('removed', []))
-    return sorted(added), sorted(removed)
 
 
 class FirewalldBackend(Backend):

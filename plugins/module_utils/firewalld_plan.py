@@ -381,3 +381,16 @@ def render_text(state, prefix):
             policy['target']))
         lines.extend('  %s' % rule for rule in sorted(policy['rich_rules']))
     return '\n'.join(lines) + ('\n' if lines else '')
+
+
+def changed_items(*layers):
+    """One readable line per ipset entry or rich rule added / removed in any layer (the
+    result keys every backend module returns)."""
+    added, removed = set(), set()
+    for changes in layers:
+        for kind, label in (('ipsets', 'ipset'), ('policies', 'policy')):
+            for name, change in changes.get(kind, {}).items():
+                added.update('%s %s: %s' % (label, name, item) for item in change.get('added', []))
+                removed.update('%s %s: %s' % (label, name, item)
+                               for item in change.get('removed', []))
+    return sorted(added), sorted(removed)
