@@ -15,7 +15,7 @@ ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
            ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.collections'), ANSIBLE_NOCOLOR='1')
 PLAYBOOKS = [os.path.join(HERE, 'converge.yml'),
              os.path.join(REPO, 'playbooks', 'render_windows_powershell.yml'),
-             os.path.join(REPO, 'molecule', 'windows', 'converge.yml')]
+             os.path.join(REPO, 'extensions', 'molecule', 'windows', 'converge.yml')]
 
 
 def run(*command):

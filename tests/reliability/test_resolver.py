@@ -32,7 +32,7 @@ import pytest
 from . import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CATALOG = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'molecule', 'domains', 'files',
+CATALOG = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'extensions', 'molecule', 'domains', 'files',
                        'catalog.yml')
 UPSTREAM, DEAD = '127.0.0.77', '127.0.0.78'
 LISTEN = '127.0.0.153'            # the resolver's documented address
