@@ -30,11 +30,8 @@ def read(*parts):
 
 
 def scenario_dir(name):
-    for root in ('extensions/molecule', 'molecule'):
-        path = os.path.join(REPO, root, name)
-        if os.path.isdir(path):
-            return path
-    return None
+    path = os.path.join(REPO, 'extensions', 'molecule', name)
+    return path if os.path.isfile(os.path.join(path, 'molecule.yml')) else None
 
 
 def test_the_registry_holds_the_known_backends():
