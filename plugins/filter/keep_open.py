@@ -58,15 +58,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
-    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, normalise_keep_open
 
 
 def keep_open(entries, name='keep_open'):
     """Validate keep-open entries (see DOCUMENTATION)."""
     try:
-        return validate_keep_open(entries, str(name))
-    except KeepOpenError as exc:
+        return normalise_keep_open(entries, str(name))
+    except ModelError as exc:
         raise AnsibleFilterError('jaas.firewall.keep_open: %s' % exc)
 
 

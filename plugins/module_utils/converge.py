@@ -23,8 +23,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, kept_connection_ports)
 from ansible_collections.jaas.firewall.plugins.module_utils.host_lock import (
     LOCK_ARGUMENT_SPEC, acquire)
-from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
-    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, normalise_keep_open
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import (  # noqa: F401 (backends import PlanError from here)
     PlanError, from_policy)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
@@ -138,11 +137,11 @@ class Backend(object):
 def safety_inputs(params):
     """Validated keep-open entries and the connection's ports (raises PlanError)."""
     try:
-        keep_open = validate_keep_open(params['keep_open'], 'keep_open')
+        keep_open = normalise_keep_open(params['keep_open'], 'keep_open')
         present = params['state'] == 'present'
         ports = kept_connection_ports(params['keep_connection'] and present,
                                       params['connection_port'])
-    except (KeepOpenError, ValueError) as exc:
+    except (ModelError, ValueError) as exc:
         raise PlanError(str(exc))
     return Safety(keep_open, ports)
 

@@ -22,9 +22,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.jaas.firewall.plugins.module_utils import model
-from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
-from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
-    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, normalise_keep_open
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError, group_rules, service_key
 
 IPSET_TYPE = 'hash:net'
@@ -176,8 +174,8 @@ def _without_contained(networks):
 def keep_open_rules(keep_open):
     """[(direction, rich rule)] for the user's keep-open list (no ipset: a handful)."""
     try:
-        entries = validate_keep_open(keep_open, 'keep_open')
-    except KeepOpenError as exc:
+        entries = normalise_keep_open(keep_open, 'keep_open')
+    except ModelError as exc:
         raise PlanError(str(exc))
     rendered = []
     for item in entries:

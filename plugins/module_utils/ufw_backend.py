@@ -29,9 +29,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params)
-from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
-    KeepOpenError, validate_keep_open)
-from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, normalise_keep_open
 from ansible_collections.jaas.firewall.plugins.module_utils import ufw_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     Recipe, ResolverPart, copy_files, listing, nft_table, q)
@@ -168,8 +166,8 @@ class UfwBackend(Backend):
         except ValueError as exc:
             module.fail_json(msg=str(exc))
         try:
-            keep_open = validate_keep_open(params['keep_open'], 'keep_open') if present else []
-        except KeepOpenError as exc:
+            keep_open = normalise_keep_open(params['keep_open'], 'keep_open') if present else []
+        except ModelError as exc:
             raise PlanError(str(exc))
         return Safety(keep_open, ports)
 

@@ -245,12 +245,12 @@ def windows_rule_specs(rules, provenance=None, group=DEFAULT_GROUP,
 def _keep_open_specs(keep_open, group, profiles):
     # The same validator the ufw and firewalld roles use, so every backend accepts and
     # refuses exactly the same entries.
-    from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
-        KeepOpenError, validate_keep_open)
+    from ansible_collections.jaas.firewall.plugins.module_utils.model import (
+        ModelError, normalise_keep_open)
 
     try:
-        entries = validate_keep_open(keep_open, name='jaas_firewall_keep_open')
-    except KeepOpenError as exc:
+        entries = normalise_keep_open(keep_open, 'jaas_firewall_keep_open')
+    except ModelError as exc:
         raise RenderError(str(exc))
     merged = {}  # (direction, protocol, ports) -> set of networks or None (= any)
     for item in entries:

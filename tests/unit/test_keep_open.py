@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Keep-open validation (module_utils/keep_open.py) and the jaas.firewall.keep_open filter.
+"""Keep-open validation (the rule model, module_utils/model.py normalise_keep_open) and the jaas.firewall.keep_open filter.
 
 Expectations are written by hand from the role argument specs (direction in/out, tcp/udp,
 port "N" or "N-M" within 1-65535, optional CIDR network without host bits).
@@ -11,8 +11,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.jaas.firewall.plugins.filter.keep_open import keep_open
-from ansible_collections.jaas.firewall.plugins.module_utils.keep_open import (
-    KeepOpenError, validate_keep_open)
+from ansible_collections.jaas.firewall.plugins.module_utils.model import (
+    ModelError as KeepOpenError, normalise_keep_open as validate_keep_open)
 
 
 def test_normalised_output():
