@@ -46,7 +46,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
-from ansible_collections.jaas.firewall.plugins.module_utils.nftables_plan import (
+from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import (
     ADDRESS, FORWARD_CHAIN, insert_before_reject, interface_match)
 
 SET_FLAGS = ['dynamic', 'timeout']

@@ -37,6 +37,8 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import (  # noqa: F401 (importers read them here too)
+    ADDRESS, FORWARD_CHAIN, REJECT, insert_before_reject, interface_match)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import forwarded
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ports_text
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import (
@@ -46,19 +48,16 @@ FAMILY = 'inet'
 POLICIES = ('accept', 'drop', 'reject')
 # Table names: an nft identifier, kept short and plain (it also names the saved file).
 _TABLE = re.compile(r'^[a-z][a-z0-9_]{0,31}\Z')
-# Set names are "v4_<block key>": the prefix makes a block key that starts with a digit an
+# Set names are "v4_<block key>" (set_name): the prefix makes a block key that starts with a digit an
 # nft identifier too (block keys are the rule model's slugs).
-ADDRESS = {4: ('ip', 'ipv4_addr'), 6: ('ip6', 'ipv6_addr')}
 CHAIN_HOOKS = {'input': 'input', 'output': 'output'}
 CHAIN_OF = {'in': 'input', 'out': 'output'}
-FORWARD_CHAIN = 'forward'
 # ICMPv6 neighbour discovery is not conntrack "established": without it a restrictive
 # chain would break IPv6 to every neighbour, allowed or not.
 NEIGHBOUR_DISCOVERY = {
     'output': ('nd-neighbor-advert', 'nd-neighbor-solicit', 'nd-router-solicit'),
     'input': ('nd-neighbor-advert', 'nd-neighbor-solicit', 'nd-router-advert'),
 }
-REJECT = 'reject with icmpx type admin-prohibited'
 # Drop logging (log_drops): what falls through a chain of ours whose policy drops (or whose
 # last rule rejects) is logged, rate-limited, with the tag no other rule uses, read back by
 # jaas.firewall.drop_report (module_utils/drop_log.py: ``jaas-drop out|in|fwd ``). One rule
@@ -166,14 +165,6 @@ def keep_open_rule(entry):
                                                          ports_text(entry['port']))
 
 
-def interface_match(key, names):
-    """'iifname "lan0" ', 'iifname { "a", "b" } ' (sorted, as nft lists a set) or ''."""
-    if not names:
-        return ''
-    quoted = ['"%s"' % name for name in sorted(names)]
-    return '%s %s ' % (key, quoted[0] if len(quoted) == 1 else '{ %s }' % ', '.join(quoted))
-
-
 def forward_chain(rules, gateway, policy):
     """The forward chain of gateway mode: the outbound rules, LAN -> WAN, same sets."""
     interfaces = (interface_match('iifname', gateway.in_interfaces)
@@ -245,13 +236,6 @@ def desired_model(rules, keep_open=(), connection_ports=(), default_incoming='ac
     if gateway is not None:
         chains[FORWARD_CHAIN] = forward_chain(rules, gateway, default_forward)
     return {'flags': [], 'sets': sets, 'chains': chains, 'foreign': []}
-
-
-def insert_before_reject(chain, new_rules):
-    """Append the rules a chain does not hold yet, ahead of its final reject."""
-    rules = chain['rules']
-    tail = [rules.pop()] if rules and rules[-1].startswith(REJECT) else []
-    rules += [rule for rule in new_rules if rule not in rules] + tail
 
 
 def with_drop_logging(model, log_drops):
