@@ -25,7 +25,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils import drop_log
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 from ansible_collections.jaas.firewall.plugins.modules import drop_report as module
 
-from test_nftables_module_domains import host, result, run_domains  # noqa: F401 (fixture)
+from canned.nftables import result
+from canned.nftables_domains import host, run_domains  # noqa: F401 (fixture)
 
 # dnsmasq 2.90, jaas-firewall-test:bookworm, log-queries + log-facility (verbatim)
 DNSMASQ_290 = '''\

@@ -18,66 +18,11 @@ from ansible_collections.jaas.firewall.plugins.module_utils import (
     converge, firewalld_backend)
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
-from test_firewalld_module import CONVERGED, TURN_RULES
+from canned.firewalld import CONVERGED, TURN_RULES
+from canned.firewalld import (  # noqa: F401 (fixtures)
+    Host, RichRule)
 
 EMPTY = {'ipsets': {}, 'policies': {}}
-SHOW_LOADED = 'LoadState=loaded\nUnitFileState=disabled\n'
-
-
-class Host(object):
-    """One canned host: firewalld's layers over D-Bus and the systemd/offline commands,
-    every call in one ordered log."""
-
-    def __init__(self, permanent, running=True, is_enabled='enabled', show=SHOW_LOADED,
-                 refuse=None):
-        self.permanent = copy.deepcopy(permanent)
-        self.running = running
-        self.is_enabled, self.show, self.refuse = is_enabled, show, refuse
-        self.log = []
-
-    # firewalld_backend.Firewalld
-    def read_permanent(self):
-        self.log.append('read permanent')
-        return copy.deepcopy(self.permanent)
-
-    def read_runtime(self):
-        self.log.append('read runtime')
-        return copy.deepcopy(self.permanent)
-
-    def apply_permanent(self, desired, changes):
-        self.log.append('apply permanent')
-        if self.refuse:
-            raise RuntimeError(self.refuse)
-
-    def apply_runtime(self, desired, changes):
-        self.log.append('apply runtime')
-
-    def reload(self):
-        self.log.append('reload')
-
-    # AnsibleModule.run_command
-    def command(self, argv):
-        name = argv[0].rsplit('/', 1)[-1]
-        self.log.append(' '.join([name] + list(argv[1:])))
-        if name == 'systemctl' and argv[1] == 'show':
-            return 0, self.show, ''
-        if name == 'systemctl' and argv[1] == 'is-enabled':
-            return 0, self.is_enabled + '\n', ''
-        if name == 'systemctl' and argv[1] == 'start':
-            self.running = True
-        if name == 'firewall-offline-cmd' and argv[1] == '--get-policies':
-            return 0, 'allow-host-ipv6\n', ''
-        return 0, '', ''
-
-
-class RichRule(object):
-    """firewalld's rich-rule parser is not installed on the controller: spelt as given."""
-
-    def __init__(self, rule_str):
-        self.text = rule_str
-
-    def __str__(self):
-        return self.text
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils import (
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
-from test_firewalld_backend import Host, RichRule
-from test_firewalld_module import TURN_RULES
+from canned.firewalld import Host, RichRule
+from canned.firewalld import TURN_RULES
 
 CORE = [{'category': 'core', 'names': ['meet.example', '*.meet.example'],
          'rules': [{'protocol': 'tcp', 'ports': '443'}]}]

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan as plan
 from ansible_collections.jaas.firewall.plugins.module_utils.firewalld_backend import gateway_problems
 
-from test_firewalld_rules import CLOUDFLARE, TURN, WEBHOOK
+from canned.firewalld import CLOUDFLARE, TURN, WEBHOOK
 
 LAN_WAN = {'ingress_zones': ['internal'], 'egress_zones': ['external'], 'target': 'REJECT'}
 # One rich rule per outbound (block, family, protocol, ports); no webhook (inbound), no

@@ -19,7 +19,7 @@ from module_runs import run_main
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan as plan
 from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
-from test_firewalld_module import CONVERGED, TURN_RULES, FakeFirewalld, firewalld  # noqa: F401
+from canned.firewalld import CONVERGED, TURN_RULES, FakeFirewalld, firewalld  # noqa: F401
 
 OUT_LOG = 'rule priority="32767" log prefix="jaas-drop out " level="info" limit value="10/s"'
 FWD_LOG = 'rule priority="32767" log prefix="jaas-drop fwd " level="info" limit value="10/s"'

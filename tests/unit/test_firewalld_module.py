@@ -7,85 +7,10 @@ absent, missing firewalld. Containers prove the behaviour (extensions/molecule/f
 
 from __future__ import annotations
 
-import copy
 
-import pytest
-
-from ansible.module_utils import basic
-
-from module_runs import run_main
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_backend
-from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
-
-TURN_RULES = [dict(direction='out', family=4, network=network, protocol=protocol, ports=ports,
-                   block='turn', region='lab')
-              for network in ('198.18.2.10/32', '198.18.2.11/32')
-              for protocol, ports in (('tcp', '443'), ('udp', '49152-65535'))]
-# What firewalld holds after a converging run for TURN_RULES (hand-written).
-CONVERGED = {
-    'ipsets': {'jaas-turn-v4': {'type': 'hash:net', 'family': 'inet',
-                                'entries': ['198.18.2.10', '198.18.2.11']},
-               'other-set': {'type': 'hash:ip', 'family': 'inet', 'entries': ['198.18.9.1']}},
-    'policies': {
-        'jaas-egress': {'target': 'CONTINUE', 'ingress_zones': ['HOST'], 'egress_zones': ['ANY'],
-                        'rich_rules': [
-                            'rule family="ipv4" destination ipset="jaas-turn-v4" port port="443" '
-                            'protocol="tcp" accept',
-                            'rule family="ipv4" destination ipset="jaas-turn-v4" '
-                            'port port="49152-65535" protocol="udp" accept']},
-        'other-policy': {'target': 'CONTINUE', 'ingress_zones': ['HOST'],
-                         'egress_zones': ['ANY'], 'rich_rules': []}},
-}
-
-
-class FakeFirewalld(object):
-    """Stands for firewalld_backend.Firewalld: canned layers, records what would be called."""
-
-    def __init__(self, permanent, runtime=None, running=True):
-        self.permanent = permanent
-        self.runtime = copy.deepcopy(permanent if runtime is None else runtime)
-        self.running = running
-        self.calls = []
-
-    def read_permanent(self):
-        return copy.deepcopy(self.permanent)
-
-    def read_runtime(self):
-        return copy.deepcopy(self.runtime)
-
-    def apply_permanent(self, desired, changes):
-        self.calls.append(('permanent', sorted(changes['ipsets']), sorted(changes['policies'])))
-
-    def apply_runtime(self, desired, changes):
-        self.calls.append(('runtime', sorted(changes['ipsets']), sorted(changes['policies'])))
-
-    def reload(self):
-        self.calls.append(('reload',))
-
-
-@pytest.fixture
-def firewalld(tmp_path, monkeypatch):
-    state = {}
-
-    def install(fake, installed=True):
-        state['fake'] = fake
-        monkeypatch.setattr(firewalld_backend, 'HAS_FIREWALL', installed)
-        monkeypatch.setattr(firewalld_backend, 'Firewalld', lambda prefix: fake)
-        # firewalld's own rich-rule parser is not installed on the controller
-        monkeypatch.setattr(firewalld_backend, 'canonical_rules', lambda desired: desired)
-        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
-                            lambda module, name, *a, **k: None if not installed
-                            else '/usr/bin/%s' % name)
-        monkeypatch.setattr(basic.AnsibleModule, 'run_command',
-                            lambda module, args, **k: (0, 'enabled\n', ''))
-        return fake
-    return install
-
-
-def run(capsys, check_mode=False, **args):
-    args.setdefault('rules', TURN_RULES)
-    args.update(_ansible_check_mode=check_mode, _ansible_diff=True)
-    return run_main(firewalld_rules.main, args, capsys)
+from canned.firewalld import (  # noqa: F401 (fixtures)
+    TURN_RULES, CONVERGED, FakeFirewalld, firewalld, run)
 
 
 def test_converged_changes_nothing(firewalld, capsys):

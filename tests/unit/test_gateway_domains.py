@@ -26,8 +26,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     Gateway, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
-from test_domain_resolver import FakeModule, PLAIN, Failed, read, restart_fails_once, write
-from test_domain_resolver import root  # noqa: F401 (fixture)
+from canned.resolver import FakeModule, PLAIN, Failed, read, restart_fails_once, write
+from canned.resolver import root  # noqa: F401 (fixture)
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
 DOMAINS = normalise_domains([{'category': 'core', 'names': ['8x8.vc', '*.8x8.vc'],

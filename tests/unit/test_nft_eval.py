@@ -14,20 +14,14 @@ import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nft_eval
 from ansible_collections.jaas.firewall.plugins.module_utils.nft_eval import Probe
+from canned.rulesets import (  # noqa: F401 (fixtures)
+    load, ruleset)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(os.path.dirname(HERE), 'golden', 'verify')
 SUITES = ('bookworm', 'trixie')
 
 ACCEPT = ('accept', None, None, None)
-
-
-def load(scenario, suite):
-    with open(os.path.join(GOLDEN, '%s_%s.json' % (scenario, suite))) as handle:
-        data = json.load(handle)
-    return nft_eval.Ruleset.from_nft_json(
-        data['ruleset'], legacy4=data['legacy']['4'], legacy6=data['legacy']['6'],
-        nft_save4=data['nft_save']['4'], nft_save6=data['nft_save']['6'])
 
 
 # (probe arguments, (verdict, family, table, chain)); chain None = any chain of that table
@@ -115,14 +109,6 @@ CASES = [(scenario, suite, probe, expected)
          for scenario, table in (('nftables', NFTABLES), ('docker', DOCKER),
                                  ('firewalld', FIREWALLD), ('ufw', UFW), ('legacy', LEGACY))
          for suite in SUITES for probe, expected in table]
-
-_CACHE = {}
-
-
-def ruleset(scenario, suite):
-    if (scenario, suite) not in _CACHE:
-        _CACHE[(scenario, suite)] = load(scenario, suite)
-    return _CACHE[(scenario, suite)]
 
 
 def make_probe(args):

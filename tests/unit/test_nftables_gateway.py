@@ -21,9 +21,11 @@ from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     Gateway, gateway_from_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
 
-from test_nftables_plan import FIXTURE, GOLDEN, LIVE_VERSIONS, check_golden, fixture_model
+from canned.golden import GOLDEN, check_golden
+from canned.nftables import FIXTURE, LIVE_VERSIONS, fixture_model
+from canned.nftables import (  # noqa: F401 (fixtures)
+    LAN_WAN, gateway_model)
 
-LAN_WAN = Gateway(('lan1', 'lan0'), ('wan0',))
 # The forward chain of the fixture, LAN (lan0, lan1) -> WAN (wan0), policy reject: replies
 # first, then one rule per (block, family, protocol, ports) of the OUTBOUND rules only
 # (no webhook origins, no keep-open, no neighbour discovery, no connection port).
@@ -43,14 +45,6 @@ EXPECTED_FORWARD = [
     IF + 'ip daddr @v4_turn udp dport 49152-65535 accept comment "turn"',
     'reject with icmpx type admin-prohibited comment "default reject"',
 ]
-
-
-def gateway_model(**changes):
-    args = dict(gateway=Gateway(tuple(FIXTURE['gateway']['in_interfaces']),
-                                tuple(FIXTURE['gateway']['out_interfaces'])),
-                default_forward=FIXTURE['gateway']['default_forward'])
-    args.update(changes)
-    return fixture_model(**args)
 
 
 def test_forward_chain_matches_the_hand_written_one():

@@ -18,11 +18,12 @@ import pytest
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains, nftables_plan as nft
 from ansible_collections.jaas.firewall.plugins.module_utils import drop_log
 
-from test_nftables_plan import GOLDEN, LIVE_VERSIONS, check_golden
+from canned.golden import GOLDEN, check_golden
+from canned.nftables import LIVE_VERSIONS
 from ansible_collections.jaas.firewall.plugins.module_utils.answer_guard import normalise_exclude
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import normalise_domains
 
-from test_nftables_gateway import LAN_WAN, gateway_model
+from canned.nftables import LAN_WAN, gateway_model
 
 REJECT = 'reject with icmpx type admin-prohibited comment "default reject"'
 

@@ -9,97 +9,15 @@ before anything is read. Canned nft output is what real nft printed
 
 from __future__ import annotations
 
-import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
 
-from module_runs import end_previous_run
-from ansible_collections.jaas.firewall.plugins.module_utils import domain_resolver
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 
-from test_nftables_module import FIXTURE, FakeHost, result, run
-
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
-with open(os.path.join(GOLDEN, 'nftables_domains_fixture.json')) as _handle:
-    DOMAIN_FIXTURE = json.load(_handle)
-with open(os.path.join(GOLDEN, 'nftables_domains_live_1.1.3.json')) as _handle:
-    LIVE_WITH_DOMAINS = _handle.read()
-PLAIN = 'nameserver 198.18.8.53\n'
-
-
-class DomainHost(FakeHost):
-    """FakeHost plus the resolver's service and whether dnsmasq is installed."""
-
-    def __init__(self, tmp_path, dnsmasq=True):
-        super(DomainHost, self).__init__(tmp_path)
-        self.dnsmasq = dnsmasq
-        self.service = {'ActiveState': 'inactive', 'UnitFileState': ''}
-
-    def get_bin_path(self, module, name, required=False, opt_dirs=None):
-        if name == 'dnsmasq' and not self.dnsmasq:
-            return None
-        return super(DomainHost, self).get_bin_path(module, name, required, opt_dirs)
-
-    def run_command(self, module, args, **kwargs):
-        rest = list(args[1:])
-        if rest[:1] == ['--test']:                      # dnsmasq checks the new configuration
-            self.commands.append('dnsmasq ' + rest[0])
-            return 0, 'dnsmasq: syntax check OK.', ''
-        if rest[-1:] == [files.SERVICE] or rest == ['daemon-reload']:
-            self.commands.append(' '.join(rest))
-            if rest[0] == 'show':
-                return 0, ''.join('%s=%s\n' % item for item in sorted(self.service.items())), ''
-            if rest[0] == 'restart':
-                self.service['ActiveState'] = 'active'
-            if rest[0] == 'enable':
-                self.service['UnitFileState'] = 'enabled'
-            if rest[0] == 'disable':
-                self.service = {'ActiveState': 'inactive', 'UnitFileState': 'disabled'}
-            return 0, '', ''
-        if rest == ['-j', 'list', 'table', 'inet', 'jaas'] and self.with_domains:
-            self.commands.append(' '.join(rest))
-            return 0, LIVE_WITH_DOMAINS, ''
-        return super(DomainHost, self).run_command(module, args, **kwargs)
-
-    with_domains = True
-
-
-@pytest.fixture
-def host(tmp_path, monkeypatch):
-    fake = DomainHost(tmp_path)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
-                        lambda module, name, *a, **k: fake.get_bin_path(module, name, *a, **k))
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command',
-                        lambda module, args, **k: fake.run_command(module, args, **k))
-    from ansible_collections.jaas.firewall.plugins.module_utils import connection, converge
-    monkeypatch.setattr(converge, 'kept_connection_ports', lambda keep, port=None:
-                        connection.kept_connection_ports(keep, port, detect=lambda: [2222]))
-    paths = dict((key, str(tmp_path / 'root' / path.lstrip('/')))
-                 for key, path in domain_resolver.PATHS.items())
-    for path in paths.values():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(paths['resolv'], 'w') as handle:
-        handle.write(PLAIN)
-    monkeypatch.setattr(domain_resolver, 'PATHS', paths)
-    monkeypatch.setattr(domain_resolver, 'resolver_answers', lambda *a, **k: True)
-    # no real DNS here: every upstream and the forwarded question answer (tests that
-    # need silence set their own)
-    monkeypatch.setattr(domain_resolver, 'dns_probe', lambda *a, **k: None)
-    fake.paths = paths
-    return fake
-
-
-def run_domains(host, **overrides):
-    args = dict(domains=DOMAIN_FIXTURE['domains'], domain_ttl=DOMAIN_FIXTURE['domain_ttl'],
-                lock_timeout=1)
-    args.update(overrides)
-    try:
-        run(host, **args)
-    finally:
-        end_previous_run()
+from canned.nftables import FIXTURE, FakeHost, result, run
+from canned.nftables_domains import (  # noqa: F401 (fixtures)
+    PLAIN, host, run_domains)
 
 
 def test_converged_host_costs_one_systemctl_show_more(host, capsys):

@@ -16,22 +16,13 @@ import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import PlanError
+from canned.golden import GOLDEN, check_golden  # noqa: F401
+from canned.nftables import (  # noqa: F401 (fixtures)
+    LIVE_VERSIONS, fixture_model)
 
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
-UPDATE = os.environ.get('JAAS_UPDATE_GOLDEN') == '1'
-LIVE_VERSIONS = ('1.0.6', '1.1.3')
 
 with open(os.path.join(GOLDEN, 'nftables_fixture.json')) as _handle:
     FIXTURE = json.load(_handle)
-
-
-def fixture_model(**changes):
-    args = dict(rules=FIXTURE['rules'], keep_open=FIXTURE['keep_open'],
-                connection_ports=FIXTURE['connection_ports'],
-                default_incoming=FIXTURE['default_incoming'],
-                default_outgoing=FIXTURE['default_outgoing'])
-    args.update(changes)
-    return nft.desired_model(**args)
 
 
 def live_listing(version):
@@ -176,20 +167,6 @@ def test_bad_policy_refused():
 
 
 # ------------------------------------------------------------------ script (golden)
-def check_golden(name, text):
-    path = os.path.join(GOLDEN, name)
-    if UPDATE:
-        with open(path, 'w') as handle:
-            handle.write(text)
-    with open(path) as handle:
-        expected = handle.read()
-    if text != expected:
-        with open(path + '.actual', 'w') as handle:
-            handle.write(text)
-        pytest.fail('%s differs from the golden file; see %s.actual, review the diff and run '
-                    '`make golden` if the change is intended' % (name, path))
-
-
 def test_golden_script():
     check_golden('nftables_fixture.nft', nft.script(fixture_model(), 'jaas'))
 

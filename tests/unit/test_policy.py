@@ -8,8 +8,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils import policy
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog
 from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules
 
-import test_nftables_module as nft_module
-from test_nftables_module import host  # noqa: F401  (fixture)
+import canned.nftables as nft_module
+from canned.nftables import host  # noqa: F401  (fixture)
 
 
 def rule(network, protocol='tcp', ports='443', block='jvb', region='uk-london', family=4,

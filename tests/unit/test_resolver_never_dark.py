@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.jaas.firewall.plugins.module_utils import domain_resolver
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 
-from test_domain_resolver import (  # noqa: F401  (root is a fixture)
+from canned.resolver import (  # noqa: F401  (root is a fixture)
     PLAIN, Failed, FakeModule, converge, read, restart_fails_once, root, write)
 
 

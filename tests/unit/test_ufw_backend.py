@@ -14,7 +14,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import argument_spec
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_backend import UfwBackend
 
-from test_ufw_module import JVB, RULES_FILE, make_host, run  # noqa: F401 (make_host is a fixture)
+from canned.ufw import JVB, RULES_FILE, make_host, run  # noqa: F401 (make_host is a fixture)
 
 KEEP_DNS = [{'direction': 'out', 'protocol': 'udp', 'port': '53'}]
 

@@ -13,40 +13,11 @@ import pytest
 from ansible_collections.jaas.firewall.plugins.module_utils import ufw_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DomainError, normalise_domains)
+from canned.ufw import (  # noqa: F401 (fixtures)
+    AFTER_RULES, BLOCK_V4)
 
 DOMAINS = normalise_domains([{'category': 'core', 'names': ['8x8.vc', '*.8x8.vc'],
                               'rules': [{'protocol': 'tcp', 'ports': '443'}]}])
-# The shape of Debian's /etc/ufw/after.rules (ufw 0.36), shortened by hand.
-AFTER_RULES = """#
-# rules.input-after
-#
-# Rules that should be run after the ufw command line added rules. Custom
-# rules should be added to one of these chains:
-#   ufw-after-input
-#   ufw-after-output
-#   ufw-after-forward
-#
-
-# Don't delete these required lines, otherwise there will be errors
-*filter
-:ufw-after-input - [0:0]
-:ufw-after-output - [0:0]
-:ufw-after-forward - [0:0]
-# End required lines
-
-# don't log noisy services by default
--A ufw-after-input -p udp --dport 137 -j ufw-skip-to-policy-input
-
-# don't delete the 'COMMIT' line or these rules won't be processed
-COMMIT
-"""
-# Written out by hand: what ufw must find right before its COMMIT. ufw-after-output runs
-# after ufw-user-output, so an operator's `ufw deny out ...` is judged first.
-BLOCK_V4 = ('# BEGIN jaas.firewall domains (jaas_firewall_domains): accept what table inet '
-            'jaas_domains marked\n'
-            '-A ufw-after-output -m mark --mark 0x1000000/0x1000000 -m comment --comment '
-            '"jaas.firewall domains" -j ACCEPT\n'
-            '# END jaas.firewall domains\n')
 # What releases before the answer guard wrote into before.rules (ahead of the user's rules).
 OLD_BEFORE = ("*filter\n:ufw-before-output - [0:0]\n"
               "-A ufw-before-output -o lo -j ACCEPT\n" + BLOCK_V4.replace('ufw-after-output',

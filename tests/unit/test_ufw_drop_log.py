@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.jaas.firewall.plugins.module_utils import ufw_domains, ufw_drop_log
 
-from test_ufw_domains import AFTER_RULES, BLOCK_V4
+from canned.ufw import AFTER_RULES, BLOCK_V4
 
 LOG_OUT = ('-A ufw-after-output -m limit --limit 10/sec --limit-burst 20 -m comment --comment '
            '"jaas.firewall log drops" -j LOG --log-prefix "jaas-drop out " --log-level 6\n')

@@ -14,7 +14,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, describe, describe_text, desired_blocks, plan_file, render_block,
     render_route_block)
 
-from test_ufw_rules import rule, rules_file
+from canned.ufw import rule, rules_file
 
 # ufw route allow in on eth1 out on eth0 to 198.18.7.0/24 port 443 proto tcp comment 'jaas:jvb:lab-a'
 ROUTE_BOTH = """
@@ -117,7 +117,7 @@ def test_host_and_route_rules_prune_independently():
 
 
 # ---------------------------------------------------------------- the module's main()
-from test_ufw_module import JVB, make_host, run  # noqa: E402,F401 (make_host is a fixture)
+from canned.ufw import JVB, make_host, run  # noqa: E402,F401 (make_host is a fixture)
 
 # ufw route allow in on lan0 out on wan0 to 198.18.1.0/24 port 10000 proto udp comment 'jaas:jvb:lab-a'
 JVB_ROUTE = """

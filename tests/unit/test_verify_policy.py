@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.jaas.firewall.plugins.modules import verify_policy
 
-from test_nft_eval import ruleset
+from canned.rulesets import ruleset
 
 
 def rule(network, protocol, ports, direction='out', block='turn', region='lab'):

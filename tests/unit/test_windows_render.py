@@ -10,7 +10,6 @@ On a mismatch the new rendering is written next to the golden file as ``<name>.a
 """
 
 import json
-import os
 
 import pytest
 
@@ -20,24 +19,7 @@ from ansible_collections.jaas.firewall.plugins.plugin_utils.render_windows impor
     ps_quote, windows_rule_specs)
 from ansible_collections.jaas.firewall.plugins.plugin_utils.rules import catalog_rules
 from vendor_page import page_networks
-
-GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
-UPDATE = os.environ.get('JAAS_UPDATE_GOLDEN') == '1'
-
-
-def check_golden(name, text):
-    path = os.path.join(GOLDEN, name)
-    if UPDATE:
-        with open(path, 'w', encoding='utf-8', newline='') as handle:
-            handle.write(text)
-        return
-    with open(path, encoding='utf-8', newline='') as handle:
-        expected = handle.read()
-    if text != expected:
-        with open(path + '.actual', 'w', encoding='utf-8', newline='') as handle:
-            handle.write(text)
-        pytest.fail('%s differs from the golden file; see %s.actual, review the diff and run '
-                    '`make golden` if the change is intended' % (name, path))
+from canned.golden import check_golden  # noqa: F401
 
 
 @pytest.fixture(scope='module')

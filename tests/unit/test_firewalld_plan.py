@@ -11,20 +11,8 @@ import re
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import firewalld_plan as plan
-
-
-def rule(block, network, protocol='tcp', ports='443', direction='out', region=None):
-    family = 6 if ':' in network else 4
-    return {'direction': direction, 'family': family, 'network': network, 'protocol': protocol,
-            'ports': ports, 'block': block, 'region': region}
-
-
-TURN = [rule('turn', net, proto, ports, region=region)
-        for region, net in (('uk-london', '140.238.95.196/32'), ('de-frankfurt', '130.61.64.185/32'))
-        for proto, ports in (('tcp', '443'), ('udp', '443'), ('udp', '49152-65535'))]
-CLOUDFLARE = [rule('cloudflare', net, proto, None)
-              for net in ('173.245.48.0/20', '2400:cb00::/32') for proto in ('tcp', 'udp')]
-WEBHOOK = [rule('webhook_origins', '52.26.201.32/32', 'tcp', '8443', direction='in')]
+from canned.firewalld import (  # noqa: F401 (fixtures)
+    rule, TURN, CLOUDFLARE, WEBHOOK)
 
 
 def live(ipsets=None, policies=None):

@@ -10,19 +10,9 @@ import pytest
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, UserRules, as_empty_rules_file, decode_comment, describe, describe_text,
     desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, remove_from_file, render_block)
+from canned.ufw import (  # noqa: F401 (fixtures)
+    rule, rules_file)
 
-HEAD = """*filter
-:ufw-user-input - [0:0]
-:ufw-user-output - [0:0]
-### RULES ###
-"""
-TAIL = """### END RULES ###
-
-### LOGGING ###
--A ufw-logging-allow -j LOG --log-prefix "[UFW ALLOW] " -m limit --limit 3/min --limit-burst 10
-### END LOGGING ###
-COMMIT
-"""
 USER_SSH = """
 ### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in
 -A ufw-user-input -p tcp --dport 22 -j ACCEPT
@@ -62,16 +52,6 @@ SAFETY_DNS = """
 ### tuple ### allow udp 53 0.0.0.0/0 any 0.0.0.0/0 out comment=6a6161733a736166657479
 -A ufw-user-output -p udp --dport 53 -j ACCEPT
 """
-
-
-def rule(network, protocol='tcp', ports='443', block='jvb', region='uk', family=4,
-         direction='out'):
-    return {'direction': direction, 'family': family, 'network': network,
-            'protocol': protocol, 'ports': ports, 'block': block, 'region': region}
-
-
-def rules_file(*blocks):
-    return HEAD + ''.join(blocks) + '\n' + TAIL
 
 
 # ---------------------------------------------------------------- rendering
