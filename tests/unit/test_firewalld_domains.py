@@ -26,6 +26,7 @@ from ansible_collections.jaas.firewall.plugins.modules import firewalld_rules
 
 from canned.firewalld import Host, RichRule
 from canned.firewalld import TURN_RULES
+from canned.nftables_domains import resolver_root, resolver_systemctl
 
 CORE = [{'category': 'core', 'names': ['meet.example', '*.meet.example'],
          'rules': [{'protocol': 'tcp', 'ports': '443'}]}]
@@ -125,15 +126,7 @@ class DomainHost(Host):
             return 0, 'dnsmasq: syntax check OK.', ''
         if name == 'systemctl' and (rest[-1:] == [files.SERVICE] or rest == ['daemon-reload']):
             self.log.append('systemctl ' + ' '.join(rest))
-            if rest[0] == 'show':
-                return 0, ''.join('%s=%s\n' % item for item in sorted(self.service.items())), ''
-            if rest[0] == 'restart':
-                self.service['ActiveState'] = 'active'
-            if rest[0] == 'enable':
-                self.service['UnitFileState'] = 'enabled'
-            if rest[0] == 'disable':
-                self.service = {'ActiveState': 'inactive', 'UnitFileState': 'disabled'}
-            return 0, '', ''
+            return resolver_systemctl(self, rest)
         return super(DomainHost, self).command(argv)
 
     def apply_permanent(self, desired, changes):
@@ -165,14 +158,7 @@ def host(tmp_path, monkeypatch):
     fake.warnings = []
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, text: fake.warnings.append(text))
     root = tmp_path / 'root'
-    paths = dict((key, str(root / path.lstrip('/'))) for key, path in domain_resolver.PATHS.items())
-    for path in paths.values():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(paths['resolv'], 'w') as handle:
-        handle.write(PLAIN)
-    monkeypatch.setattr(domain_resolver, 'PATHS', paths)
-    monkeypatch.setattr(domain_resolver, 'resolver_answers', lambda *a, **k: True)
-    monkeypatch.setattr(domain_resolver, 'dns_probe', lambda *a, **k: None)
+    paths = resolver_root(root, monkeypatch, PLAIN)
     fake.table_file = str(root / 'etc/jaas-firewall/domains.nft')
     monkeypatch.setattr(domain_marks, 'TABLE_FILE', fake.table_file)
     fake.conf = str(root / 'etc/firewalld/firewalld.conf')

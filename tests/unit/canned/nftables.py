@@ -72,18 +72,22 @@ class FakeHost(object):
         self.conf.write_text('flush ruleset\n' + nft.include_line(str(self.saved), 'jaas') + '\n')
 
 
-@pytest.fixture
-def host(tmp_path, monkeypatch):
-    fake = FakeHost(tmp_path)
+def install(fake, monkeypatch):
+    """Route the module's commands to ``fake``; the connection's port, as the skeleton
+    detects it on the host, is 2222."""
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                         lambda module, name, *a, **k: fake.get_bin_path(module, name, *a, **k))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                         lambda module, args, **k: fake.run_command(module, args, **k))
-    # the connection's port, as the skeleton detects it on the host
     from ansible_collections.jaas.firewall.plugins.module_utils import connection, converge
     monkeypatch.setattr(converge, 'kept_connection_ports', lambda keep, port=None:
                         connection.kept_connection_ports(keep, port, detect=lambda: [2222]))
     return fake
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    return install(FakeHost(tmp_path), monkeypatch)
 
 
 def run(host, check_mode=False, **overrides):

@@ -13,7 +13,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils import domain_resolv
 from ansible_collections.jaas.firewall.plugins.module_utils import resolver_files as files
 
 from canned.golden import GOLDEN
-from canned.nftables import FakeHost, run
+from canned.nftables import FakeHost, install, run
 
 
 with open(os.path.join(GOLDEN, 'nftables_domains_fixture.json')) as _handle:
@@ -47,15 +47,7 @@ class DomainHost(FakeHost):
             return 0, 'dnsmasq: syntax check OK.', ''
         if rest[-1:] == [files.SERVICE] or rest == ['daemon-reload']:
             self.commands.append(' '.join(rest))
-            if rest[0] == 'show':
-                return 0, ''.join('%s=%s\n' % item for item in sorted(self.service.items())), ''
-            if rest[0] == 'restart':
-                self.service['ActiveState'] = 'active'
-            if rest[0] == 'enable':
-                self.service['UnitFileState'] = 'enabled'
-            if rest[0] == 'disable':
-                self.service = {'ActiveState': 'inactive', 'UnitFileState': 'disabled'}
-            return 0, '', ''
+            return resolver_systemctl(self, rest)
         if rest == ['-j', 'list', 'table', 'inet', 'jaas'] and self.with_domains:
             self.commands.append(' '.join(rest))
             return 0, LIVE_WITH_DOMAINS, ''
@@ -66,27 +58,24 @@ class DomainHost(FakeHost):
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    fake = DomainHost(tmp_path)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
-                        lambda module, name, *a, **k: fake.get_bin_path(module, name, *a, **k))
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command',
-                        lambda module, args, **k: fake.run_command(module, args, **k))
-    from ansible_collections.jaas.firewall.plugins.module_utils import connection, converge
-    monkeypatch.setattr(converge, 'kept_connection_ports', lambda keep, port=None:
-                        connection.kept_connection_ports(keep, port, detect=lambda: [2222]))
-    paths = dict((key, str(tmp_path / 'root' / path.lstrip('/')))
-                 for key, path in domain_resolver.PATHS.items())
+    fake = install(DomainHost(tmp_path), monkeypatch)
+    fake.paths = resolver_root(tmp_path / 'root', monkeypatch)
+    return fake
+
+
+def resolver_root(root, monkeypatch, resolv=PLAIN):
+    """The resolver's files under ``root`` (``/etc/resolv.conf`` holding ``resolv``), and a
+    resolver and upstreams that always answer: no real DNS here (tests that need silence set
+    their own). Returns the paths."""
+    paths = dict((key, str(root / path.lstrip('/'))) for key, path in domain_resolver.PATHS.items())
     for path in paths.values():
         os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(paths['resolv'], 'w') as handle:
-        handle.write(PLAIN)
+        handle.write(resolv)
     monkeypatch.setattr(domain_resolver, 'PATHS', paths)
     monkeypatch.setattr(domain_resolver, 'resolver_answers', lambda *a, **k: True)
-    # no real DNS here: every upstream and the forwarded question answer (tests that
-    # need silence set their own)
     monkeypatch.setattr(domain_resolver, 'dns_probe', lambda *a, **k: None)
-    fake.paths = paths
-    return fake
+    return paths
 
 
 def run_domains(host, **overrides):
@@ -97,3 +86,16 @@ def run_domains(host, **overrides):
         run(host, **args)
     finally:
         end_previous_run()
+
+
+def resolver_systemctl(fake, rest):
+    """systemctl's answer for the resolver unit (``fake.service`` holds its state)."""
+    if rest[0] == 'show':
+        return 0, ''.join('%s=%s\n' % item for item in sorted(fake.service.items())), ''
+    if rest[0] == 'restart':
+        fake.service['ActiveState'] = 'active'
+    if rest[0] == 'enable':
+        fake.service['UnitFileState'] = 'enabled'
+    if rest[0] == 'disable':
+        fake.service = {'ActiveState': 'inactive', 'UnitFileState': 'disabled'}
+    return 0, '', ''
