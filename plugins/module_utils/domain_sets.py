@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
 from ansible_collections.jaas.firewall.plugins.module_utils.model import (
     ModelError, parse_family, parse_protocol, ports_text)
 
@@ -172,3 +173,19 @@ def broader_than_catalog(domains):
                 lines.append('%s: %s also matches every name below it (*.%s)'
                              % (entry['category'], name, name))
     return lines
+
+
+def domain_options(params, present):
+    """The module's domain options, checked once for every backend: (domains, ttl, exclude).
+
+    ``domains`` is [] unless ``present``; ``exclude`` is the answer guard's {family: networks}
+    (module_utils/answer_guard.py), None when there are no domains. DomainError names the
+    option on bad input."""
+    domains = normalise_domains(params['domains']) if present else []
+    ttl = check_ttl(params['domain_ttl'])
+    try:
+        exclude = answer_guard.normalise_exclude(params.get('domain_answer_exclude')) \
+            if domains else None
+    except ModelError as exc:
+        raise DomainError(str(exc))
+    return domains, ttl, exclude

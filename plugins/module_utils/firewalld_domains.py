@@ -46,12 +46,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.jaas.firewall.plugins.module_utils import (
-    answer_guard, domain_marks, nftables_domains)
+from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, nftables_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
-    DomainError, broader_than_catalog, check_ttl, normalise_domains)
-from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+    broader_than_catalog, domain_options)
 
 FAMILIES = [4]
 FIREWALLD_CONF = '/etc/firewalld/firewalld.conf'
@@ -85,15 +83,8 @@ class FirewalldDomains(object):
     def desired(self, params, forward_interfaces=None):
         """{'resolver', 'script', 'mark', 'services', 'broader', 'ipv6_left_out'};
         DomainError on bad input. ``forward_interfaces``: the gateway's LAN interfaces."""
-        present = params['state'] == 'present'
-        domains = normalise_domains(params['domains']) if present else []
-        ttl = check_ttl(params['domain_ttl'])
+        domains, ttl, exclude = domain_options(params, params['state'] == 'present')
         mark = domain_marks.check_mark(params['domain_mark'])
-        try:
-            exclude = answer_guard.normalise_exclude(
-                params.get('domain_answer_exclude')) if domains else None
-        except ModelError as exc:
-            raise DomainError(str(exc))
         ipv6_left_out = sorted(entry['category'] for entry in domains if 6 in entry['families'])
         for entry in domains:
             entry['families'] = [f for f in entry['families'] if f in FAMILIES]

@@ -23,10 +23,10 @@ from ansible_collections.jaas.firewall.plugins.module_utils.converge import Back
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params, resolver_interfaces)
-from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
-    DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, check_ttl, normalise_domains)
+    DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, domain_options)
 from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
     Recipe, ResolverPart, file_lines, nft_table, unit_enablement)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, check_plain
@@ -83,10 +83,7 @@ class NftablesBackend(Backend):
                                   params['default_incoming'], params['default_outgoing'],
                                   gateway, params['default_forward'])
         try:
-            domains = normalise_domains(params['domains']) if model is not None else []
-            ttl = check_ttl(params['domain_ttl'])
-            exclude = answer_guard.normalise_exclude(
-                params['domain_answer_exclude']) if domains else None
+            domains, ttl, exclude = domain_options(params, model is not None)
             lan = resolver_interfaces(gateway, domains)
             resolver = self.resolver.desired(
                 domains, lambda category, family: nftables_domains.nft_target(

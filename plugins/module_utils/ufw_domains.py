@@ -46,11 +46,11 @@ import os
 import shlex
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    answer_guard, domain_marks, nftables_domains, ufw_blocks, ufw_drop_log)
+    domain_marks, nftables_domains, ufw_blocks, ufw_drop_log)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
-    DomainError, broader_than_catalog, check_ttl, normalise_domains)
+    DomainError, broader_than_catalog, domain_options)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_from_params, resolver_interfaces)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
@@ -133,14 +133,11 @@ def with_block(text, family, mark, sides=None):
 
 def check_params(params):
     """The domain options checked before anything is read (DomainError)."""
-    if params['state'] == 'present':
-        normalise_domains(params['domains'])
-    check_ttl(params['domain_ttl'])
+    domains = domain_options(params, params['state'] == 'present')[0]
     check_mark(params['domain_mark'])
     check_upstreams(params['dns_upstreams'])
-    if params['state'] == 'present' and params['domains']:
+    if domains:
         try:
-            answer_guard.normalise_exclude(params.get('domain_answer_exclude'))
             resolver_interfaces(gateway_from_params(params), params['domains'])
         except ModelError as exc:
             raise DomainError(str(exc))
@@ -158,14 +155,8 @@ class UfwDomains(object):
 
     def desired(self, params):
         """None (nothing of ours) or the files and the resolver; DomainError on bad input."""
-        domains = normalise_domains(params['domains']) if params['state'] == 'present' else []
-        ttl = check_ttl(params['domain_ttl'])
+        domains, ttl, exclude = domain_options(params, params['state'] == 'present')
         mark = check_mark(params['domain_mark'])
-        try:
-            exclude = answer_guard.normalise_exclude(
-                params.get('domain_answer_exclude')) if domains else None
-        except ModelError as exc:
-            raise DomainError(str(exc))
         for entry in domains:
             entry['families'] = [f for f in entry['families'] if f in self.families]
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
+    domain_options,
     DomainError, answer_ttl, broader_than_catalog, check_ttl, normalise_domains,
     resolver_domains)
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import load_catalog
@@ -102,3 +103,23 @@ def test_ttl_bounds(ttl):
 @pytest.mark.parametrize('ttl, handed_out', [(10, 2), (20, 5), (240, 60), (3600, 60)])
 def test_answer_ttl_stays_well_below_the_set_timeout(ttl, handed_out):
     assert answer_ttl(ttl) == handed_out
+
+
+# domain_options: the one check of the domain options every backend module runs
+CORE = [{'category': 'core', 'names': ['8x8.vc'], 'rules': [{'protocol': 'tcp', 'ports': '443'}]}]
+
+
+def test_domain_options_absent_opens_nothing_and_still_checks_the_ttl():
+    assert domain_options({'domains': CORE, 'domain_ttl': 3600}, present=False) == ([], 3600, None)
+    with pytest.raises(DomainError, match='domain_ttl must be whole seconds'):
+        domain_options({'domains': [], 'domain_ttl': 0}, present=False)
+
+
+def test_domain_options_default_guard_and_a_refused_exclude():
+    domains, ttl, exclude = domain_options({'domains': CORE, 'domain_ttl': 60}, present=True)
+    assert [d['category'] for d in domains] == ['core'] and ttl == 60
+    # the default answer guard holds (at least) the private and CGNAT space, per family
+    assert {'10.0.0.0/8', '100.64.0.0/10'} <= set(str(n) for n in exclude[4])
+    with pytest.raises(DomainError, match='not-a-network'):
+        domain_options({'domains': CORE, 'domain_ttl': 60,
+                        'domain_answer_exclude': ['not-a-network']}, present=True)
