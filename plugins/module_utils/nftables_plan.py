@@ -37,7 +37,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import (  # noqa: F401 (importers read them here too)
+from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import (
     ADDRESS, FORWARD_CHAIN, REJECT, insert_before_reject, interface_match)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import forwarded
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ports_text

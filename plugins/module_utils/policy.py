@@ -77,12 +77,14 @@ def collapse(networks):
     return result
 
 
-def unique(items):
-    """``items`` in order, each once (rule lists and notes where order matters)."""
+def unique(items, key=None):
+    """``items`` in order, each once (rule lists and notes where order matters); ``key``
+    gives the hashable identity of an item that is not hashable itself (a dict)."""
     seen, result = set(), []
     for item in items:
-        if item not in seen:
-            seen.add(item)
+        identity = item if key is None else key(item)
+        if identity not in seen:
+            seen.add(identity)
             result.append(item)
     return result
 
@@ -95,17 +97,18 @@ def unique(items):
 # reads them, so every backend plans from the same list either way. Lossless: networks with
 # different services land in different entries.
 # Its argument spec: module_utils/rule_spec.py ``policy_argument_spec``.
-PORT_ORDER_LAST = 1 << 20
 
 
 def _ports_order(ports):
+    """(low, high); a value that is not a port range sorts after every port (for the plan
+    to refuse with its own message), never compared with a number."""
     if ports is None:
         return (0, 0)
     low, _sep, high = str(ports).partition('-')
     try:
         return (int(low), int(high or low))
     except ValueError:
-        return (PORT_ORDER_LAST, str(ports))
+        return (float('inf'), str(ports))
 
 
 def rule_order(rule):
@@ -151,15 +154,4 @@ def from_policy(policy):
                               'network': network, 'protocol': service['protocol'],
                               'ports': service['ports'], 'block': entry['block'],
                               'region': entry['region']})
-    return unique_rules(sorted(rules, key=rule_order))
-
-
-def unique_rules(rules):
-    """``rules`` without repeats (dicts), first one kept."""
-    seen, result = set(), []
-    for rule in rules:
-        key = tuple(sorted(rule.items()))
-        if key not in seen:
-            seen.add(key)
-            result.append(rule)
-    return result
+    return unique(sorted(rules, key=rule_order), key=lambda rule: tuple(sorted(rule.items())))

@@ -88,7 +88,6 @@ BACKENDS = (
 )
 
 _BY_NAME = dict((entry.name, entry) for entry in BACKENDS)
-_BY_MODULE = dict((entry.module, entry) for entry in BACKENDS)
 
 
 def names():
@@ -107,11 +106,6 @@ def get(name):
         return _BY_NAME[name]
     except KeyError:
         raise KeyError('unknown backend %r (known: %s)' % (name, ', '.join(names())))
-
-
-def by_module(module):
-    """The entry whose module is ``module`` (FQCN), or None."""
-    return _BY_MODULE.get(module)
 
 
 def supporting(feature):

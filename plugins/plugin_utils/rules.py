@@ -16,7 +16,8 @@ A rule is a dict with exactly these keys::
 
 from __future__ import annotations
 
-import ipaddress
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 try:
     import netaddr  # CIDR compaction (cidr_merge) only
@@ -25,22 +26,9 @@ except ImportError:  # reported as a clear error by catalog_rules()
 
 from ansible_collections.jaas.firewall.plugins.module_utils import model
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError
+from ansible_collections.jaas.firewall.plugins.module_utils.policy import rule_order
 from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
     RECEIVER_PORT, CatalogError, parse_network)
-
-
-def _port_sort_key(ports):
-    if ports is None:
-        return (0, 0)
-    return model.parse_ports(ports)
-
-
-def rule_sort_key(rule):
-    """Deterministic order: direction, block, region, family, protocol, ports, address."""
-    network = ipaddress.ip_network(rule['network'])
-    return (rule['direction'], rule['block'], rule['region'] or '', rule['family'],
-            rule['protocol'], _port_sort_key(rule['ports']), int(network.network_address),
-            network.prefixlen)
 
 
 def _check_catalog_shape(catalog):
@@ -103,7 +91,7 @@ def catalog_rules(catalog, webhooks=False, webhook_port=443, compact=True):
                 'block': block_name,
                 'region': region,
             })
-    rules.sort(key=rule_sort_key)
+    rules.sort(key=rule_order)
     return rules
 
 
@@ -111,8 +99,6 @@ def filter_rules(catalog, webhooks=False, webhook_port=443, compact=True):
     """``catalog_rules`` as the ``jaas.firewall.rules`` filter and the backend action plugins
     call it: booleans as Ansible reads them ("false" from -e is False), any problem an
     AnsibleFilterError saying ``jaas.firewall.rules: ...``."""
-    from ansible.errors import AnsibleFilterError
-    from ansible.module_utils.parsing.convert_bool import boolean
     try:
         return catalog_rules(catalog, webhooks=boolean(webhooks, strict=True),
                              webhook_port=webhook_port, compact=boolean(compact, strict=True))

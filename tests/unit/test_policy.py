@@ -70,3 +70,12 @@ def test_a_bad_value_in_the_policy_is_refused_like_in_rules(host, capsys):  # no
     nft_module.run(host, rules=[], policy=bad)
     out = nft_module.result(capsys)
     assert out['failed'] and '198.18.1.0/33' in out['msg'] and out['msg'].startswith('nothing changed')
+
+
+def test_hostile_ports_sort_without_crashing_and_are_refused(host, capsys):  # noqa: F811
+    # 1048576 once collided with the sentinel that sorted a non-port last: int vs str, TypeError
+    bad = policy.to_policy([rule('198.18.1.0/24')])
+    bad[0]['services'] = [{'protocol': 'tcp', 'ports': '1048576'}, {'protocol': 'tcp', 'ports': 'x'}]
+    nft_module.run(host, rules=[], policy=bad)
+    out = nft_module.result(capsys)
+    assert out['failed'] and out['msg'].startswith('nothing changed') and 'ports' in out['msg']
