@@ -118,14 +118,19 @@ def hosts(ansible, tmp_path_factory):
         harness.remove(started.values())
 
 
-def report(ansible, host, n, since, workdir):
+def report(ansible, host, n, since, workdir, **extra_vars):
+    """The drop_report playbook on test network n's kernel lines (from a file) since
+    ``since``: (the JSON report, ansible's output). ``extra_vars`` add role variables."""
     host.put('/var/tmp/kern.log', harness.kernel_lines(n))
     report_dir = str(workdir / ('report-%d-%d' % (n, int(time.time()))))
-    result = ansible.run([host], '- ansible.builtin.import_playbook: %s\n' % REPORT, extra_vars={
+    variables = {
         'jaas_firewall_catalog_file': host.catalog, 'jaas_firewall_allow_private_networks': True,
         'jaas_firewall_blocks': ['turn'], 'jaas_firewall_regions': ['lab'],
         'jaas_firewall_report_source': 'file', 'jaas_firewall_report_path': '/var/tmp/kern.log',
-        'jaas_firewall_report_since': '%d' % since, 'jaas_firewall_report_dir': report_dir})
+        'jaas_firewall_report_since': '%d' % since, 'jaas_firewall_report_dir': report_dir}
+    variables.update(extra_vars)
+    result = ansible.run([host], '- ansible.builtin.import_playbook: %s\n' % REPORT,
+                         extra_vars=variables)
     assert result.rc == 0, result.stdout[-3000:]
     files = glob.glob(os.path.join(report_dir, 'drop-report-*.json'))
     assert len(files) == 1, result.stdout[-2000:]

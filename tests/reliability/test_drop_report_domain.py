@@ -22,16 +22,13 @@ net.netfilter.nf_log_all_netns=1). Expectations are hand-written from the setup 
 Containers: ``$JAAS_DROP_PREFIX`` (default the suite's prefix) + ``dom-<backend>-<suite>``.
 """
 
-import glob
-import json
-import os
 import shlex
 import time
 
 import pytest
 
 from . import harness
-from .test_drop_report import REPORT, start
+from .test_drop_report import report as drop_report, start
 
 HOSTS = {('nftables', 'bookworm'): 60, ('nftables', 'trixie'): 61,
          ('ufw', 'bookworm'): 64, ('ufw', 'trixie'): 65}
@@ -113,21 +110,9 @@ def role_vars(backend, catalog, log_drops=True):
 
 
 def report(ansible, host, n, since, workdir):
-    """The drop_report playbook: kernel lines from a file, the resolver's answers from
+    """The drop_report playbook with the domain categories: the resolver's answers come from
     wherever the module finds them by itself (no dns_log variable)."""
-    host.put('/var/tmp/kern.log', harness.kernel_lines(n))
-    report_dir = str(workdir / ('report-%d-%d' % (n, int(time.time()))))
-    result = ansible.run([host], '- ansible.builtin.import_playbook: %s\n' % REPORT, extra_vars={
-        'jaas_firewall_catalog_file': host.catalog, 'jaas_firewall_allow_private_networks': True,
-        'jaas_firewall_blocks': ['turn'], 'jaas_firewall_regions': ['lab'],
-        'jaas_firewall_domains': ['core'],
-        'jaas_firewall_report_source': 'file', 'jaas_firewall_report_path': '/var/tmp/kern.log',
-        'jaas_firewall_report_since': '%d' % since, 'jaas_firewall_report_dir': report_dir})
-    assert result.rc == 0, result.stdout[-3000:]
-    files = glob.glob(os.path.join(report_dir, 'drop-report-*.json'))
-    assert len(files) == 1, result.stdout[-2000:]
-    with open(files[0]) as handle:
-        return json.load(handle), result.stdout
+    return drop_report(ansible, host, n, since, workdir, jaas_firewall_domains=['core'])
 
 
 def connect(host, target):
