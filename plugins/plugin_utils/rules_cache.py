@@ -24,6 +24,15 @@ written atomically and durably (temp file, fsync, rename, directory fsync).
 Warnings about the catalog (duplicates, expired entries) are shown when it is validated,
 that is on the first run after it or the code changed. The live Cloudflare list has a cache
 of its own and is never cached here. ``JAAS_FIREWALL_RULES_CACHE=0`` turns the cache off.
+
+Within one run the entry is validated once, not once per host: the first worker to use it
+(after computing it, or after ``valid_entry`` passed it) leaves a copy in the run's own
+directory, ``ansible-local-<pid>...`` (Ansible's ``DEFAULT_LOCAL_TMP``: made by
+``mkdtemp``, private to us, deleted when ``ansible-playbook`` exits), and the other workers
+read that copy without the catalog. That directory is where Ansible caches the module
+payloads it sends to every host (``ansiballz_cache``), so whoever could write our copy
+there could already change every module; trusting it adds nothing to trust Ansible's own.
+The copy is still read only when the directory and the file are ours alone.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -85,13 +94,23 @@ def cache_key(selection):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def run_dir():
+    """This run's private directory (Ansible's DEFAULT_LOCAL_TMP), or None outside a run."""
+    try:
+        from ansible import constants as C
+        directory = C.DEFAULT_LOCAL_TMP
+    except Exception:   # pragma: no cover - no Ansible configuration at all
+        return None
+    return os.path.join(directory, 'jaas_firewall_rules') if directory else None
+
+
 def _private_to_us(info):
     """A file or directory only we can change (ours, not group- or world-writable)."""
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def load(key):
-    directory = cache_dir()
+def load(key, directory=None):
+    directory = directory or cache_dir()
     path = os.path.join(directory, key + '.json')
     try:
         if not _private_to_us(os.stat(directory)):
@@ -107,9 +126,9 @@ def load(key):
         return None
 
 
-def store(key, value):
+def store(key, value, directory=None):
     """Write atomically and durably; a cache that cannot be written is only slower."""
-    directory = cache_dir()
+    directory = directory or cache_dir()
     tmp = None
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -200,14 +219,27 @@ def valid_entry(value, selection):
 def cached(selection, compute):
     """compute() once per distinct (catalog, selection, code); its result must be JSON.
 
-    A stored entry that does not validate (``valid_entry``) is ignored and rebuilt."""
+    A stored entry that does not validate (``valid_entry``) is ignored and rebuilt. Within
+    one run, the entry this run validated or computed is read from the run's directory."""
     key = cache_key(selection)
-    if key is not None:
-        value = load(key)
-        if value is not None:
-            if valid_entry(value, selection):
-                return value
-    value = compute()
-    if key is not None:
+    if key is None:
+        return compute()
+    this_run = run_dir()
+    if this_run is not None:
+        value = load(key, this_run)
+        if _well_formed(value):
+            return value
+    value = load(key)
+    if value is None or not valid_entry(value, selection):
+        value = compute()
         store(key, value)
+    if this_run is not None:
+        store(key, value, this_run)
     return value
+
+
+def _well_formed(value):
+    """The shape ``compute`` returns: [rules, domains], lists of dicts."""
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(part, list) and all(isinstance(item, dict) for item in part)
+                    for part in value))

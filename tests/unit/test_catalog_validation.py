@@ -251,6 +251,35 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
     assert 'YAML syntax error' in message and 'line' in message
 
 
+# Hand-written: what PyYAML's own (pure Python) parser says of each text. The catalog is read
+# with libyaml's faster parser when there is one; its messages must be these, word for word.
+PARSER_MESSAGES = [
+    ('a: [1,\n', "f: YAML syntax error (line 2, column 1): expected the node content, but found '<stream end>'"),
+    ('a:\n  - b\n c: d\n', "f: YAML syntax error (line 3, column 2): expected <block end>, but found '<block mapping start>'"),
+    ('\tx: 1\n', "f: YAML syntax error (line 1, column 1): found character '\\t' that cannot start any token"),
+    ('a: &x 1\nb: *y\n', "f: YAML syntax error (line 2, column 4): found undefined alias 'y'"),
+    ('{a: 1, a: 2}', "f: YAML syntax error (line 1, column 8): duplicate key 'a'"),
+    ('a: 2026-02-30\n', 'f: YAML value error: day is out of range for month'),
+]
+
+
+@pytest.mark.parametrize('text, message', PARSER_MESSAGES, ids=[m[0] for m in PARSER_MESSAGES])
+def test_yaml_errors_read_the_same_whichever_parser_reads_the_file(text, message):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import CatalogError, parse_catalog_text
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog_text(text, 'f')
+    assert str(caught.value) == message
+
+
+def test_the_fast_parser_reads_the_shipped_catalog_as_pyyaml_does():
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import catalog
+    with open(catalog.DEFAULT_CATALOG) as handle:
+        text = handle.read()
+    assert yaml.load(text, Loader=catalog._FastLoader) == yaml.safe_load(text)  # noqa: S506
+    if yaml.__with_libyaml__:
+        assert issubclass(catalog._FastLoader, yaml.CSafeLoader)
+
+
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path):
     path = tmp_path / 'dup.yml'
     path.write_text('schema_version: 1\nschema_version: 1\n')

@@ -30,6 +30,9 @@ SELECTION = {'blocks': ['jvb'], 'allow_private_networks': True, 'domains': ['cor
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
     monkeypatch.delenv('JAAS_FIREWALL_RULES_CACHE', raising=False)
+    # Every call is a run of its own (a new worker of a new ansible-playbook), so each one
+    # goes through the stored entry's validation; the per-run copy has tests of its own.
+    monkeypatch.setattr(rules_cache, 'run_dir', lambda: None)
     catalog = tmp_path / 'catalog.yml'
     catalog.write_text(CATALOG_TEXT)
     calls = []
@@ -343,3 +346,81 @@ def test_an_entry_that_expired_since_it_was_cached_is_recomputed(env, monkeypatc
                         type('datetime', (), {'date': DayAfter}))
     rules_cache.cached(selection, compute)
     assert len(calls) == 2                                   # 198.18.0.0/24 has expired
+
+
+# --- within one run the entry is validated once, then read from the run's directory ---
+@pytest.fixture
+def runs(env, tmp_path, monkeypatch):
+    """(env, start_run(), validations): start_run() gives the next calls a new run directory
+    (0700, as Ansible's mkdtemp makes it); validations counts valid_entry calls."""
+    import os
+    validations = []
+    real = rules_cache.valid_entry
+
+    def counted(value, selection):
+        validations.append(1)
+        return real(value, selection)
+    monkeypatch.setattr(rules_cache, 'valid_entry', counted)
+    number = [0]
+
+    def start_run():
+        number[0] += 1
+        directory = tmp_path / ('ansible-local-%d' % number[0])
+        os.mkdir(str(directory), 0o700)
+        monkeypatch.setattr(rules_cache, 'run_dir', lambda: str(directory / 'jaas_firewall_rules'))
+        return directory
+    return env, start_run, validations
+
+
+def test_within_a_run_the_entry_is_validated_once(runs):
+    (catalog, calls, compute), start_run, validations = runs
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    start_run()
+    good = [rules_cache.cached(dict(selection), compute) for _host in range(5)]
+    assert len(calls) == 1 and validations == []          # computed once, nothing to validate
+    start_run()
+    assert [rules_cache.cached(dict(selection), compute) for _host in range(5)] == good
+    assert len(calls) == 1 and len(validations) == 1      # the next run validates it once
+
+
+def test_a_new_run_refuses_an_entry_tampered_between_runs(runs):
+    (catalog, calls, compute), start_run, validations = runs
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    start_run()
+    good = rules_cache.cached(selection, compute)
+    _replace_entry(selection, _write_wide_open)
+    start_run()
+    assert rules_cache.cached(selection, compute) == good and len(calls) == 2
+
+
+def test_a_run_copy_others_can_write_is_not_read(runs):
+    import json
+    import os
+    (catalog, calls, compute), start_run, validations = runs
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    run = start_run()
+    good = rules_cache.cached(selection, compute)
+    copy = os.path.join(rules_cache.run_dir(), rules_cache.cache_key(selection) + '.json')
+    with open(copy, 'w') as handle:
+        json.dump(WIDE_OPEN, handle)
+    os.chmod(copy, 0o666)
+    assert rules_cache.cached(selection, compute) == good   # the stored entry, validated
+    os.chmod(copy, 0o600)
+    os.chmod(str(run / 'jaas_firewall_rules'), 0o777)
+    assert rules_cache.cached(selection, compute) == good
+    assert len(validations) == 2 and len(calls) == 1
+
+
+def test_a_malformed_run_copy_is_not_used(runs):
+    import json
+    import os
+    (catalog, calls, compute), start_run, validations = runs
+    selection = dict(SELECTION, catalog_file=str(catalog))
+    start_run()
+    good = rules_cache.cached(selection, compute)
+    copy = os.path.join(rules_cache.run_dir(), rules_cache.cache_key(selection) + '.json')
+    for bad in ({'rules': []}, [['not a rule'], []], [[], [], []]):
+        with open(copy, 'w') as handle:
+            json.dump(bad, handle)
+        assert rules_cache.cached(selection, compute) == good
+    assert len(validations) == 3 and len(calls) == 1
