@@ -124,7 +124,7 @@ def render_specs(text, source, role):
     text = ''.join(out)
     anchor = '\n    options:\n'
     if anchor not in text:
-        raise ValueError('no "    options:" line in the main entry point')
+        raise ValueError('no "    options:" line in the entry point')
     return text.replace(anchor, anchor + spec_section(source, role), 1)
 
 

@@ -34,4 +34,17 @@ options:
         python3-apt or without a reachable package source converge.
     type: list
     elements: str
+  role_variables:
+    description:
+      - Take every option from the role's variables instead (C(jaas_firewall_*) in the task's
+        variables, role defaults included). What the backend roles' one task does.
+      - The variables are templated and validated on the controller against the role's
+        argument spec (entry point C(converge)), with Ansible's own validator and its error
+        text (C(Validation of arguments failed:) and one line per problem), then turned into
+        this module's options. Nothing reaches the host when one is refused.
+      - This replaces Ansible's per-host C(validate_argument_spec) task; the roles document
+        their variables under C(converge), not C(main), so C(roles:) runs one task per host.
+      - No other option may be given with it. Only the ufw, firewalld and nftables modules.
+    type: bool
+    default: false
 """

@@ -62,4 +62,5 @@ def keep_open_argument_spec():
 def controller_argument_spec():
     """Options the action plugin consumes on the controller (doc fragment
     ``jaas.firewall.controller``); listed so that the module's spec matches its docs."""
-    return dict(catalog=dict(type='dict'), install=dict(type='list', elements='str'))
+    return dict(catalog=dict(type='dict'), install=dict(type='list', elements='str'),
+                role_variables=dict(type='bool', default=False))

@@ -35,7 +35,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.jaas.firewall.plugins.plugin_utils import registry, rules_cache
+from ansible_collections.jaas.firewall.plugins.plugin_utils import registry, role_vars, rules_cache
 
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, model, policy
 
@@ -273,10 +273,26 @@ class BackendAction(ActionBase):
             if port is not None:
                 args['connection_port'] = port
 
+    def role_args(self, args, task_vars):
+        """The module options from the role's variables (plugin_utils/role_vars.py)."""
+        if args:
+            raise AnsibleError('role_variables: true takes every option from the role variables; '
+                               'remove %s' % ', '.join(sorted(args)))
+        if self.backend not in role_vars.MODULE_ARGS:
+            raise AnsibleError('role_variables: %s has no role of ours' % self.module)
+        return role_vars.module_args(self.backend, role_vars.role_spec(self.backend),
+                                     task_vars, self._templar)
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(BackendAction, self).run(tmp, task_vars)
         args = dict(self._task.args)
+        try:
+            if boolean(args.pop('role_variables', False), strict=False):
+                args = self.role_args(args, task_vars)
+        except AnsibleError as exc:
+            result.update(failed=True, changed=False, msg=to_text(exc.message))
+            return result
         selection = args.pop('catalog', None)
         install = args.pop('install', None) or []
         if args.get('state', 'present') == 'absent':
