@@ -129,7 +129,10 @@ class Backend(object):
         return True
 
     def diff(self, plan):
-        """The result's ``diff`` for a plan; None leaves the key out."""
+        """The result's ``diff`` for a plan, in diff mode only (both texts are the whole ruleset:
+        every host would send them back on every run); None leaves the key out."""
+        if not self.module._diff:
+            return None
         return dict(before_header=self.diff_header, after_header=self.diff_header,
                     before=plan.before, after=plan.after)
 

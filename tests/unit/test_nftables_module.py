@@ -151,3 +151,14 @@ def test_a_newline_in_a_persist_path_is_refused_before_anything_is_read(host, ca
     out = result(capsys)
     assert out['failed'] is True and 'control character \\n' in out['msg'] and option in out['msg']
     assert not any(c.startswith(('-f', '-c', '-j')) for c in host.commands), host.commands
+
+
+def test_without_diff_mode_the_ruleset_is_not_sent_back(host, capsys):
+    # Both texts are the whole table: every host would return them on every run.
+    host.save_converged()
+    run(host, _ansible_diff=False)
+    out = result(capsys)
+    assert out['changed'] is False and 'diff' not in out
+    run(host, _ansible_diff=False, rules=[])      # a change, still no diff without --diff
+    out = result(capsys)
+    assert out['changed'] is True and 'diff' not in out
