@@ -132,7 +132,7 @@ demo: setup images ## run allow_jaas.yml against a throwaway Debian container an
 
 .PHONY: reliability bench-scale bench-floor
 reliability: setup images ## reliability suite: faults, bad input, injection on real containers (tests/reliability)
-	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q tests/reliability
+	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=15 tests/reliability
 
 bench-payload: setup ## what each module ships to a host (AnsiballZ payload; other backends' code in it)
 	$(PY) bench/payload_bench.py
