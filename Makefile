@@ -39,16 +39,21 @@ sanity: setup ## ansible-test sanity (offline) on the built collection, as `make
 	$(BIN)/pytest -q tests/packaging/test_galaxy.py -k ansible_test_sanity
 
 # Each Molecule scenario (extensions/molecule/<name>, where Molecule looks in a collection) runs
-# exactly once; containers come from the cached images. The scenarios are independent (own
-# network 198.18.N.0/24, own container names), so MOLECULE_JOBS of them run at a time; each
-# one's output is printed in one piece when it ends. Not here, on purpose: `default` (the
+# exactly once; containers come from the cached images. Not here, on purpose: `default` (the
 # harness smoke test, make molecule-harness) and `windows` (needs your own Windows host).
-MOLECULE_SCENARIOS := ufw firewalld nftables squid domains gateway
+# Longest first: `make test` starts them in this order.
+MOLECULE_SCENARIOS := gateway domains firewalld ufw nftables squid
 MOLECULE_JOBS ?= 2
 
+# The container suites are independent (own networks: Molecule 198.18.0-8.0/24, reliability
+# 198.18.40/52-59 and --network none; own container names), so after the pytest suites
+# TEST_JOBS of them run at a time - the reliability suite (the longest) beside the scenarios,
+# which spend much of their time waiting (timeouts, DNS TTLs, confirm-or-revert deadlines).
+# Each one's output is printed in one piece when it ends. TEST_JOBS=1: one after the other.
+TEST_JOBS ?= $(MOLECULE_JOBS)
+
 test: pytest ## everything CI runs (README's test command)
-	$(MAKE) --no-print-directory -j$(MOLECULE_JOBS) --output-sync=target molecule
-	$(MAKE) --no-print-directory reliability
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target reliability molecule
 
 # The inner loop: unit + integration tests, ansible-test sanity and one Molecule scenario
 # (CHECK_SCENARIO), the unit tests and sanity running while the scenario's containers start.

@@ -85,3 +85,6 @@ def test_every_listed_scenario_exists_and_has_its_target():
         assert target, 'no Makefile target molecule-%s' % name
         assert re.search(r'molecule test -s %s\b' % re.escape(name), target.group(1)), target.group(1)
     assert re.search(r'^molecule: \$\(addprefix molecule-,\$\(MOLECULE_SCENARIOS\)\)', makefile, re.M)
+    # make test runs every scenario and the reliability suite (side by side, TEST_JOBS at a time)
+    test = re.search(r'^test:.*\n((?:\t.*\n)+)', makefile, re.M).group(1)
+    assert re.search(r'-j\$\(TEST_JOBS\).* reliability molecule$', test, re.M), test
