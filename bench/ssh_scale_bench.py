@@ -10,6 +10,8 @@ network 198.18.40.0/24), one after the other:
                reject), so the connection's port is kept and confirm-or-revert is armed
                and confirmed over a new connection on every host (role default 60 s)
   re-run       the same play again: nothing to change, nothing armed
+  no pipelining  the re-run once more with ANSIBLE_PIPELINING=0 (Ansible's default): what
+               pipelining saves (a temporary directory, a file copy and a chmod per module)
 
 Ansible connects as users do: ssh, key auth, pipelining on, ControlPersist as by default.
 Every run starts without ControlPersist masters and ends by stopping them, so each run pays
@@ -75,10 +77,11 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(ansible, hosts, play, extra, forks):
+def timed(ansible, hosts, play, extra, forks, pipelining=True):
     """(wall s, controller CPU s, output) of one cold ansible-playbook run."""
     control_dir = tempfile.mkdtemp(prefix='cp-', dir=ansible.workdir)
     env = ssh_harness.ssh_env(ansible, control_dir)
+    env['ANSIBLE_PIPELINING'] = '1' if pipelining else '0'
     argv = ansible.command(hosts, play, extra, forks)
     cpu_before = cpu_seconds()
     run = timing.timed_run(argv, env)
@@ -124,12 +127,17 @@ def measure(ansible, site, role, size, forks, suite):
         rerun = timed(ansible, hosts, timing.ROLE_PLAY % role, ssh_harness.RESTRICT[role], forks)
         if recap_changed(rerun[2]):
             sys.exit('%s role changed something on a converged host:\n%s' % (role, rerun[2][-3000:]))
+        plain = timed(ansible, hosts, timing.ROLE_PLAY % role, ssh_harness.RESTRICT[role], forks,
+                      pipelining=False)
+        if recap_changed(plain[2]):
+            sys.exit('%s role changed something on a converged host:\n%s' % (role, plain[2][-3000:]))
         floor_again = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
     finally:
         remove(hosts)
     row = dict(role=role, hosts=size, forks=forks,
                floor_wall=min(floor[0], floor_again[0]), floor_cpu=min(floor[1], floor_again[1]),
-               first_wall=first[0], first_cpu=first[1], rerun_wall=rerun[0], rerun_cpu=rerun[1])
+               first_wall=first[0], first_cpu=first[1], rerun_wall=rerun[0], rerun_cpu=rerun[1],
+               plain_wall=plain[0], plain_cpu=plain[1])
     print(json.dumps(dict(row, load=os.getloadavg()[0])), file=sys.stderr, flush=True)
     return row
 
@@ -165,14 +173,16 @@ def main():
           % (', '.join(args.roles.split(',')), {'bookworm': 12, 'trixie': 13}.get(args.suite, args.suite),
              args.forks))
     print('| role | hosts | floor: facts + ping | first apply (armed + confirmed) | vs floor '
-          '| no-change re-run | vs floor |')
-    print('|---|---:|---:|---:|---:|---:|---:|')
+          '| no-change re-run | vs floor | re-run without pipelining | vs with |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     for row in rows:
         print('| {role} | {hosts} | {floor_wall:.1f} s wall, {floor_cpu:.1f} s CPU '
               '| {first_wall:.1f} s, {first_cpu:.1f} s CPU | {fw:.1f}x / {fc:.1f}x '
-              '| {rerun_wall:.1f} s, {rerun_cpu:.1f} s CPU | {rw:.1f}x / {rc:.1f}x |'.format(
+              '| {rerun_wall:.1f} s, {rerun_cpu:.1f} s CPU | {rw:.1f}x / {rc:.1f}x '
+              '| {plain_wall:.1f} s, {plain_cpu:.1f} s CPU | {pw:.1f}x / {pc:.1f}x |'.format(
                   fw=row['first_wall'] / row['floor_wall'], fc=row['first_cpu'] / row['floor_cpu'],
                   rw=row['rerun_wall'] / row['floor_wall'], rc=row['rerun_cpu'] / row['floor_cpu'],
+                  pw=row['plain_wall'] / row['rerun_wall'], pc=row['plain_cpu'] / row['rerun_cpu'],
                   **row))
     print('\nController: %d CPUs; load average now %s. Wall and CPU ratios are role / floor.'
           % (os.cpu_count(), ' '.join('%.1f' % x for x in os.getloadavg())))
