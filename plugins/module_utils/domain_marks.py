@@ -9,7 +9,7 @@ An accept in another nftables table cannot override the firewall's own drop or r
 packet must pass every base chain of its hook). So the decision is split in two:
 
 1. This table of ours, ``inet jaas_domains``, holds the timed sets
-   (module_utils/nftables_domains.py, filled by the local resolver) and base chains at
+   (module_utils/nft_domains.py, filled by the local resolver) and base chains at
    priority filter - 10 (before ufw's and firewalld's) that only *mark* a new connection to
    a listed address and port - ``meta mark set meta mark | <mark>`` - refreshing the
    address's timeout as the nftables backend does. They accept everything; they never drop.
@@ -45,7 +45,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import nft_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import DomainError
 
 TABLE = 'jaas_domains'
@@ -67,7 +67,7 @@ def check_mark(mark):
 
 def marking_rules(domains, mark, exclude=None, prefix=''):
     """The marking rule texts, in category order; ``prefix`` goes before each (``iifname``)."""
-    return nftables_domains.set_rules(domains, exclude, prefix, new_only=True,
+    return nft_domains.set_rules(domains, exclude, prefix, new_only=True,
                                       verdict='meta mark set meta mark | %s' % mark_text(mark))
 
 
@@ -97,7 +97,7 @@ def table_script(domains, ttl, mark, exclude=None, backend='ufw', forward_interf
              '# Loaded by jaas-firewall-resolver.service before the resolver starts.',
              'table inet %s {}' % TABLE, 'delete table inet %s' % TABLE,
              'table inet %s {' % TABLE]
-    for name, item in sorted(nftables_domains.domain_sets(domains, ttl, exclude).items()):
+    for name, item in sorted(nft_domains.domain_sets(domains, ttl, exclude).items()):
         lines += ['\tset %s {' % name, '\t\ttype %s' % item['type'],
                   '\t\tflags %s' % ','.join(item['flags'])]
         if item.get('timeout'):

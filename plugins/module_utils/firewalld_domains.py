@@ -46,7 +46,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import domain_marks, nft_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     broader_than_catalog, domain_options)
@@ -90,7 +90,7 @@ class FirewalldDomains(object):
             entry['families'] = [f for f in entry['families'] if f in FAMILIES]
         domains = [entry for entry in domains if entry['families']]
         resolver = self.resolver.desired(
-            domains, lambda category, family: nftables_domains.nft_target(
+            domains, lambda category, family: nft_domains.nft_target(
                 domain_marks.TABLE, category, family),
             'nftset', ttl, params['dns_upstreams'],
             lan_interfaces=forward_interfaces if domains else None,

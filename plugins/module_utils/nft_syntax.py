@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, jaas.firewall contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The few pieces of nft rule syntax that the nftables plan (module_utils/nftables_plan.py)
-and the domain half's tables (module_utils/nftables_domains.py, used by ufw and firewalld
+and the domain half's tables (module_utils/nft_domains.py, used by ufw and firewalld
 too) both write. Here, not in the nftables plan, so that the ufw and firewalld modules do
 not ship the nftables backend's code. Pure, Python stdlib only.
 """

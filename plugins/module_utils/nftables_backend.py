@@ -6,8 +6,8 @@
 Reads our table with ``nft -j``, checks the replacement with ``nft -c``, applies it in one
 ``nft -f`` transaction, and keeps the saved copy (file, include line in nftables.conf,
 ``nftables.service`` enabled) in step. Every decision is module_utils/nftables_plan.py's
-(pure); the domain half is module_utils/nftables_domains.py plus the local resolver
-(module_utils/domain_resolver.py). Other tables are never read for changes, modified or
+(pure); the domain half is module_utils/nft_domains.py (added by ``with_domains``) plus the
+local resolver (module_utils/domain_resolver.py). Other tables are never read for changes, modified or
 flushed. Python stdlib only.
 """
 
@@ -23,7 +23,7 @@ from ansible_collections.jaas.firewall.plugins.module_utils.converge import Back
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import PlanError
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import (
     gateway_argument_spec, gateway_from_params, resolver_interfaces)
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import nft_domains
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import Resolver
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
     DOMAINS_ARGUMENT_SPEC, DomainError, broader_than_catalog, domain_options)
@@ -32,9 +32,9 @@ from ansible_collections.jaas.firewall.plugins.module_utils.rollback import (
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, check_plain
 from ansible_collections.jaas.firewall.plugins.module_utils.nftables_plan import (
     FAMILY, LOADS_AT_BOOT, PERSIST_CONFIG, PERSIST_CONFIG_REDHAT, PERSIST_DIR, PERSIST_SERVICE,
-    POLICIES, check_table, desired_model, is_include_of, live_model, persist_actions,
-    persisted_file, render_table, resolver_diff, script, table_changes, with_drop_logging,
-    with_include, without_include)
+    POLICIES, carried_elements, check_table, desired_model, is_include_of, live_model,
+    persist_actions, persisted_file, render_table, resolver_diff, script, table_changes,
+    with_domains, with_drop_logging, with_include, without_include)
 
 
 def default_persist_config(exists=os.path.exists):
@@ -86,12 +86,12 @@ class NftablesBackend(Backend):
             domains, ttl, exclude = domain_options(params, model is not None)
             lan = resolver_interfaces(gateway, domains)
             resolver = self.resolver.desired(
-                domains, lambda category, family: nftables_domains.nft_target(
+                domains, lambda category, family: nft_domains.nft_target(
                     self.table, category, family), 'nftset', ttl, params['dns_upstreams'],
                 lan_interfaces=lan, log_answers=params['log_drops'])
         except (DomainError, ModelError) as exc:
             raise PlanError(str(exc))
-        model = nftables_domains.with_domains(model, domains, ttl, exclude, gateway)
+        model = with_domains(model, domains, ttl, exclude, gateway)
         model = with_drop_logging(model, params['log_drops'])
         self.desired_resolver = resolver
         for option in ('persist_file', 'persist_config'):
@@ -142,7 +142,7 @@ class NftablesBackend(Backend):
                 'disabled', 'indirect'):
             warnings.append('%s is %s: the table is saved in %s, but nothing loads it at boot'
                             % (PERSIST_SERVICE, live['persist']['enabled'], self.persist_file))
-        carried = nftables_domains.carried_elements(
+        carried = carried_elements(
             (desired['table'] or {}).get('sets', {}), (live['table'] or {}).get('sets', {}),
             live['dynamic'])
         return self._with_resolver(desired, live, Plan(

@@ -9,8 +9,8 @@ Everything lives in one table of ours (``inet jaas`` by default): one named inte
 per (block, family) of the grouped policy (module_utils/policy.py), one rule per (block,
 family, protocol, ports) referencing it, an ``output`` and an ``input`` base chain, and in
 gateway mode a ``forward`` base chain whose rules reference the same sets (matched on the
-LAN and WAN interface names). The domain half's sets and rules are added by
-module_utils/nftables_domains.py (``with_domains``).
+LAN and WAN interface names). The domain half's sets and rules (module_utils/nft_domains.py,
+shared with the ufw and firewalld domain halves) are added by ``with_domains``.
 
 Desired and live state share one model (``None`` = no table)::
 
@@ -40,6 +40,8 @@ import re
 from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import (
     ADDRESS, FORWARD_CHAIN, REJECT, insert_before_reject, interface_match)
 from ansible_collections.jaas.firewall.plugins.module_utils.gateway import forwarded
+from ansible_collections.jaas.firewall.plugins.module_utils.nft_domains import (
+    dns_input_rules, domain_rules, domain_sets, forward_rules)
 from ansible_collections.jaas.firewall.plugins.module_utils.model import ports_text
 from ansible_collections.jaas.firewall.plugins.module_utils.policy import (
     PlanError, collapse, group_rules, service_key, unique)
@@ -261,7 +263,7 @@ def render_table(model, table, carried=None):
     """The table definition in nft syntax ('' when there is no table).
 
     ``carried``: {set name: [element text]} the resolver put into our timed domain sets,
-    written into the replacement (module_utils/nftables_domains.py), never saved.
+    written into the replacement (``carried_elements``), never saved.
     """
     if model is None:
         return ''
@@ -570,3 +572,50 @@ def persist_actions(want, have):
     if want['enable'] and have['enabled'] in ('disabled', 'indirect'):  # masked: warned
         actions.append('enable')
     return actions
+
+
+# -- the domain half in this table (module_utils/nft_domains.py renders it) ----------
+def is_domain_set(item):
+    return 'timeout' in item.get('flags', [])
+
+
+def carried_elements(new_sets, old_sets, dynamic):
+    """{set name: ['<address> timeout Ns expires Ms', ...]} for the replacement script.
+
+    Only into a set of the same name and type; never longer than the new timeout;
+    elements about to expire (under a second left) are left to expire.
+    """
+    carried = {}
+    for name, elements in sorted(dynamic.items()):
+        new, old = new_sets.get(name), old_sets.get(name)
+        if not new or not old or new['type'] != old['type'] or not is_domain_set(new):
+            continue
+        kept = ['%s timeout %ds expires %ds' % (address, new['timeout'],
+                                                min(expires, new['timeout']))
+                for address, expires in elements if expires >= 1]
+        if kept:
+            carried[name] = kept
+    return carried
+
+
+def with_domains(model, domains, ttl, exclude=None, gateway=None):
+    """The table (a model of this module) with the domain half added: the
+    timed sets, the answer guard's sets, and the rules allowing them in the output chain,
+    ahead of its final reject.
+
+    ``gateway`` (gateway mode; its LAN interfaces checked by gateway.resolver_interfaces):
+    the forward chain allows the same, LAN -> WAN, and an input chain that does not accept
+    everything accepts DNS from the LAN interfaces (the resolver serves the LAN)."""
+    if model is None or not domains:
+        return model
+    model['sets'].update(domain_sets(domains, ttl, exclude))
+    insert_before_reject(model['chains']['output'], domain_rules(domains, exclude))
+    if gateway is not None and FORWARD_CHAIN in model['chains']:
+        interfaces = (interface_match('iifname', gateway.in_interfaces)
+                      + interface_match('oifname', gateway.out_interfaces))
+        insert_before_reject(model['chains'][FORWARD_CHAIN],
+                             forward_rules(domains, exclude, interfaces))
+        if model['chains']['input']['policy'] != 'accept':     # drop, or reject (drop + tail)
+            insert_before_reject(model['chains']['input'], dns_input_rules(
+                interface_match('iifname', gateway.in_interfaces)))
+    return model

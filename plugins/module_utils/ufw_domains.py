@@ -8,7 +8,7 @@ table cannot override ufw's drop (a packet must pass every base chain of its hoo
 decision is split in two, each in the place that can make it:
 
 1. A small nftables table of ours, ``inet jaas_domains``, holds the timed sets
-   (module_utils/nftables_domains.py, filled by the local resolver) and one output chain
+   (module_utils/nft_domains.py, filled by the local resolver) and one output chain
    that runs before ufw's (priority filter - 10) and only *marks* a new connection to a
    listed address and port - ``meta mark set meta mark | <mark>`` - refreshing the
    address's timeout as the nftables backend does. It accepts everything; it never drops.
@@ -46,7 +46,7 @@ import os
 import shlex
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    domain_marks, nftables_domains, ufw_blocks, ufw_drop_log)
+    domain_marks, nft_domains, ufw_blocks, ufw_drop_log)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_resolver import (
     Resolver, check_upstreams)
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -165,7 +165,7 @@ class UfwDomains(object):
         except ModelError as exc:
             raise DomainError(str(exc))
         resolver = self.resolver.desired(
-            domains, lambda category, family: nftables_domains.nft_target(TABLE, category, family),
+            domains, lambda category, family: nft_domains.nft_target(TABLE, category, family),
             'nftset', ttl, params['dns_upstreams'], lan_interfaces=lan,
             log_answers=params.get('log_drops', False))
         if not domains:

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains, nftables_plan as nft  # noqa: E402
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft  # noqa: E402
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import normalise_domains  # noqa: E402
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard  # noqa: E402
 
@@ -36,7 +36,7 @@ def fixture():
         domains = json.load(handle)
     model = nft.desired_model(base['rules'], base['keep_open'], base['connection_ports'],
                               base['default_incoming'], base['default_outgoing'])
-    model = nftables_domains.with_domains(model, normalise_domains(domains['domains']), domains['domain_ttl'],
+    model = nft.with_domains(model, normalise_domains(domains['domains']), domains['domain_ttl'],
                                           answer_guard.normalise_exclude(domains.get('domain_answer_exclude')))
     return base, domains, model
 

@@ -17,7 +17,7 @@ import os
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import (
-    domain_resolver, nftables_domains, nftables_plan as nft, resolver_files as files, ufw_domains)
+    domain_resolver, nftables_plan as nft, resolver_files as files, ufw_domains)
 from ansible_collections.jaas.firewall.plugins.module_utils.nftables_backend import NftablesBackend
 from ansible_collections.jaas.firewall.plugins.module_utils.converge import PlanError
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import (
@@ -143,7 +143,7 @@ def table(gateway=GATEWAY, domains=DOMAINS, incoming='drop', forward='drop'):
     from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
     model = nft.desired_model(RULES, default_incoming=incoming, default_outgoing='reject',
                               gateway=gateway, default_forward=forward)
-    return nftables_domains.with_domains(model, domains, 10, answer_guard.normalise_exclude(None), gateway)
+    return nft.with_domains(model, domains, 10, answer_guard.normalise_exclude(None), gateway)
 
 
 def test_forward_chain_gets_the_domain_rules_with_the_guard_lan_to_wan():

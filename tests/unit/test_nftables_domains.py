@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
-from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard, nftables_domains
+from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
 from ansible_collections.jaas.firewall.plugins.module_utils.domain_sets import normalise_domains
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden')
@@ -53,7 +53,7 @@ DOMAIN_SETS = {
 def desired():
     model = nft.desired_model(BASE['rules'], BASE['keep_open'], BASE['connection_ports'],
                               BASE['default_incoming'], BASE['default_outgoing'])
-    return nftables_domains.with_domains(model, DOMAINS, FIXTURE['domain_ttl'], GUARD)
+    return nft.with_domains(model, DOMAINS, FIXTURE['domain_ttl'], GUARD)
 
 
 def test_sets_and_rules_match_the_hand_written_table():
@@ -72,7 +72,7 @@ def test_sets_and_rules_match_the_hand_written_table():
 
 
 def test_no_guard_given_no_guard_written():
-    model = nftables_domains.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600, None)
+    model = nft.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600, None)
     assert not [name for name in model['sets'] if name.startswith('answer_guard')]
     assert not [rule for rule in model['chains']['output']['rules'] if 'answer_guard' in rule]
 
@@ -82,11 +82,11 @@ def test_without_domains_the_table_is_unchanged():
                               BASE['default_incoming'], BASE['default_outgoing'])
     again = nft.desired_model(BASE['rules'], BASE['keep_open'], BASE['connection_ports'],
                               BASE['default_incoming'], BASE['default_outgoing'])
-    assert nftables_domains.with_domains(again, [], 600) == model
+    assert nft.with_domains(again, [], 600) == model
 
 
 def test_accepting_output_chain_gets_the_rules_at_the_end():
-    model = nftables_domains.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600, GUARD)
+    model = nft.with_domains(nft.desired_model(BASE['rules']), DOMAINS, 600, GUARD)
     assert model['chains']['output']['rules'][-len(DOMAIN_RULES):] == DOMAIN_RULES
 
 
@@ -114,13 +114,13 @@ def test_real_listing_with_resolver_addresses_is_converged(version):
 def test_changed_ttl_replaces_the_table_and_carries_the_addresses(version):
     dynamic = {}
     live = nft.live_model(_load('nftables_domains_live_%s.json' % version), 'jaas', dynamic)
-    want = nftables_domains.with_domains(nft.desired_model(
+    want = nft.with_domains(nft.desired_model(
         BASE['rules'], BASE['keep_open'], BASE['connection_ports'], BASE['default_incoming'],
         BASE['default_outgoing']), DOMAINS, 120, GUARD)
     added, removed = nft.table_changes(want, live, 'jaas')
     assert 'set domains_core_v4 (ipv4_addr, dynamic, timeout, timeout 120s)' in added
     assert 'set domains_core_v4 (ipv4_addr, dynamic, timeout, timeout 600s)' in removed
-    carried = nftables_domains.carried_elements(want['sets'], live['sets'], dynamic)
+    carried = nft.carried_elements(want['sets'], live['sets'], dynamic)
     # never longer than the new timeout
     assert carried['domains_core_v4'] == ['198.18.8.100 timeout 120s expires 120s',
                                           '198.18.8.102 timeout 120s expires 120s']
@@ -133,10 +133,10 @@ def test_changed_ttl_replaces_the_table_and_carries_the_addresses(version):
 def test_a_category_dropped_drops_its_addresses():
     live_sets = desired()['sets']
     fewer = normalise_domains(FIXTURE['domains'][:1])
-    want = nftables_domains.with_domains(nft.desired_model(BASE['rules']), fewer, 600, GUARD)
+    want = nft.with_domains(nft.desired_model(BASE['rules']), fewer, 600, GUARD)
     dynamic = {'domains_aux_v4': [('198.18.8.104', 500)],
                'domains_core_v4': [('198.18.8.100', 500), ('198.18.8.101', 0)]}
-    carried = nftables_domains.carried_elements(want['sets'], live_sets, dynamic)
+    carried = nft.carried_elements(want['sets'], live_sets, dynamic)
     # aux is gone; an address with under a second left is left to expire
     assert carried == {'domains_core_v4': ['198.18.8.100 timeout 600s expires 500s']}
 

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from ansible_collections.jaas.firewall.plugins.module_utils import nftables_domains, nftables_plan as nft
+from ansible_collections.jaas.firewall.plugins.module_utils import nftables_plan as nft
 from ansible_collections.jaas.firewall.plugins.module_utils import drop_log
 
 from canned.golden import GOLDEN, check_golden
@@ -64,7 +64,7 @@ def test_false_logs_nothing_and_turning_it_off_removes_only_the_log_rules():
 def test_the_log_rule_comes_after_the_domain_accepts():
     domains = normalise_domains([{'category': 'core', 'names': ['meet.example'],
                                   'rules': [{'protocol': 'tcp', 'ports': '443'}]}])
-    model = nftables_domains.with_domains(gateway_model(), domains, 3600, normalise_exclude(None),
+    model = nft.with_domains(gateway_model(), domains, 3600, normalise_exclude(None),
                                           LAN_WAN)
     model = nft.with_drop_logging(model, True)
     rules = model['chains']['output']['rules']

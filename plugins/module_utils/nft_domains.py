@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, jaas.firewall contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The domain half in our nftables table (pure; used by module_utils/nftables_backend.py,
-and its sets by the ufw and firewalld domain halves).
+"""The domain half's nft sets and rules (pure), shared by every backend that enforces domains:
+the nftables backend puts them in its own table (``nftables_plan.with_domains``), ufw and
+firewalld in a table of their own (module_utils/domain_marks.py).
 
 Per (category, family) one timed set the local resolver fills, ``domains_<category>_v4``
 and ``_v6`` (``flags dynamic,timeout``, ``timeout <ttl>``), and per (category, family,
@@ -36,9 +37,9 @@ Only the gateway's own resolver fills the sets, so a LAN client that asks anothe
 resolver gets no domain accept; the input chain accepts DNS from the LAN interfaces to it
 (``dns_input_rules``) when the chain would otherwise drop it.
 
-The set elements are the resolver's, not ours: planning ignores them, and when the table
-has to be replaced anyway they are carried into the new table with what is left of their
-timeout (``carried_elements``). Python stdlib only.
+The set elements are the resolver's, not ours: planning ignores them, and when the nftables
+table has to be replaced anyway they are carried into the new table with what is left of
+their timeout (``nftables_plan.carried_elements``). Python stdlib only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,8 +47,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.jaas.firewall.plugins.module_utils import answer_guard
-from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import (
-    ADDRESS, FORWARD_CHAIN, insert_before_reject, interface_match)
+from ansible_collections.jaas.firewall.plugins.module_utils.nft_syntax import ADDRESS
 
 SET_FLAGS = ['dynamic', 'timeout']
 
@@ -127,49 +127,3 @@ def dns_input_rules(interfaces):
     gateway's resolver; ``interfaces`` is the ``iifname ... `` prefix."""
     return ['%s%s dport 53 accept comment "gateway dns"' % (interfaces, protocol)
             for protocol in ('udp', 'tcp')]
-
-
-def is_domain_set(item):
-    return 'timeout' in item.get('flags', [])
-
-
-def carried_elements(new_sets, old_sets, dynamic):
-    """{set name: ['<address> timeout Ns expires Ms', ...]} for the replacement script.
-
-    Only into a set of the same name and type; never longer than the new timeout;
-    elements about to expire (under a second left) are left to expire.
-    """
-    carried = {}
-    for name, elements in sorted(dynamic.items()):
-        new, old = new_sets.get(name), old_sets.get(name)
-        if not new or not old or new['type'] != old['type'] or not is_domain_set(new):
-            continue
-        kept = ['%s timeout %ds expires %ds' % (address, new['timeout'],
-                                                min(expires, new['timeout']))
-                for address, expires in elements if expires >= 1]
-        if kept:
-            carried[name] = kept
-    return carried
-
-
-def with_domains(model, domains, ttl, exclude=None, gateway=None):
-    """The table (a module_utils/nftables_plan.py model) with the domain half added: the
-    timed sets, the answer guard's sets, and the rules allowing them in the output chain,
-    ahead of its final reject.
-
-    ``gateway`` (gateway mode; its LAN interfaces checked by gateway.resolver_interfaces):
-    the forward chain allows the same, LAN -> WAN, and an input chain that does not accept
-    everything accepts DNS from the LAN interfaces (the resolver serves the LAN)."""
-    if model is None or not domains:
-        return model
-    model['sets'].update(domain_sets(domains, ttl, exclude))
-    insert_before_reject(model['chains']['output'], domain_rules(domains, exclude))
-    if gateway is not None and FORWARD_CHAIN in model['chains']:
-        interfaces = (interface_match('iifname', gateway.in_interfaces)
-                      + interface_match('oifname', gateway.out_interfaces))
-        insert_before_reject(model['chains'][FORWARD_CHAIN],
-                             forward_rules(domains, exclude, interfaces))
-        if model['chains']['input']['policy'] != 'accept':     # drop, or reject (drop + tail)
-            insert_before_reject(model['chains']['input'], dns_input_rules(
-                interface_match('iifname', gateway.in_interfaces)))
-    return model
