@@ -68,7 +68,7 @@ def check_mark(mark):
 def marking_rules(domains, mark, exclude=None, prefix=''):
     """The marking rule texts, in category order; ``prefix`` goes before each (``iifname``)."""
     return nft_domains.set_rules(domains, exclude, prefix, new_only=True,
-                                      verdict='meta mark set meta mark | %s' % mark_text(mark))
+                                 verdict='meta mark set meta mark | %s' % mark_text(mark))
 
 
 def missing(table, resolver, wanted):
