@@ -56,17 +56,12 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.jaas.firewall.plugins.module_utils.model import ModelError, normalise_keep_open
+from ansible_collections.jaas.firewall.plugins.plugin_utils.role_vars import checked_keep_open
 
 
 def keep_open(entries, name='keep_open'):
-    """Validate keep-open entries (see DOCUMENTATION)."""
-    try:
-        return normalise_keep_open(entries, str(name))
-    except ModelError as exc:
-        raise AnsibleFilterError('jaas.firewall.keep_open: %s' % exc)
+    """Validate keep-open entries (see DOCUMENTATION); the roles call the same function."""
+    return checked_keep_open(entries, name)
 
 
 class FilterModule(object):

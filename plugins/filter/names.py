@@ -57,23 +57,12 @@ _value:
   elements: str
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.jaas.firewall.plugins.module_utils.model import (
-    ModelError, normalise_names)
-
-KINDS = {'interface': 'interface name', 'firewalld_zone': 'firewalld zone name'}
+from ansible_collections.jaas.firewall.plugins.plugin_utils.role_vars import checked_names
 
 
 def names(values, kind='interface', name='names'):
-    """Validate a list of names (see DOCUMENTATION)."""
-    if kind not in KINDS:
-        raise AnsibleFilterError('jaas.firewall.names: kind must be one of %s, got %r'
-                                 % (', '.join(sorted(KINDS)), kind))
-    try:
-        return normalise_names(KINDS[kind], values, str(name))
-    except ModelError as exc:
-        raise AnsibleFilterError('jaas.firewall.names: %s' % exc)
+    """Validate a list of names (see DOCUMENTATION); the roles call the same function."""
+    return checked_names(values, kind, name)
 
 
 class FilterModule(object):

@@ -290,14 +290,10 @@ class BackendAction(ActionBase):
         try:
             if boolean(args.pop('role_variables', False), strict=False):
                 args = self.role_args(args, task_vars)
-        except AnsibleError as exc:
-            result.update(failed=True, changed=False, msg=to_text(exc.message))
-            return result
-        selection = args.pop('catalog', None)
-        install = args.pop('install', None) or []
-        if args.get('state', 'present') == 'absent':
-            selection = None
-        try:
+            selection = args.pop('catalog', None)
+            install = args.pop('install', None) or []
+            if args.get('state', 'present') == 'absent':
+                selection = None
             # names first (their own message names the role variable); the catalog
             # selection is validated by the catalog lookup, entry by entry
             check_names(args, self.names)

@@ -26,7 +26,7 @@ import os
 
 import yaml
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleError, AnsibleFilterError
 
 from ansible_collections.jaas.firewall.plugins.module_utils.model import (
     ModelError, normalise_keep_open, normalise_names)
@@ -68,18 +68,36 @@ def validated(spec, task_vars, templar):
     return values
 
 
-def _names(values, kind, variable):
+#: The ``jaas.firewall.names`` filter's kinds: model NAME_RULES kind of each.
+NAME_KINDS = {'interface': 'interface name', 'firewalld_zone': 'firewalld zone name'}
+
+
+def checked_names(values, kind='interface', name='names'):
+    """The ``jaas.firewall.names`` filter (and the roles' name variables): ``values``
+    validated by the rule model, one error naming ``name`` and the entry."""
+    if kind not in NAME_KINDS:
+        raise AnsibleFilterError('jaas.firewall.names: kind must be one of %s, got %r'
+                                 % (', '.join(sorted(NAME_KINDS)), kind))
     try:
-        return normalise_names(kind, values, variable)
+        return normalise_names(NAME_KINDS[kind], values, str(name))
     except ModelError as exc:
-        raise AnsibleError('jaas.firewall.names: %s' % exc)
+        raise AnsibleFilterError('jaas.firewall.names: %s' % exc)
+
+
+def checked_keep_open(entries, name='keep_open'):
+    """The ``jaas.firewall.keep_open`` filter (and the roles' jaas_firewall_keep_open)."""
+    try:
+        return normalise_keep_open(entries, str(name))
+    except ModelError as exc:
+        raise AnsibleFilterError('jaas.firewall.keep_open: %s' % exc)
+
+
+def _names(values, kind, variable):
+    return checked_names(values[variable], kind, variable)
 
 
 def _keep_open(values):
-    try:
-        return normalise_keep_open(values['jaas_firewall_keep_open'], 'jaas_firewall_keep_open')
-    except ModelError as exc:
-        raise AnsibleError('jaas.firewall.keep_open: %s' % exc)
+    return checked_keep_open(values['jaas_firewall_keep_open'], 'jaas_firewall_keep_open')
 
 
 def _dns(values):
@@ -109,10 +127,8 @@ def _shared(values, prefix):
             domains=domains),
         state=values['jaas_firewall_state'],
         gateway=values['jaas_firewall_gateway'],
-        gateway_in_interfaces=_names(values['jaas_firewall_gateway_in_interfaces'],
-                                     'interface name', 'jaas_firewall_gateway_in_interfaces'),
-        gateway_out_interfaces=_names(values['jaas_firewall_gateway_out_interfaces'],
-                                      'interface name', 'jaas_firewall_gateway_out_interfaces'),
+        gateway_in_interfaces=_names(values, 'interface', 'jaas_firewall_gateway_in_interfaces'),
+        gateway_out_interfaces=_names(values, 'interface', 'jaas_firewall_gateway_out_interfaces'),
         domain_ttl=values['jaas_firewall_domain_ttl'],
         dns_upstreams=values['jaas_firewall_dns_upstreams'],
         log_drops=values['jaas_firewall_log_drops'],
@@ -176,11 +192,9 @@ def firewalld_args(values):
     args.update(
         keep_open=_keep_open(values) + (_dns(values) if restricting else []),
         egress_target=values['jaas_firewall_firewalld_egress_target'] or 'CONTINUE',
-        gateway_ingress_zones=_names(values['jaas_firewall_firewalld_gateway_ingress_zones'],
-                                     'firewalld zone name',
+        gateway_ingress_zones=_names(values, 'firewalld_zone',
                                      'jaas_firewall_firewalld_gateway_ingress_zones'),
-        gateway_egress_zones=_names(values['jaas_firewall_firewalld_gateway_egress_zones'],
-                                    'firewalld zone name',
+        gateway_egress_zones=_names(values, 'firewalld_zone',
                                     'jaas_firewall_firewalld_gateway_egress_zones'),
         gateway_target=values['jaas_firewall_firewalld_gateway_target'] or 'CONTINUE',
         start=enable and present,

@@ -169,7 +169,7 @@ def valid_entry(value, selection):
     from ansible_collections.jaas.firewall.plugins.plugin_utils import backend_action
     from ansible_collections.jaas.firewall.plugins.plugin_utils.catalog import (
         RECEIVER_PORT, load_catalog, select)
-    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, list) for v in value):
+    if not _well_formed(value):
         return False
     rules, domains = value
     try:
