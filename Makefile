@@ -46,14 +46,30 @@ MOLECULE_SCENARIOS := gateway domains firewalld ufw nftables squid
 MOLECULE_JOBS ?= 2
 
 # The container suites are independent (own networks: Molecule 198.18.0-8.0/24, reliability
-# 198.18.40/52-59 and --network none; own container names), so after the pytest suites
-# TEST_JOBS of them run at a time - the reliability suite (the longest) beside the scenarios,
-# which spend much of their time waiting (timeouts, DNS TTLs, confirm-or-revert deadlines).
-# Each one's output is printed in one piece when it ends. TEST_JOBS=1: one after the other.
+# 198.18.40/52-59 and --network none; own container names), so TEST_JOBS of them run at a
+# time - the reliability suite (the longest) beside the scenarios, which spend much of their
+# time waiting (timeouts, DNS TTLs, confirm-or-revert deadlines). The pytest suites (no
+# containers, CPU-bound) run beside all of that from the start, while the images build and in
+# the container suites' waits; their output is printed in one piece when the rest has ended.
+# Each container suite's output is printed in one piece when it ends. TEST_JOBS=1 and
+# TEST_PYTEST_APART=1: one after the other.
 TEST_JOBS ?= $(MOLECULE_JOBS)
+TEST_PYTEST_APART ?=
 
-test: pytest ## everything CI runs (README's test command)
-	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target reliability molecule
+test: setup ## everything CI runs (README's test command)
+	@start=$$(date +%s); \
+	  if [ -n "$(TEST_PYTEST_APART)" ]; then \
+	    $(MAKE) --no-print-directory pytest; p=$$?; \
+	  else \
+	    $(MAKE) --no-print-directory pytest > .test-pytest.log 2>&1 & pytest_pid=$$!; \
+	  fi; \
+	  $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target reliability molecule; c=$$?; \
+	  if [ -z "$(TEST_PYTEST_APART)" ]; then \
+	    wait $$pytest_pid; p=$$?; \
+	    echo "===== make pytest (ran beside the container suites)"; cat .test-pytest.log; \
+	  fi; \
+	  echo "make test: pytest rc=$$p, container suites rc=$$c, $$(( $$(date +%s) - start )) s"; \
+	  test $$p -eq 0 -a $$c -eq 0
 
 # The inner loop: unit + integration tests, ansible-test sanity and one Molecule scenario
 # (CHECK_SCENARIO), the unit tests and sanity running while the scenario's containers start.

@@ -85,6 +85,9 @@ def test_every_listed_scenario_exists_and_has_its_target():
         assert target, 'no Makefile target molecule-%s' % name
         assert re.search(r'molecule test -s %s\b' % re.escape(name), target.group(1)), target.group(1)
     assert re.search(r'^molecule: \$\(addprefix molecule-,\$\(MOLECULE_SCENARIOS\)\)', makefile, re.M)
-    # make test runs every scenario and the reliability suite (side by side, TEST_JOBS at a time)
+    # make test runs every scenario and the reliability suite (side by side, TEST_JOBS at a
+    # time) and the pytest suites (beside them unless TEST_PYTEST_APART), and fails if any did
     test = re.search(r'^test:.*\n((?:\t.*\n)+)', makefile, re.M).group(1)
-    assert re.search(r'-j\$\(TEST_JOBS\).* reliability molecule$', test, re.M), test
+    assert re.search(r'-j\$\(TEST_JOBS\).* reliability molecule; c=\$\$\?', test, re.M), test
+    assert test.count('$(MAKE) --no-print-directory pytest') == 2, test
+    assert 'test $$p -eq 0 -a $$c -eq 0' in test, test
