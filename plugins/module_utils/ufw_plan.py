@@ -350,8 +350,10 @@ def desired_blocks(rules, tag_prefix, gateway=None):
                 for out_interface in gateway.out_interfaces or (None,):
                     blocks.append(render_route_block(rule, tag_prefix, in_interface,
                                                      out_interface, 'rules[%d]' % index))
+    seen = {4: set(), 6: set()}
     for family, block in blocks:
-        if block not in wanted[family]:
+        if block not in seen[family]:
+            seen[family].add(block)
             wanted[family].append(block)
     return wanted
 
@@ -494,13 +496,18 @@ def with_safety_rules(desired, ipv6):
     extra = connection_rules(kept_ports, families) + keep_open_rules(
         desired['keep_open'],
         [family for family in desired['keep_open_families'] if family in families])
-    rules = extra + rules
-    wanted = desired_blocks(rules, desired['prefix'])
-    if desired['gateway'] is not None:
-        routes = desired_blocks(rules[len(extra):], desired['prefix'], desired['gateway'])
-        for family in wanted:
-            wanted[family] += [block for block in routes[family] if block not in wanted[family]]
-    return rules, wanted
+    # The extra rules' blocks first, then the blocks desired() already rendered (the rules,
+    # then their routes in gateway mode), duplicates dropped: what rendering extra + rules
+    # again would give, without rendering every rule a second time on each run.
+    head = desired_blocks(extra, desired['prefix'])
+    combined = {}
+    for family in head:
+        seen, combined[family] = set(), []
+        for block in head[family] + wanted[family]:
+            if block not in seen:
+                seen.add(block)
+                combined[family].append(block)
+    return extra + rules, combined
 
 
 def guarded_blocks(desired, rules, active, defaults):

@@ -250,3 +250,37 @@ def test_trailing_newline_is_not_a_valid_key_or_port(field, value):
     given[field] = value
     with pytest.raises(UfwRulesError):
         render_block(given, 'jaas')
+
+
+def _rule_lines(blocks):
+    return [line for block in blocks for line in block.splitlines() if line.startswith('-A ')]
+
+
+@pytest.mark.parametrize('gateway', [False, True])
+def test_safety_rules_come_first_once_then_rules_then_routes(gateway):
+    """with_safety_rules: the connection's and keep-open rules first, each rule once (a rule
+    that repeats a safety rule is not written twice), then the rules, then (gateway mode)
+    their routes. Expected lines written by hand in ufw's iptables syntax."""
+    from ansible_collections.jaas.firewall.plugins.module_utils.gateway import Gateway
+    from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import with_safety_rules
+    rules = [rule('198.18.1.0/24', 'udp', '10000'),
+             dict(rule('0.0.0.0/0', 'tcp', '22', direction='in'), block='safety', region=None),
+             rule('2001:2::/48', 'tcp', '443', family=6)]
+    gw = Gateway(['eth1'], ['eth0']) if gateway else None
+    desired = {'rules': rules, 'prefix': 'jaas', 'connection_ports': [22],
+               'keep_open': [{'direction': 'out', 'protocol': 'udp', 'port': '53'}],
+               'keep_open_families': [4, 6], 'gateway': gw,
+               'wanted': desired_blocks(rules, 'jaas', gw)}
+    all_rules, wanted = with_safety_rules(desired, ipv6=True)
+    assert len(all_rules) == 4 + len(rules)     # 22 in, 53 out, per family; then the rules
+    v4 = ['-A ufw-user-input -p tcp --dport 22 -j ACCEPT',
+          '-A ufw-user-output -p udp --dport 53 -j ACCEPT',
+          '-A ufw-user-output -p udp -d 198.18.1.0/24 --dport 10000 -j ACCEPT']
+    v6 = ['-A ufw6-user-input -p tcp --dport 22 -j ACCEPT',
+          '-A ufw6-user-output -p udp --dport 53 -j ACCEPT',
+          '-A ufw6-user-output -p tcp -d 2001:2::/48 --dport 443 -j ACCEPT']
+    if gateway:
+        v4.append('-A ufw-user-forward -i eth1 -o eth0 -p udp -d 198.18.1.0/24 --dport 10000 -j ACCEPT')
+        v6.append('-A ufw6-user-forward -i eth1 -o eth0 -p tcp -d 2001:2::/48 --dport 443 -j ACCEPT')
+    assert _rule_lines(wanted[4]) == v4
+    assert _rule_lines(wanted[6]) == v6
