@@ -14,7 +14,9 @@ version_added: "0.1.0"
 short_description: Converge firewalld to the JaaS rules with ipsets and policies
 description:
   - Applies the rule list produced by the P(jaas.firewall.rules#filter) filter to a running
-    firewalld, using firewalld's own D-Bus Python bindings (C(firewall.client)).
+    firewalld, using firewalld's own D-Bus Python bindings (C(firewall.client)). A run reads
+    firewalld's state with plain D-Bus calls and uses the bindings' client only when it changes
+    something, so a run that changes nothing costs the firewalld daemon little CPU.
   - Every block and family becomes one C(hash:net) ipset, named C(<prefix>-<block>-v4) or
     C(<prefix>-<block>-v6), and every (block, family, protocol, ports) one accept rich rule
     that references the set. The number of rich rules does not grow with the catalog.
