@@ -164,6 +164,12 @@ bench-floor: setup images ## a role on converged hosts next to Ansible's floor (
 bench-scale: setup images ## ufw role on 1/5/20 containers + 10x catalog per backend (bench/scale_bench.py)
 	$(PY) bench/scale_bench.py
 
+.PHONY: bench-host-profile
+BENCH_ROLE ?= ufw
+BENCH_ARGS ?=
+bench-host-profile: setup images ## where a module's time goes on the host: converged or (BENCH_ARGS=--first) first apply, BENCH_ROLE=ufw (bench/host_profile.py)
+	$(PY) bench/host_profile.py $(BENCH_ROLE) $(BENCH_ARGS)
+
 .PHONY: bench-ssh ee
 bench-ssh: setup images ## a role over real SSH on 1/10/50 hosts, forks=50, next to Ansible's floor (bench/ssh_scale_bench.py)
 	$(PY) bench/ssh_scale_bench.py
