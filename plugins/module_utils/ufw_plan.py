@@ -339,7 +339,6 @@ def desired_blocks(rules, tag_prefix, gateway=None):
     is any interface.
     """
     check_tag_prefix(tag_prefix)
-    wanted = {4: [], 6: []}
     blocks = [render_block(rule, tag_prefix, 'rules[%d]' % index)
               for index, rule in enumerate(rules)]
     if gateway is not None:
@@ -350,7 +349,12 @@ def desired_blocks(rules, tag_prefix, gateway=None):
                 for out_interface in gateway.out_interfaces or (None,):
                     blocks.append(render_route_block(rule, tag_prefix, in_interface,
                                                      out_interface, 'rules[%d]' % index))
-    seen = {4: set(), 6: set()}
+    return _by_family(blocks)
+
+
+def _by_family(blocks):
+    """{4: [block, ...], 6: [...]} of (family, block) pairs in order, duplicates dropped."""
+    wanted, seen = {4: [], 6: []}, {4: set(), 6: set()}
     for family, block in blocks:
         if block not in seen[family]:
             seen[family].add(block)
@@ -500,14 +504,8 @@ def with_safety_rules(desired, ipv6):
     # then their routes in gateway mode), duplicates dropped: what rendering extra + rules
     # again would give, without rendering every rule a second time on each run.
     head = desired_blocks(extra, desired['prefix'])
-    combined = {}
-    for family in head:
-        seen, combined[family] = set(), []
-        for block in head[family] + wanted[family]:
-            if block not in seen:
-                seen.add(block)
-                combined[family].append(block)
-    return extra + rules, combined
+    return extra + rules, _by_family((family, block) for family in (4, 6)
+                                     for block in head[family] + wanted[family])
 
 
 def guarded_blocks(desired, rules, active, defaults):
