@@ -20,6 +20,7 @@ Usage: make bench-host-profile BENCH_ROLE=ufw [BENCH_ARGS=--first]
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,41 +79,50 @@ def keep_payload(ansible, hosts, role, extra):
     return found.stdout.strip()
 
 
-def explode(source, target, path, timer):
-    """Copy the payload at path on source into target, explode and byte-compile it there."""
-    workdir = tempfile.mkdtemp(prefix='jaas-host-profile-')
-    local = os.path.join(workdir, 'payload.py')
-    subprocess.run(['docker', 'cp', '%s:%s' % (source.name, path), local], check=True)
+DEBUG_DIR = '/tmp/jaas-profile/debug_dir'
+
+
+def explode(target, payload, timer=None):
+    """Copy the local payload file into target, explode and byte-compile it there; with
+    ``timer`` (a local sitecustomize.py) every run_command of the module is timed."""
     target.sh('rm -rf /tmp/jaas-profile && mkdir /tmp/jaas-profile')
-    subprocess.run(['docker', 'cp', local, '%s:/tmp/jaas-profile/payload.py' % target.name],
+    subprocess.run(['docker', 'cp', payload, '%s:/tmp/jaas-profile/payload.py' % target.name],
                    check=True)
     target.sh('cd /tmp/jaas-profile && python3 payload.py explode >/dev/null '
               '&& python3 -m compileall -q debug_dir >/dev/null')
+    # the module's remote temporary directory, named in its arguments, exists on the source
+    # host only: a first apply's replay on a fresh host needs it too
+    target.sh('mkdir -p "$(python3 -c \'import json; print(json.load(open("%s/args"))'
+              '["ANSIBLE_MODULE_ARGS"].get("_ansible_tmpdir") or "/tmp")\')"' % DEBUG_DIR)
     if timer:
-        local_timer = os.path.join(workdir, 'sitecustomize.py')
-        with open(local_timer, 'w') as handle:
-            handle.write(RUN_COMMAND_TIMER)
-        subprocess.run(['docker', 'cp', local_timer,
-                        '%s:%s/sitecustomize.py' % (target.name, DEBUG_DIR)], check=True)
-
-
-DEBUG_DIR = '/tmp/jaas-profile/debug_dir'
+        subprocess.run(['docker', 'cp', timer, '%s:%s/sitecustomize.py' % (target.name, DEBUG_DIR)],
+                       check=True)
 
 
 def replay(source, targets, path, role, repeat, top):
     """Run the payload at path on source inside targets (whole, timed commands, cProfile)."""
     module = 'ansible_collections/jaas/firewall/plugins/modules/%s_rules.py' % role
     whole_host, timed_host, profile_host = targets
-    explode(source, whole_host, path, timer=False)
-    whole = whole_host.sh('cd %s && sh -s %s %d' % (DEBUG_DIR, module, repeat), stdin=REPLAY)
-    print(whole.stdout.strip())
-    explode(source, timed_host, path, timer=True)
-    timed = timed_host.sh('cd %s && PYTHONPATH=. python3 %s args 2>&1 >/dev/null'
-                          % (DEBUG_DIR, module))
-    print('\n'.join(line for line in timed.stdout.splitlines() if line.startswith('RUN_COMMAND')))
-    explode(source, profile_host, path, timer=False)
-    profile = profile_host.sh('cd %s && PYTHONPATH=. python3 -m cProfile -s cumtime %s args 2>&1'
+    workdir = tempfile.mkdtemp(prefix='jaas-host-profile-')
+    try:
+        payload = os.path.join(workdir, 'payload.py')
+        subprocess.run(['docker', 'cp', '%s:%s' % (source.name, path), payload], check=True)
+        timer = os.path.join(workdir, 'sitecustomize.py')
+        with open(timer, 'w') as handle:
+            handle.write(RUN_COMMAND_TIMER)
+        explode(whole_host, payload)
+        whole = whole_host.sh('cd %s && sh -s %s %d' % (DEBUG_DIR, module, repeat), stdin=REPLAY)
+        print(whole.stdout.strip())
+        explode(timed_host, payload, timer)
+        timed = timed_host.sh('cd %s && PYTHONPATH=. python3 %s args 2>&1 >/dev/null'
                               % (DEBUG_DIR, module))
+        print('\n'.join(line for line in timed.stdout.splitlines()
+                        if line.startswith('RUN_COMMAND')))
+        explode(profile_host, payload)
+        profile = profile_host.sh('cd %s && PYTHONPATH=. python3 -m cProfile -s cumtime %s args '
+                                  '2>&1' % (DEBUG_DIR, module))
+    finally:
+        shutil.rmtree(workdir)
     lines = profile.stdout.splitlines()
     start = next((n for n, line in enumerate(lines) if 'function calls' in line), 0)
     print('\n'.join(lines[start:start + top + 5]))
@@ -145,6 +155,7 @@ def main():
         replay(source, targets, path, args.role, repeat, args.top)
     finally:
         harness.remove_all()
+        shutil.rmtree(ansible.workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':
