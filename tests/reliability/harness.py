@@ -188,7 +188,10 @@ class Ansible(object):
 
     def run(self, hosts, play, extra_vars=None, forks=20, options=(), timeout=300):
         """Run to the end; returns rc, output, seconds and the controller's peak RSS."""
-        argv = self.command(hosts, play, extra_vars, forks, options)
+        return self.run_argv(self.command(hosts, play, extra_vars, forks, options), timeout)
+
+    def run_argv(self, argv, timeout=300):
+        """Run an ansible-playbook command line (inventory and play written by the caller)."""
         start = time.monotonic()
         out = open(self._path('stdout', '.log'), 'w+')
         err = open(self._path('stderr', '.log'), 'w+')
