@@ -47,13 +47,14 @@ MOLECULE_JOBS ?= 2
 
 # The container suites are independent (own networks: Molecule 198.18.0-8.0/24, reliability
 # 198.18.40/52-59 and --network none; own container names), so TEST_JOBS of them run at a
-# time - the reliability suite (the longest) beside the scenarios, which spend much of their
-# time waiting (timeouts, DNS TTLs, confirm-or-revert deadlines). The pytest suites (no
-# containers, CPU-bound) run beside all of that from the start, while the images build and in
-# the container suites' waits; their output is printed in one piece when the rest has ended.
-# Each container suite's output is printed in one piece when it ends. TEST_JOBS=1 and
-# TEST_PYTEST_APART=1: one after the other.
-TEST_JOBS ?= $(MOLECULE_JOBS)
+# time, the longest first: the gateway scenario, the two reliability halves, then the other
+# scenarios. They spend much of their time waiting (timeouts, DNS TTLs, confirm-or-revert
+# deadlines), so three fit on two cores. The pytest suites (no containers, CPU-bound) run
+# beside all of that from the start, while the images build and in the container suites'
+# waits; their output is printed in one piece when the rest has ended. Each container suite's
+# output is printed in one piece when it ends. TEST_JOBS=1 and TEST_PYTEST_APART=1: one after
+# the other.
+TEST_JOBS ?= 3
 TEST_PYTEST_APART ?=
 
 test: setup ## everything CI runs (README's test command)
@@ -63,7 +64,7 @@ test: setup ## everything CI runs (README's test command)
 	  else \
 	    $(MAKE) --no-print-directory pytest > .test-pytest.log 2>&1 & pytest_pid=$$!; \
 	  fi; \
-	  $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target reliability molecule; c=$$?; \
+	  $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target molecule-gateway reliability-1 reliability-2 molecule; c=$$?; \
 	  if [ -z "$(TEST_PYTEST_APART)" ]; then \
 	    wait $$pytest_pid; p=$$?; \
 	    echo "===== make pytest (ran beside the container suites)"; cat .test-pytest.log; \
@@ -151,9 +152,23 @@ bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalo
 demo: setup images ## run allow_jaas.yml against a throwaway Debian container and print the rules
 	tools/demo.sh
 
-.PHONY: reliability bench-scale bench-floor
-reliability: setup images ## reliability suite: faults, bad input, injection on real containers (tests/reliability)
-	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=15 tests/reliability
+# The reliability suite in two halves of about the same length, so that `make test` can run
+# them side by side (each in its own pytest process: own container names, own fleet, own
+# networks). Half 1: the modules named here (the shared container fleet of conftest.py and
+# the playbook and verify tests); half 2: every other module, so a new one is never left out.
+RELIABILITY_1 := test_airgapped test_bad_input test_faults test_injection test_nftables \
+	test_playbooks test_verify
+RELIABILITY_1_FILES := $(addprefix tests/reliability/,$(addsuffix .py,$(RELIABILITY_1)))
+
+.PHONY: reliability reliability-1 reliability-2 bench-scale bench-floor
+reliability: reliability-1 reliability-2 ## reliability suite: faults, bad input, injection on real containers (tests/reliability; both halves, side by side with make -j2)
+
+reliability-1: setup images ## reliability suite, half 1: the fleet modules, playbooks, verify
+	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=10 $(RELIABILITY_1_FILES)
+
+reliability-2: setup images ## reliability suite, half 2: SSH, drop reports, resolver, rollback holes (every module not in half 1)
+	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=10 tests/reliability \
+	  $(addprefix --ignore=,$(RELIABILITY_1_FILES))
 
 bench-payload: setup ## what each module ships to a host (AnsiballZ payload; other backends' code in it)
 	$(PY) bench/payload_bench.py

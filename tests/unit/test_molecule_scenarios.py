@@ -88,6 +88,14 @@ def test_every_listed_scenario_exists_and_has_its_target():
     # make test runs every scenario and the reliability suite (side by side, TEST_JOBS at a
     # time) and the pytest suites (beside them unless TEST_PYTEST_APART), and fails if any did
     test = re.search(r'^test:.*\n((?:\t.*\n)+)', makefile, re.M).group(1)
-    assert re.search(r'-j\$\(TEST_JOBS\).* reliability molecule; c=\$\$\?', test, re.M), test
+    assert re.search(r'-j\$\(TEST_JOBS\).* reliability-1 reliability-2 molecule; c=\$\$\?', test,
+                     re.M), test
+    # the reliability halves: half 2 runs every module half 1 does not name
+    assert re.search(r'^reliability: reliability-1 reliability-2\b', makefile, re.M)
+    half2 = re.search(r'^reliability-2:.*\n((?:\t.*\n)+)', makefile, re.M).group(1)
+    assert 'tests/reliability' in half2 and '$(addprefix --ignore=,$(RELIABILITY_1_FILES))' in half2
+    half1 = re.search(r'^RELIABILITY_1 := ((?:.*\\\n)*.*)$', makefile, re.M).group(1).split()
+    for module in [name for name in half1 if name != '\\']:
+        assert os.path.exists(os.path.join(REPO, 'tests', 'reliability', module + '.py')), module
     assert test.count('$(MAKE) --no-print-directory pytest') == 2, test
     assert 'test $$p -eq 0 -a $$c -eq 0' in test, test
