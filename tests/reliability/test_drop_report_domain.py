@@ -7,7 +7,8 @@ behind a veth pair holds 198.18.N.10 and listens on tcp 443. The nftables or ufw
 test catalog whose ``domains: core`` lists ``d22.test`` and ``*.d22.test`` (tcp 443; no block
 holds the peer), with ``jaas_firewall_domains: [core]``, ``jaas_firewall_domain_ttl: 10``,
 outbound policy reject and ``jaas_firewall_log_drops: true`` (the domain set: nftables in
-``inet jaas``, ufw in our marking table ``inet jaas_domains``). Then:
+``inet jaas``, ufw in our marking table ``inet jaas_domains``), to the four hosts in one run.
+Then, on the four at once (their TTLs run down together):
 
 * the client resolves the name (through the role's resolver) and connects: allowed;
 * once the set entry has expired (polled with a deadline), it connects again to the address
@@ -22,6 +23,7 @@ net.netfilter.nf_log_all_netns=1). Expectations are hand-written from the setup 
 Containers: ``$JAAS_DROP_PREFIX`` (default the suite's prefix) + ``dom-<backend>-<suite>``.
 """
 
+import concurrent.futures
 import shlex
 import time
 
@@ -123,51 +125,103 @@ def domain_set(host, backend):
     return host.sh('nft list set %s domains_core_v4' % SET_TABLE[backend]).stdout
 
 
+def _start_host(prefix, workdir, backend, suite, n):
+    host = start('%sdom-%s-%s' % (prefix, backend, suite), suite)
+    host.sh(NETWORK % {'n': n, 'upstream': UPSTREAM})
+    host.put('/etc/test-upstream.conf', UPSTREAM_CONF % {'n': n})
+    host.sh('dnsmasq --conf-file=/etc/test-upstream.conf')
+    host.put('/usr/local/bin/peer-listen.py', LISTEN % {'n': n})
+    host.sh('setsid ip netns exec peer python3 /usr/local/bin/peer-listen.py '
+            '>/dev/null 2>&1 < /dev/null &')
+    catalog = workdir / ('catalog-%d.yml' % n)
+    catalog.write_text(CATALOG % {'n': n})
+    host.catalog = str(catalog)
+    host.backend = backend
+    return host
+
+
 @pytest.fixture(scope='module')
 def hosts(ansible, tmp_path_factory):
     prefix = harness.kernel_log_prefix()
     workdir = tmp_path_factory.mktemp('dropdomain')
     started = {}
     try:
-        for (backend, suite), n in HOSTS.items():
-            host = started[backend, suite] = start('%sdom-%s-%s' % (prefix, backend, suite), suite)
-            host.sh(NETWORK % {'n': n, 'upstream': UPSTREAM})
-            host.put('/etc/test-upstream.conf', UPSTREAM_CONF % {'n': n})
-            host.sh('dnsmasq --conf-file=/etc/test-upstream.conf')
-            host.put('/usr/local/bin/peer-listen.py', LISTEN % {'n': n})
-            host.sh('setsid ip netns exec peer python3 /usr/local/bin/peer-listen.py '
-                    '>/dev/null 2>&1 < /dev/null &')
-            catalog = workdir / ('catalog-%d.yml' % n)
-            catalog.write_text(CATALOG % {'n': n})
-            host.catalog = str(catalog)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(HOSTS)) as pool:
+            futures = dict(((backend, suite), pool.submit(_start_host, prefix, workdir, backend,
+                                                          suite, n))
+                           for (backend, suite), n in HOSTS.items())
+            for key, future in futures.items():
+                started[key] = future.result()
         yield started, workdir
     finally:
-        harness.remove(started.values())
+        harness.remove(['%sdom-%s-%s' % (prefix, backend, suite) for backend, suite in HOSTS])
+
+
+APPLY = '''- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: "jaas.firewall.{{ jaas_test_backend }}"
+'''
+
+
+def watch_expiry(host, n):
+    """What the stale-cache sequence saw on one host: resolved and connected, the set entry
+    expired (polled with a deadline), then the cached address and an unlisted one tried."""
+    peer, unlisted = '198.18.%d.10' % n, '198.18.%d.99' % n
+    seen = {'since': int(time.time()) - 1, 'first': connect(host, NAME)}
+    deadline = time.monotonic() + 90
+    while peer in domain_set(host, host.backend) and time.monotonic() < deadline:
+        time.sleep(1)
+    seen['set_after'] = domain_set(host, host.backend)
+    seen['stale'] = connect(host, peer)                 # the cached address, no question
+    seen['unlisted'] = connect(host, unlisted)
+    return seen
+
+
+@pytest.fixture(scope='module')
+def stale_cache(hosts, ansible):
+    """The role applied to the four hosts in one run (each host's own backend and catalog),
+    then the stale-cache sequence on all of them at once: their TTLs run down together.
+    {(backend, suite): what watch_expiry saw, or the apply's failure}."""
+    started, _workdir = hosts
+    inventory = {'all': {'hosts': {}}}
+    for (backend, suite), host in started.items():
+        inventory['all']['hosts'][host.name] = dict(
+            host.inventory_vars(), jaas_test_backend=backend, **role_vars(backend, host.catalog))
+    result = ansible.run_argv([ansible.binary, '-i', ansible.write('inventory', inventory),
+                               '--forks', str(len(started)), ansible.write('play', APPLY)])
+    failed = dict(harness.failures(result.stdout))
+    outcome = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(started)) as pool:
+        futures = {}
+        for key, host in started.items():
+            if host.name in failed or result.rc != 0:
+                outcome[key] = {'apply_failed': result.stdout[-3000:]}
+            else:
+                futures[key] = pool.submit(watch_expiry, host, HOSTS[key])
+        for key, future in futures.items():
+            outcome[key] = future.result()
+    return outcome
 
 
 @pytest.mark.parametrize('backend, suite', sorted(HOSTS))
-def test_stale_cache_drop_is_reported_domain_and_unlisted_unknown(hosts, ansible, backend, suite):
+def test_stale_cache_drop_is_reported_domain_and_unlisted_unknown(
+        hosts, stale_cache, ansible, backend, suite):
     started, workdir = hosts
     host, n = started[backend, suite], HOSTS[backend, suite]
     peer, unlisted = '198.18.%d.10' % n, '198.18.%d.99' % n
-    result = ansible.run([host], harness.role_play(backend),
-                         extra_vars=role_vars(backend, host.catalog))
-    assert result.rc == 0, result.stdout[-3000:]
-    since = int(time.time()) - 1
-
-    assert connect(host, NAME) == ['ok', peer]               # resolved, in the set: allowed
-    deadline = time.monotonic() + 90
-    while peer in domain_set(host, backend) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert peer not in domain_set(host, backend), domain_set(host, backend)
-    stale = connect(host, peer)                               # the cached address, no question
-    assert stale[:2] == ['fail', peer], stale
-    assert connect(host, unlisted)[:2] == ['fail', unlisted]
+    seen = stale_cache[backend, suite]
+    assert 'apply_failed' not in seen, seen.get('apply_failed')
+    assert seen['first'] == ['ok', peer]                      # resolved, in the set: allowed
+    assert peer not in seen['set_after'], seen['set_after']   # expired within the deadline
+    assert seen['stale'][:2] == ['fail', peer], seen['stale']
+    assert seen['unlisted'][:2] == ['fail', unlisted], seen['unlisted']
     time.sleep(1)                                              # the kernel log is written async
     ours = [line for line in harness.kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
     assert any('DST=%s ' % peer in line for line in ours), ours
 
-    data, stdout = report(ansible, host, n, since, workdir)
+    data, stdout = report(ansible, host, n, seen['since'], workdir)
     rows = {(r['direction'], r['proto'], r['address'], r['port']): r for r in data['rows']}
     domain = rows[('out', 'tcp', peer, 443)]
     assert domain['verdict'] == 'domain', data['rows']

@@ -305,15 +305,37 @@ def run_cut_and_check_rollback(ansible, hosts):
     assert not problems, '\n'.join(problems) + '\n' + result.stdout[-3000:]
 
 
-def test_a_run_that_cuts_ssh_on_a_fresh_host_is_rolled_back(keep_hosts, ansible):
-    """ufw inactive / firewalld stopped / no table of ours before: the firewall is enabled
-    without the connection's port."""
-    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-22'], keep_hosts['fwd-22'],
-                                         keep_hosts['nft-22'], keep_hosts['ufw-nosystemd']])
+# The fresh-host cut waits out its rollback deadline (about 45 s); it runs in the background,
+# followed by the role with every default on the same hosts (back to fresh after their
+# rollback), while the other hosts go through enabling and the restricted-host cut.
+FRESH_CUT = ('ufw-22', 'fwd-22', 'nft-22', 'ufw-nosystemd')
+RESTRICTED_CUT = ('ufw-p2222', 'fwd-p2222', 'nft-cfg2222')
 
 
-def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
-    hosts = list(keep_hosts.values())
+@pytest.fixture(scope='module')
+def fresh_hosts_in_background(keep_hosts, ansible):
+    """{'cut': Future of the fresh-host cut, 'enable': Future of enabling on the same hosts
+    after it}; each Future raises what its check raised."""
+    hosts = [keep_hosts[name] for name in FRESH_CUT]
+    cut_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    enable_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    cut = cut_pool.submit(run_cut_and_check_rollback, ansible, hosts)
+
+    def enable_after_cut():
+        cut.result()  # the rollback must have ended (a failed one: nothing to enable on)
+        enable_and_check(ansible, hosts)
+
+    futures = {'cut': cut, 'enable': enable_pool.submit(enable_after_cut)}
+    try:
+        yield futures
+    finally:
+        cut_pool.shutdown(wait=True)
+        enable_pool.shutdown(wait=True)
+
+
+def enable_and_check(ansible, hosts):
+    """The role with every default (rollback on): the play goes on over its connection, a new
+    one works, only the connection's port is open in the kernel, the change was confirmed."""
     extra = dict(ALL_RESTRICTED)
     result = run_plays(ansible, hosts, role_plays(), extra)
     if os.environ.get('JAAS_SSH_SHOW'):
@@ -377,9 +399,16 @@ def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, ansible):
     assert not problems, '\n'.join(problems)
 
 
+def test_enabling_the_firewall_keeps_the_ssh_connection(keep_hosts, fresh_hosts_in_background,
+                                                        ansible):
+    """The hosts that are not in the fresh-host cut (that runs in the background meanwhile)."""
+    enable_and_check(ansible, [host for name, host in sorted(keep_hosts.items())
+                               if name not in FRESH_CUT])
+
+
 def test_a_bad_rollback_timeout_is_refused_before_the_host(keep_hosts, ansible):
     """Checked by the action plugin on the controller: the host is not touched."""
-    host = keep_hosts['ufw-22']
+    host = keep_hosts['ufw-p2222']  # not ufw-22: the fresh-host cut may still be changing it
     before = SNAPSHOT[host.backend](host)
     extra = dict(ALL_RESTRICTED, jaas_firewall_rollback_timeout=5,
                  jaas_firewall_allow_ansible_connection=False)
@@ -392,6 +421,16 @@ def test_a_bad_rollback_timeout_is_refused_before_the_host(keep_hosts, ansible):
 
 def test_a_run_that_cuts_ssh_on_a_restricted_host_is_rolled_back(keep_hosts, ansible):
     """ufw active / firewalld running / our table with the connection's port kept (the
-    previous test): the run drops the port, the host puts its previous rules back."""
-    run_cut_and_check_rollback(ansible, [keep_hosts['ufw-p2222'], keep_hosts['fwd-p2222'],
-                                         keep_hosts['nft-cfg2222']])
+    enabling test): the run drops the port, the host puts its previous rules back."""
+    run_cut_and_check_rollback(ansible, [keep_hosts[name] for name in RESTRICTED_CUT])
+
+
+def test_a_run_that_cuts_ssh_on_a_fresh_host_is_rolled_back(fresh_hosts_in_background):
+    """ufw inactive / firewalld stopped / no table of ours before: the firewall is enabled
+    without the connection's port (run in the background since the module began)."""
+    fresh_hosts_in_background['cut'].result(timeout=900)
+
+
+def test_enabling_after_a_rollback_keeps_the_ssh_connection(fresh_hosts_in_background):
+    """The fresh-host cut's hosts, back to fresh after their rollback, with every default."""
+    fresh_hosts_in_background['enable'].result(timeout=900)
