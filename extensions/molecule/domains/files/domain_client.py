@@ -2,14 +2,16 @@
 """What a program on the firewalled test host (molecule/domains) or on a LAN client or WAN
 host (molecule/gateway) does, with timings (stdlib only).
 
-    domain_client.py STEP...   each STEP one of
+    domain_client.py [--together] STEP...   each STEP one of
       resolve:NAME             getaddrinfo through /etc/resolv.conf (UDP), TCP 443 to every answer
       tcpdns:NAME:A|AAAA       one DNS question over TCP to the resolv.conf nameserver
       connect:ADDRESS:PORT     a TCP connection (1.5 s), through the firewall
       ask:SERVER:NAME          one A question over UDP to SERVER (1 s): "answered" (a reply
                                to our question came back) and its "rcode"
 
-Prints one JSON list, one result per step, in order: {"step", "addresses"?, "open"?,
+--together runs the steps at the same time (threads), for steps that do not depend on each
+other: their timeouts overlap instead of adding up. Prints one JSON list, one result per step,
+in order (with or without --together): {"step", "addresses"?, "open"?,
 "seconds"?, "answer_to_open"?}. "answer_to_open": seconds from the answer to an accepted
 connection to its first address (the figure the scenario reports; never asserted).
 """
@@ -136,4 +138,10 @@ def step(text):
 
 
 if __name__ == '__main__':
-    print(json.dumps([step(s) for s in sys.argv[1:]]))
+    steps = sys.argv[1:]
+    if steps[:1] == ['--together']:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=len(steps) - 1 or 1) as pool:
+            print(json.dumps(list(pool.map(step, steps[1:]))))
+    else:
+        print(json.dumps([step(s) for s in steps]))

@@ -531,10 +531,18 @@ def test_lan_client_resolving_through_the_gateway_reaches_only_the_listed_name(d
     unfiltered = phase == 'gateway_off' and backend == 'nftables'
     route_through(name)
     client_resolver('198.18.6.%d' % last)
-    before = lan_client(CLIENT, 'connect:%s:443' % LISTED_V4)
-    assert before[0]['open'] is unfiltered     # nothing asked yet: refused
-    steps = lan_client(CLIENT, 'resolve:meet.8x8.vc', 'connect:%s:80' % LISTED_V4,
-                       'connect:%s:10000' % LISTED_V4, 'resolve:notjaas.example')
+    asks = ('resolve:meet.8x8.vc', 'connect:%s:80' % LISTED_V4, 'connect:%s:10000' % LISTED_V4,
+            'resolve:notjaas.example')
+    if phase == 'converge':
+        # in order: refused before the answer, the answer, then (at once: they wait out
+        # their timeouts) the other ports and the unlisted name
+        before = lan_client(CLIENT, 'connect:%s:443' % LISTED_V4)[0]
+        steps = lan_client(CLIENT, asks[0]) + lan_client(CLIENT, '--together', *asks[1:])
+    else:
+        # nothing answers the LAN: the steps do not depend on each other, and most of them
+        # wait out a timeout (dropped), so they run at once; 443 is tried again after them
+        before, *steps = lan_client(CLIENT, '--together', 'connect:%s:443' % LISTED_V4, *asks)
+    assert before['open'] is unfiltered       # nothing asked yet: refused
     listed, port80, port10000, unlisted = steps
     if phase == 'converge':
         # the gateway's resolver answered on its LAN address, and the answer opened 443
@@ -609,7 +617,7 @@ def test_hostile_answers_open_nothing_in_the_forward_chain(domain_gateway):
     route_through(name)
     client_routes_hostile_through(name)
     client_resolver('198.18.6.%d' % GATEWAYS[name][1])
-    results = lan_client(CLIENT, *['resolve:%s' % host for host in sorted(HOSTILE)])
+    results = lan_client(CLIENT, '--together', *['resolve:%s' % host for host in sorted(HOSTILE)])
     in_set = set_addresses(name, backend, 'domains_core_v4')
     for result, host in zip(results, sorted(HOSTILE)):
         assert result['addresses'] == HOSTILE[host]
@@ -630,7 +638,8 @@ def test_the_resolver_serves_the_lan_leg_only(domain_gateway):
     assert ('127.0.0.153' in listeners) is (phase != 'domains_off')
     # from the WAN, neither the WAN address nor (routed) the LAN address answers
     route_through(name)
-    asked = lan_client(PEER, 'ask:198.18.7.%d:meet.8x8.vc' % last, 'ask:198.18.6.%d:meet.8x8.vc' % last)
+    asked = lan_client(PEER, '--together', 'ask:198.18.7.%d:meet.8x8.vc' % last,
+                       'ask:198.18.6.%d:meet.8x8.vc' % last)
     assert [a['answered'] for a in asked] == [False, False]
     from_lan = lan_client(CLIENT, 'ask:198.18.6.%d:meet.8x8.vc' % last)[0]
     assert from_lan['answered'] is serves_lan
