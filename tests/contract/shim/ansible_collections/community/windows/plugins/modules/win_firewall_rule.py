@@ -35,14 +35,13 @@ def same(option, have, want):
     return have == want
 
 
-def main():
-    args, check_mode, _diff = fakehost.raw_args(_load_params())
-    fakehost.record('community.windows.win_firewall_rule', args, check_mode)
-    module = fakehost.module_for(AnsibleModule, args)
+def converge(args, check_mode):
+    """Imitate the real module on the JSON firewall: True when something changed (or would
+    have, in check mode); ValueError for what the real module refuses."""
     state = fakehost.load_state()
     name, group = args.get('name'), args.get('group')
     if not name and not group:
-        module.fail_json(msg='Either name or group must be specified')
+        raise ValueError('Either name or group must be specified')
     matches = [r for r in state['rules']
                if (r['name'] == name if name else r.get('group') == group)]
     changed = False
@@ -71,6 +70,18 @@ def main():
                     changed = True
     if changed and not check_mode:
         fakehost.save_state(state)
+    return changed
+
+
+def main():
+    # The module form (the action plugin of the same name normally runs instead)
+    args, check_mode, _diff = fakehost.raw_args(_load_params())
+    fakehost.record('community.windows.win_firewall_rule', args, check_mode)
+    module = fakehost.module_for(AnsibleModule, args)
+    try:
+        changed = converge(args, check_mode)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=changed)
 
 
