@@ -3,8 +3,9 @@
 
 ansible-playbook runs the real role against a fake Windows host: a test-only collection
 (tests/contract/shim) put in front of the real ones on ANSIBLE_COLLECTIONS_PATH stands in
-for community.windows.win_firewall_rule and ansible.windows.win_powershell. The stand-ins
-record every call and imitate the modules' effect on a JSON "firewall" (addresses kept in
+for community.windows.win_firewall_rule and ansible.windows.win_powershell (the first as an
+action plugin too, so the role's loop of ~190 rules runs in Ansible's worker instead of one
+module run per rule). The stand-ins record every call and imitate the modules' effect on a JSON "firewall" (addresses kept in
 Windows' mask form, compared as sets, rules matched by name like the real module).
 
 Each recorded call is checked against the REAL installed module's documented options
