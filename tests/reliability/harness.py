@@ -4,6 +4,7 @@ Plain helpers (no pytest): bench/scale_bench.py uses the same code.
 """
 
 import collections
+import concurrent.futures
 import ipaddress
 import json
 import os
@@ -71,6 +72,24 @@ class Host(object):
             _started.append(name)
         return start_container(name, IMAGES[suite], hostname=purpose[:60], host_class=cls,
                                suite=suite)
+
+    @classmethod
+    def start_many(cls, wanted, prefix=None):
+        """{key: Host} for {key: (purpose, suite)}, started at once (each start mostly waits
+        for systemd); when one fails, the others are removed and the error raised."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
+            futures = dict((key, pool.submit(cls.start, purpose, suite, prefix))
+                           for key, (purpose, suite) in wanted.items())
+        started, error = {}, None
+        for key, future in futures.items():
+            try:
+                started[key] = future.result()
+            except Exception as exc:  # noqa: BLE001 - re-raised below after the clean-up
+                error = error or exc
+        if error is not None:
+            remove([(prefix or NAME_PREFIX) + purpose for purpose, _suite in wanted.values()])
+            raise error
+        return started
 
     def wait_for_systemd(self, timeout=90):
         deadline = time.monotonic() + timeout

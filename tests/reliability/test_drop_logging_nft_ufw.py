@@ -21,6 +21,7 @@ Expectations are hand-written from the setup. Containers: ``$JAAS_DROP_PREFIX`` 
 suite's prefix) + ``log-<backend>-<suite>``.
 """
 
+import concurrent.futures
 import time
 
 import pytest
@@ -68,17 +69,23 @@ def ruleset(host, backend):
 def hosts(ansible, tmp_path_factory):
     prefix = harness.kernel_log_prefix()
     workdir = tmp_path_factory.mktemp('droplog')
-    started = {}
+    names = dict(((backend, suite), '%slog-%s-%s' % (prefix, backend, suite))
+                 for backend, suite in HOSTS)
+
+    def one(key):
+        host = start(names[key], key[1])
+        host.sh(NETWORK % {'n': HOSTS[key]})
+        catalog = workdir / ('catalog-%d.yml' % HOSTS[key])
+        catalog.write_text(CATALOG % {'n': HOSTS[key]})
+        host.catalog = str(catalog)
+        return key, host
+
     try:
-        for (backend, suite), n in HOSTS.items():
-            host = started[backend, suite] = start('%slog-%s-%s' % (prefix, backend, suite), suite)
-            host.sh(NETWORK % {'n': n})
-            catalog = workdir / ('catalog-%d.yml' % n)
-            catalog.write_text(CATALOG % {'n': n})
-            host.catalog = str(catalog)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(HOSTS)) as pool:
+            started = dict(pool.map(one, HOSTS))   # at once: each start mostly waits for systemd
         yield started, workdir
     finally:
-        harness.remove(started.values())
+        harness.remove(list(names.values()))
 
 
 @pytest.mark.parametrize('backend, suite', sorted(HOSTS))

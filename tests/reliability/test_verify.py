@@ -60,8 +60,8 @@ def hosts(ansible):
     prefix = os.environ.get('JAAS_VERIFY_PREFIX', harness.NAME_PREFIX)
     started = {}
     try:
-        for suite in SUITES:
-            started[suite] = harness.Host.start('verify-' + suite, suite, prefix)
+        started = harness.Host.start_many(
+            dict((suite, ('verify-' + suite, suite)) for suite in SUITES), prefix)
         result = ansible.run(list(started.values()), harness.role_play('nftables'), extra_vars=VARS)
         assert result.rc == 0, result.stdout[-3000:]
         yield started
@@ -161,9 +161,11 @@ def others(ansible):
     prefix = os.environ.get('JAAS_VERIFY_PREFIX', harness.NAME_PREFIX)
     started = {}
     try:
+        wanted = {}
         for suite in SUITES:
-            started['ufw', suite] = harness.Host.start('verify-ufw-' + suite, suite, prefix)
-            started['firewalld', suite] = harness.Host.start('verify-fwd-' + suite, suite, prefix)
+            wanted['ufw', suite] = ('verify-ufw-' + suite, suite)
+            wanted['firewalld', suite] = ('verify-fwd-' + suite, suite)
+        started = harness.Host.start_many(wanted, prefix)
         ufw_hosts = [host for (kind, _s), host in started.items() if kind == 'ufw']
         fwd_hosts = [host for (kind, _s), host in started.items() if kind == 'firewalld']
         for host in fwd_hosts:
