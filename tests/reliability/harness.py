@@ -209,6 +209,13 @@ class Ansible(object):
         """Run to the end; returns rc, output, seconds and the controller's peak RSS."""
         return self.run_argv(self.command(hosts, play, extra_vars, forks, options), timeout)
 
+    def run_inventory(self, host_vars, play, timeout=300):
+        """Run ``play`` on an inventory given as {inventory name: variables}, every name at
+        once (several names may be one container, through ``ansible_host``)."""
+        argv = [self.binary, '-i', self.write('inventory', {'all': {'hosts': host_vars}}),
+                '--forks', str(len(host_vars)), self.write('play', play)]
+        return self.run_argv(argv, timeout)
+
     def run_argv(self, argv, timeout=300):
         """Run an ansible-playbook command line (inventory and play written by the caller)."""
         start = time.monotonic()

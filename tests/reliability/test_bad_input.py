@@ -203,14 +203,10 @@ def run_corpus(ansible, host, role, cases, snapshot):
     so they may run at once), no task may report a change, and the host must be the same
     after all of them."""
     before = snapshot(host)
-    inventory = {'all': {'hosts': {}}}
-    for case in sorted(cases):
-        extra, _expected = cases[case]
-        inventory['all']['hosts'][case] = dict(host.inventory_vars(), ansible_host=host.name,
-                                               **extra)
-    argv = [ansible.binary, '-i', ansible.write('inventory', inventory),
-            '--forks', str(len(cases)), ansible.write('play', harness.role_play(role))]
-    result = ansible.run_argv(argv)
+    result = ansible.run_inventory(
+        dict((case, dict(host.inventory_vars(), ansible_host=host.name, **cases[case][0]))
+             for case in sorted(cases)),
+        harness.role_play(role))
     failed = dict(harness.failures(result.stdout))
     problems = []
     if result.rc == 0:

@@ -185,12 +185,11 @@ def stale_cache(hosts, ansible):
     then the stale-cache sequence on all of them at once: their TTLs run down together.
     {(backend, suite): what watch_expiry saw, or the apply's failure}."""
     started, _workdir = hosts
-    inventory = {'all': {'hosts': {}}}
-    for (backend, suite), host in started.items():
-        inventory['all']['hosts'][host.name] = dict(
-            host.inventory_vars(), jaas_test_backend=backend, **role_vars(backend, host.catalog))
-    result = ansible.run_argv([ansible.binary, '-i', ansible.write('inventory', inventory),
-                               '--forks', str(len(started)), ansible.write('play', APPLY)])
+    result = ansible.run_inventory(
+        dict((host.name, dict(host.inventory_vars(), jaas_test_backend=backend,
+                              **role_vars(backend, host.catalog)))
+             for (backend, _suite), host in started.items()),
+        APPLY)
     failed = dict(harness.failures(result.stdout))
     outcome = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(started)) as pool:
