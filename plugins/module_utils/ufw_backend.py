@@ -37,9 +37,9 @@ from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
     DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
-    DEFAULTS_FILE, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
+    DEFAULTS_FILE, LOGLEVELS, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
     conf_value, desired_blocks, describe_text, enable_change, guarded_blocks, lines_text,
-    loglevel, parse_defaults, plan_files, planned_policies, with_safety_rules)
+    loglevel, parse_defaults, plan_files, planned_policies, with_conf_value, with_safety_rules)
 
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
@@ -115,6 +115,41 @@ def reload_user_chains(module, families):
         if rc != 0:
             return '%s -n %s failed: %s' % (tool, path, (err or out).strip())
     return None
+
+
+# ufw's init script, run by ufw's systemd unit at boot (``ufw-init start``). ``ufw enable``
+# runs it too, then re-adds the logging rules of the rules files one iptables call at a time
+# (about 100 calls, 0.3 s); the kernel's rules end up the same either way (checked against
+# ``ufw --force enable`` by tests/reliability/test_ufw_start.py).
+UFW_INIT = ('/lib/ufw/ufw-init', '/usr/lib/ufw/ufw-init')
+
+
+def ufw_conf():
+    return os.path.join(UFW_DIR, 'ufw.conf')
+
+
+def boot_start(module):
+    """(ufw-init, ufw.conf text) when an inactive ufw can be started the way the host starts
+    it at boot, else None (``ufw --force enable`` runs instead): no init script, ENABLED=yes
+    already (then ``ufw default`` and ``ufw logging`` would touch the running firewall), or
+    no valid LOGLEVEL (``ufw enable`` writes one)."""
+    init = next((path for path in UFW_INIT if os.access(path, os.X_OK)), None)
+    conf = read_text(module, ufw_conf())
+    if init is None or conf_value(conf, 'ENABLED') == 'yes' or \
+            conf_value(conf, 'LOGLEVEL') not in LOGLEVELS:
+        return None
+    return init, conf
+
+
+def start_as_at_boot(module, init, conf):
+    """ENABLED=yes in ufw.conf (one atomic write), then ``ufw-init start``. None when done,
+    else the error, with ufw.conf put back (as ``ufw enable`` does when its start fails)."""
+    write_atomic(module, ufw_conf(), with_conf_value(conf, 'ENABLED', 'yes'))
+    rc, out, err = module.run_command([init, 'start'])
+    if rc == 0:
+        return None
+    write_atomic(module, ufw_conf(), conf)
+    return '%s start failed: %s' % (init, (err or out).strip())
 
 
 # ---------------------------------------------------------------- the backend
@@ -324,7 +359,7 @@ class UfwBackend(Backend):
                      for family, name in RULES_FILES.items())
         at_boot = None
         if module.params['enabled'] is not None:
-            at_boot = conf_value(read_text(module, os.path.join(UFW_DIR, 'ufw.conf')),
+            at_boot = conf_value(read_text(module, ufw_conf()),
                                  'ENABLED') == 'yes'
         self.drop_log = UfwDropLog(module, [4, 6] if defaults['ipv6'] else [4])
         return {'defaults': defaults, 'active': active, 'texts': texts,
@@ -349,20 +384,33 @@ class UfwBackend(Backend):
                           (RULES_FILES[4], RULES_FILES[6], 'ufw.conf')] + [DEFAULTS_FILE],
                          self.active)
 
+    def set_policies(self, changes, failed=None):
+        for direction, wanted_policy in changes:
+            rc, out, err = self.module.run_command([self.ufw, 'default', wanted_policy, direction])
+            if rc != 0:
+                self.module.fail_json(msg='ufw default %s %s failed: %s'
+                                      % (wanted_policy, direction, (err or out).strip()), **(failed or {}))
+
     def apply(self, plan):
         module = self.module
         work = plan.work
         files = work['files']
         live = work['live']
         result = {}
-        if files.updated and files.templates:
+        # Enabling an inactive ufw: it is started as at boot (start_as_at_boot), which loads
+        # the logging section of the rules files as it is. So ufw sets the policies first
+        # (on an inactive ufw, ``ufw default`` only edits files) and then writes that section
+        # for them (``ufw logging``, which also turns package templates into its full format).
+        boot = boot_start(module) if work['enable'] and not live['active'] else None
+        if boot is not None:
+            self.set_policies(work['policy_changes'])
+        if boot is not None or (files.updated and files.templates):
             # Files as the package ships them: let ufw write its own full format first (same
             # rules, same log level), then plan again on what ufw wrote.
-            level = loglevel(read_text(module, os.path.join(UFW_DIR, 'ufw.conf')))
-            rc, out, err = module.run_command([self.ufw, 'logging', level])
+            rc, out, err = module.run_command([self.ufw, 'logging', loglevel(read_text(module, ufw_conf()))])
             if rc != 0:
                 module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
-            live = dict(live, texts=dict(
+            live = dict(live, defaults=parse_defaults(read_text(module, DEFAULTS_FILE)), texts=dict(
                 (family, read_text(module, os.path.join(UFW_DIR, name)))
                 for family, name in RULES_FILES.items()))
             plan = self.plan(work['desired'], live)
@@ -413,18 +461,21 @@ class UfwBackend(Backend):
         # After the domain half's block (its accepts come first), before a reload.
         self.drop_log.apply_files(work['log_steps'])
 
-        for direction, wanted_policy in work['policy_changes']:
-            rc, out, err = module.run_command([self.ufw, 'default', wanted_policy, direction])
-            if rc != 0:
-                module.fail_json(msg='ufw default %s %s failed: %s'
-                                 % (wanted_policy, direction, (err or out).strip()), **failed)
+        self.set_policies(work['policy_changes'], failed)
 
         if work['enable'] is not None:
-            command = [self.ufw, '--force', 'enable'] if work['enable'] else [self.ufw, 'disable']
-            rc, out, err = module.run_command(command)
-            if rc != 0:
-                module.fail_json(msg='%s failed: %s' % (' '.join(command[1:]),
-                                                        (err or out).strip()), **failed)
+            if boot is not None:
+                boot = boot_start(module)
+            if boot is not None:
+                problem = start_as_at_boot(module, *boot)
+                if problem:
+                    module.fail_json(msg='enabling ufw failed: %s' % problem, **failed)
+            else:
+                command = [self.ufw, '--force', 'enable'] if work['enable'] else [self.ufw, 'disable']
+                rc, out, err = module.run_command(command)
+                if rc != 0:
+                    module.fail_json(msg='%s failed: %s' % (' '.join(command[1:]),
+                                                            (err or out).strip()), **failed)
         # The running firewall: whatever reloaded above, the log rules last in their chains.
         if work['enable'] is True or (active and work['enable'] is not False):
             self.drop_log.apply_runtime(work['log_policies'],

@@ -45,6 +45,7 @@ UFW_DIR = '/etc/ufw'
 RULES_FILES = {4: 'user.rules', 6: 'user6.rules'}
 AFTER_RULES = {4: 'after.rules', 6: 'after6.rules'}
 DEFAULTS_FILE = '/etc/default/ufw'
+LOGLEVELS = ('off', 'low', 'medium', 'high', 'full')
 POLICY_DIRECTIONS = ('incoming', 'outgoing', 'routed')
 
 RULES_START = '### RULES ###'
@@ -477,10 +478,25 @@ def conf_value(text, key):
     return None
 
 
+def with_conf_value(text, key, value):
+    """ufw.conf (or /etc/default/ufw) with every ``key=`` line set to ``key=value``, or the
+    line added at the end when there is none, as ufw's own settings writer does."""
+    lines, found = [], False
+    for line in text.splitlines(True):
+        if line.startswith(key + '='):
+            line, found = '%s=%s\n' % (key, value), True
+        lines.append(line)
+    if not found:
+        if lines and not lines[-1].endswith('\n'):
+            lines[-1] += '\n'
+        lines.append('%s=%s\n' % (key, value))
+    return ''.join(lines)
+
+
 def loglevel(conf_text):
     """The LOGLEVEL of ufw.conf (ufw's default 'low' when unset)."""
     level = conf_value(conf_text, 'LOGLEVEL')
-    return level if level in ('off', 'low', 'medium', 'high', 'full') else 'low'
+    return level if level in LOGLEVELS else 'low'
 
 
 def summarise(blocks, family):

@@ -157,6 +157,11 @@ options:
     description:
       - V(true) enables ufw (now and at boot) after rules and policies are in place;
         V(false) disables it. Unchanged when omitted.
+      - A ufw that is not running is started as at boot, C(ENABLED=yes) in C(ufw.conf) and
+        ufw's C(ufw-init start), after ufw has set the policies and written its logging
+        section for them; the kernel gets the rules C(ufw enable) would load, without its
+        one C(iptables) call per logging rule. C(ufw --force enable) runs when there is no
+        init script, no valid C(LOGLEVEL), or C(ENABLED=yes) already.
     type: bool
   if_missing:
     description:

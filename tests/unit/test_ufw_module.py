@@ -103,3 +103,43 @@ def test_policy_changes_after_the_rules(make_host, capsys):
     reload_at = max(i for i, c in enumerate(host.commands) if 'restore -n' in c)
     policy_at = host.commands.index('/usr/sbin/ufw default deny outgoing')
     assert reload_at < policy_at
+
+
+def test_an_inactive_ufw_starts_as_at_boot(make_host, capsys):
+    """Policies first, then ufw writes its logging section for them, then the rules files,
+    then ufw-init start: what the host loads at boot, ufw's Python and its 100 iptables
+    calls of `ufw enable` skipped (tests/reliability/test_ufw_start.py: same kernel rules)."""
+    host = make_host(active=False)
+    out = run(capsys, default_outgoing='deny', enabled=True)
+    assert out['changed'] is True and out['active'] is False, out      # active: before the run
+    assert host.active is True
+    assert not any('--force enable' in command for command in host.commands)
+    order = [host.commands.index(command) for command in (
+        '/usr/sbin/ufw default deny outgoing', '/usr/sbin/ufw logging low',
+        '%s start' % host.init)]
+    assert order == sorted(order)
+    assert (host.dir / 'ufw.conf').read_text() == 'ENABLED=yes\nLOGLEVEL=low\n'
+    assert '--dport 10000 -j ACCEPT' in host.text(4)
+
+
+def test_a_failed_boot_start_puts_ufw_conf_back(make_host, capsys):
+    host = make_host(active=False, init='fails')
+    out = run(capsys, enabled=True)
+    assert out['failed'] is True
+    assert out['msg'] == ('enabling ufw failed: %s start failed: iptables-restore: line 5 failed'
+                          % host.init)
+    assert (host.dir / 'ufw.conf').read_text() == 'ENABLED=no\nLOGLEVEL=low\n'
+
+
+@pytest.mark.parametrize('init, conf', [
+    (None, 'ENABLED=no\nLOGLEVEL=low\n'),          # no init script where ufw keeps it
+    ('ok', 'ENABLED=no\n'),                        # no LOGLEVEL: ufw enable writes one
+    ('ok', 'ENABLED=yes\nLOGLEVEL=low\n'),         # stopped, not disabled: ufw's own way
+])
+def test_otherwise_ufw_enable_starts_it(make_host, capsys, init, conf):
+    host = make_host(active=False, init=init)
+    (host.dir / 'ufw.conf').write_text(conf)
+    out = run(capsys, enabled=True)
+    assert out['changed'] is True, out
+    assert '/usr/sbin/ufw --force enable' in host.commands
+    assert not any(command.endswith('ufw-init start') for command in host.commands)

@@ -53,10 +53,17 @@ JVB = dict(direction='out', family=4, network='198.18.1.0/24', protocol='udp', p
 class FakeUfw(object):
     """ufw's files under tmp_path, and what ufw / iptables-restore would answer."""
 
-    def __init__(self, tmp_path, active=True, installed=True, ipv6='yes', outgoing='ACCEPT'):
+    def __init__(self, tmp_path, active=True, installed=True, ipv6='yes', outgoing='ACCEPT',
+                 init='ok'):
         self.dir = tmp_path / 'ufw'
         self.dir.mkdir()
         self.active = active
+        # ufw's init script: 'ok' starts ufw, 'fails' exits 1, None: there is none
+        self.init = tmp_path / 'ufw-init'
+        self.init_answer = init
+        if init is not None:
+            self.init.write_text('#!/bin/sh\nexit 99\n')   # never run: run_command is canned
+            self.init.chmod(0o755)
         self.installed = installed
         self.commands = []
         if installed:
@@ -75,6 +82,11 @@ class FakeUfw(object):
 
     def run_command(self, args, **kwargs):
         self.commands.append(' '.join(str(a) for a in args))
+        if args[0] == str(self.init):
+            if self.init_answer == 'fails':
+                return 1, '', 'iptables-restore: line 5 failed\n'
+            self.active = True
+            return 0, '', ''
         if args[1:4] == ['-w', '-n', '-L']:     # ufw's chains are loaded while ufw is active
             return (0, 'Chain %s (1 references)\n' % args[4], '') if self.active else \
                 (1, '', 'iptables: No chain/target/match by that name.\n')
@@ -94,6 +106,7 @@ def make_host(tmp_path, monkeypatch):
                             lambda module, args, **k: fake.run_command(args, **k))
         monkeypatch.setattr(ufw_backend, 'UFW_DIR', str(fake.dir))
         monkeypatch.setattr(ufw_backend, 'DEFAULTS_FILE', str(fake.defaults))
+        monkeypatch.setattr(ufw_backend, 'UFW_INIT', (str(fake.init),))
         monkeypatch.setattr(ufw_backend, 'RELOAD_PENDING', str(tmp_path / 'reload-pending'))
         monkeypatch.setattr(ufw_backend, 'kept_connection_ports', lambda keep, port=None:
                             connection.kept_connection_ports(keep, port,
