@@ -37,9 +37,9 @@ from ansible_collections.jaas.firewall.plugins.module_utils.ufw_domains import (
     DEFAULT_MARK, UfwDomains, check_params as check_domain_params)
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import UfwDropLog
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
-    DEFAULTS_FILE, LOGLEVELS, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
+    AFTER_RULES, DEFAULTS_FILE, LOGLEVELS, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
     conf_value, desired_blocks, describe_text, enable_change, guarded_blocks, lines_text,
-    loglevel, parse_defaults, plan_files, planned_policies, with_conf_value, with_safety_rules)
+    loglevel, parse_defaults, plan_files, planned_policies, policy_texts, with_conf_value, with_safety_rules)
 
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
@@ -398,12 +398,22 @@ class UfwBackend(Backend):
         live = work['live']
         result = {}
         # Enabling an inactive ufw: it is started as at boot (start_as_at_boot), which loads
-        # the logging section of the rules files as it is. So ufw sets the policies first
-        # (on an inactive ufw, ``ufw default`` only edits files) and then writes that section
-        # for them (``ufw logging``, which also turns package templates into its full format).
+        # the logging section of the rules files as it is. So the policies are set first,
+        # in the files, as ``ufw default`` sets them while ufw is not enabled, and ufw then
+        # writes that section for them (``ufw logging``, which also turns package templates
+        # into its full format).
         boot = boot_start(module) if work['enable'] and not live['active'] else None
-        if boot is not None:
-            self.set_policies(work['policy_changes'])
+        if boot is not None and work['policy_changes']:
+            # ufw not enabled: `ufw default` would only edit these files (ufw_plan.policy_texts)
+            paths = dict((family, os.path.join(UFW_DIR, name)) for family, name in AFTER_RULES.items())
+            defaults, after = policy_texts(
+                read_text(module, DEFAULTS_FILE),
+                dict((family, read_text(module, path)) for family, path in paths.items()),
+                work['policy_changes'])
+            for family, path in sorted(paths.items()):
+                if after[family] != read_text(module, path):
+                    write_atomic(module, path, after[family])
+            write_atomic(module, DEFAULTS_FILE, defaults)
         if boot is not None or (files.updated and files.templates):
             # Files as the package ships them: let ufw write its own full format first (same
             # rules, same log level), then plan again on what ufw wrote.

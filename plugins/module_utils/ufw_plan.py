@@ -544,6 +544,27 @@ def planned_policies(wanted, defaults):
     return policies, changes
 
 
+POLICY_CHAINS = {'incoming': 'INPUT', 'outgoing': 'OUTPUT', 'routed': 'FORWARD'}
+# ufw's catch-all log prefixes: a policy change on an inactive ufw (``ufw default``) swaps
+# them in every line of the after rules files, whatever the direction.
+LOG_PREFIX_SWAP = {'allow': ('UFW BLOCK', 'UFW ALLOW'), 'deny': ('UFW ALLOW', 'UFW BLOCK'),
+                   'reject': ('UFW ALLOW', 'UFW BLOCK')}
+
+
+def policy_texts(defaults_text, after_texts, changes):
+    """(/etc/default/ufw, {family: after rules}) once ``changes`` [(direction, policy)] are
+    made, as ``ufw default`` writes them when ufw is not enabled (it then changes no rule of
+    the kernel): the DEFAULT_<CHAIN>_POLICY line, and the log prefixes of the after rules."""
+    after_texts = dict(after_texts)
+    for direction, policy in changes:
+        value = '"%s"' % dict((name, key) for key, name in POLICY_NAMES.items())[policy]
+        defaults_text = with_conf_value(defaults_text, 'DEFAULT_%s_POLICY' % POLICY_CHAINS[direction],
+                                        value)
+        old, new = LOG_PREFIX_SWAP[policy]
+        after_texts = dict((family, text.replace(old, new)) for family, text in after_texts.items())
+    return defaults_text, after_texts
+
+
 def enable_change(enabled, active, at_boot):
     """True/False when ufw has to be enabled/disabled (running and at boot), else None."""
     if enabled is None:

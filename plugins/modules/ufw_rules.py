@@ -158,10 +158,12 @@ options:
       - V(true) enables ufw (now and at boot) after rules and policies are in place;
         V(false) disables it. Unchanged when omitted.
       - A ufw that is not running is started as at boot, C(ENABLED=yes) in C(ufw.conf) and
-        ufw's C(ufw-init start), after ufw has set the policies and written its logging
-        section for them; the kernel gets the rules C(ufw enable) would load, without its
-        one C(iptables) call per logging rule. C(ufw --force enable) runs when there is no
-        init script, no valid C(LOGLEVEL), or C(ENABLED=yes) already.
+        ufw's C(ufw-init start), after the policies are written to C(/etc/default/ufw) (and
+        ufw's log prefixes in C(after.rules)) as C(ufw default) writes them on a disabled ufw
+        and ufw has written its logging section for them (C(ufw logging)). The kernel gets
+        the rules C(ufw enable) would load, without its one C(iptables) call per logging
+        rule. C(ufw --force enable) runs when there is no init script, no valid
+        C(LOGLEVEL), or C(ENABLED=yes) already.
     type: bool
   if_missing:
     description:

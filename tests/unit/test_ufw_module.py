@@ -15,7 +15,7 @@ import pytest
 
 
 from canned.ufw import (  # noqa: F401 (fixtures)
-    RULES_FILE, make_host, run)
+    AFTER_RULES, RULES_FILE, make_host, run)
 
 
 def test_check_mode_reports_and_writes_nothing(make_host, capsys):
@@ -106,18 +106,19 @@ def test_policy_changes_after_the_rules(make_host, capsys):
 
 
 def test_an_inactive_ufw_starts_as_at_boot(make_host, capsys):
-    """Policies first, then ufw writes its logging section for them, then the rules files,
-    then ufw-init start: what the host loads at boot, ufw's Python and its 100 iptables
-    calls of `ufw enable` skipped (tests/reliability/test_ufw_start.py: same kernel rules)."""
+    """Policies first (in the files, as `ufw default` writes them on a disabled ufw), then
+    ufw writes its logging section for them, then the rules files, then ufw-init start: what
+    the host loads at boot (tests/reliability/test_ufw_start.py: same kernel rules and files
+    as `ufw default` + `ufw --force enable`)."""
     host = make_host(active=False)
     out = run(capsys, default_outgoing='deny', enabled=True)
     assert out['changed'] is True and out['active'] is False, out      # active: before the run
     assert host.active is True
-    assert not any('--force enable' in command for command in host.commands)
-    order = [host.commands.index(command) for command in (
-        '/usr/sbin/ufw default deny outgoing', '/usr/sbin/ufw logging low',
-        '%s start' % host.init)]
-    assert order == sorted(order)
+    assert not any('--force enable' in command or 'ufw default' in command
+                   for command in host.commands)
+    assert host.commands.index('/usr/sbin/ufw logging low') < host.commands.index('%s start' % host.init)
+    assert host.defaults.read_text() == 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="DROP"\n'
+    assert (host.dir / 'after.rules').read_text() == AFTER_RULES.replace('UFW ALLOW', 'UFW BLOCK')
     assert (host.dir / 'ufw.conf').read_text() == 'ENABLED=yes\nLOGLEVEL=low\n'
     assert '--dport 10000 -j ACCEPT' in host.text(4)
 

@@ -9,7 +9,8 @@ import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, UserRules, as_empty_rules_file, decode_comment, describe, describe_text,
-    desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, remove_from_file, render_block)
+    desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, policy_texts,
+    remove_from_file, render_block, with_conf_value)
 from canned.ufw import (  # noqa: F401 (fixtures)
     rule, rules_file)
 
@@ -284,3 +285,30 @@ def test_safety_rules_come_first_once_then_rules_then_routes(gateway):
         v6.append('-A ufw6-user-forward -i eth1 -o eth0 -p tcp -d 2001:2::/48 --dport 443 -j ACCEPT')
     assert _rule_lines(wanted[4]) == v4
     assert _rule_lines(wanted[6]) == v6
+
+
+# /etc/default/ufw as Debian ships it (the lines that matter) and an admin's after.rules line
+DEFAULTS = 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n'
+AFTER = '*filter\n-A ufw-after-input -j LOG --log-prefix "[UFW ALLOW] "\nCOMMIT\n'
+
+
+@pytest.mark.parametrize('changes, defaults, prefix', [
+    # what `ufw default deny outgoing` leaves on a disabled ufw 0.36.2 (Debian 12)
+    ([('outgoing', 'deny')],
+     'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="DROP"\n', 'UFW BLOCK'),
+    # `ufw default reject incoming`, then `ufw default allow routed` (no such line: appended)
+    ([('incoming', 'reject'), ('routed', 'allow')],
+     'IPV6=yes\nDEFAULT_INPUT_POLICY="REJECT"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n'
+     'DEFAULT_FORWARD_POLICY="ACCEPT"\n', 'UFW ALLOW'),
+    ([], DEFAULTS, 'UFW ALLOW'),
+])
+def test_policy_texts_as_ufw_default_writes_them(changes, defaults, prefix):
+    new_defaults, after = policy_texts(DEFAULTS, {4: AFTER, 6: AFTER}, changes)
+    assert new_defaults == defaults
+    assert after == {4: AFTER.replace('UFW ALLOW', prefix), 6: AFTER.replace('UFW ALLOW', prefix)}
+
+
+def test_with_conf_value_sets_every_line_or_appends():
+    assert with_conf_value('A=1\nENABLED=no\n# ENABLED=no\n', 'ENABLED', 'yes') == \
+        'A=1\nENABLED=yes\n# ENABLED=no\n'
+    assert with_conf_value('A=1', 'ENABLED', 'yes') == 'A=1\nENABLED=yes\n'

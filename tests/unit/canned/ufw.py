@@ -46,6 +46,7 @@ RULES_FILE = """*filter
 ### END RATE LIMITING ###
 COMMIT
 """
+AFTER_RULES = '*filter\n-A ufw-after-input -j LOG --log-prefix "[UFW ALLOW] "\nCOMMIT\n'
 JVB = dict(direction='out', family=4, network='198.18.1.0/24', protocol='udp', ports='10000',
            block='jvb', region='lab-a')
 
@@ -71,6 +72,8 @@ class FakeUfw(object):
             (self.dir / 'user6.rules').write_text(RULES_FILE.replace('ufw-', 'ufw6-'))
             (self.dir / 'ufw.conf').write_text('ENABLED=%s\nLOGLEVEL=low\n'
                                                % ('yes' if active else 'no'))
+            for name in ('after.rules', 'after6.rules'):      # an admin's catch-all log line
+                (self.dir / name).write_text(AFTER_RULES)
         self.defaults = tmp_path / 'default-ufw'
         self.defaults.write_text('IPV6=%s\nDEFAULT_INPUT_POLICY="DROP"\n'
                                  'DEFAULT_OUTPUT_POLICY="%s"\n' % (ipv6, outgoing))
