@@ -384,13 +384,6 @@ class UfwBackend(Backend):
                           (RULES_FILES[4], RULES_FILES[6], 'ufw.conf')] + [DEFAULTS_FILE],
                          self.active)
 
-    def set_policies(self, changes, failed=None):
-        for direction, wanted_policy in changes:
-            rc, out, err = self.module.run_command([self.ufw, 'default', wanted_policy, direction])
-            if rc != 0:
-                self.module.fail_json(msg='ufw default %s %s failed: %s'
-                                      % (wanted_policy, direction, (err or out).strip()), **(failed or {}))
-
     def apply(self, plan):
         module = self.module
         work = plan.work
@@ -420,7 +413,8 @@ class UfwBackend(Backend):
             rc, out, err = module.run_command([self.ufw, 'logging', loglevel(read_text(module, ufw_conf()))])
             if rc != 0:
                 module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
-            live = dict(live, defaults=parse_defaults(read_text(module, DEFAULTS_FILE)), texts=dict(
+            # (live's defaults stay those read before: the policy changes are still reported)
+            live = dict(live, texts=dict(
                 (family, read_text(module, os.path.join(UFW_DIR, name)))
                 for family, name in RULES_FILES.items()))
             plan = self.plan(work['desired'], live)
@@ -471,11 +465,15 @@ class UfwBackend(Backend):
         # After the domain half's block (its accepts come first), before a reload.
         self.drop_log.apply_files(work['log_steps'])
 
-        self.set_policies(work['policy_changes'], failed)
+        for direction, wanted_policy in work['policy_changes'] if boot is None else ():
+            rc, out, err = module.run_command([self.ufw, 'default', wanted_policy, direction])
+            if rc != 0:
+                module.fail_json(msg='ufw default %s %s failed: %s'
+                                 % (wanted_policy, direction, (err or out).strip()), **failed)
 
         if work['enable'] is not None:
             if boot is not None:
-                boot = boot_start(module)
+                boot = boot_start(module)   # ufw.conf again: ufw logging rewrote it
             if boot is not None:
                 problem = start_as_at_boot(module, *boot)
                 if problem:

@@ -119,6 +119,10 @@ def test_an_inactive_ufw_starts_as_at_boot(make_host, capsys):
     assert host.commands.index('/usr/sbin/ufw logging low') < host.commands.index('%s start' % host.init)
     assert host.defaults.read_text() == 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="DROP"\n'
     assert (host.dir / 'after.rules').read_text() == AFTER_RULES.replace('UFW ALLOW', 'UFW BLOCK')
+    # reported as any policy change is
+    assert out['policies'] == {'incoming': 'deny', 'outgoing': 'deny', 'routed': None}
+    assert 'default outgoing: allow' in out['diff']['before']
+    assert 'default outgoing: deny' in out['diff']['after']
     assert (host.dir / 'ufw.conf').read_text() == 'ENABLED=yes\nLOGLEVEL=low\n'
     assert '--dport 10000 -j ACCEPT' in host.text(4)
 
