@@ -39,7 +39,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     AFTER_RULES, DEFAULTS_FILE, LOGLEVELS, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
     conf_value, desired_blocks, describe_text, enable_change, guarded_blocks, lines_text,
-    loglevel, parse_defaults, plan_files, planned_policies, policy_texts, with_conf_value, with_safety_rules)
+    loglevel, parse_defaults, plan_files, planned_policies, policy_defaults, swap_log_prefixes, with_conf_value,
+    with_safety_rules)
 
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
@@ -397,15 +398,9 @@ class UfwBackend(Backend):
         # into its full format).
         boot = boot_start(module) if work['enable'] and not live['active'] else None
         if boot is not None and work['policy_changes']:
-            # ufw not enabled: `ufw default` would only edit these files (ufw_plan.policy_texts)
-            paths = dict((family, os.path.join(UFW_DIR, name)) for family, name in AFTER_RULES.items())
-            defaults, after = policy_texts(
-                read_text(module, DEFAULTS_FILE),
-                dict((family, read_text(module, path)) for family, path in paths.items()),
-                work['policy_changes'])
-            for family, path in sorted(paths.items()):
-                if after[family] != read_text(module, path):
-                    write_atomic(module, path, after[family])
+            # ufw not enabled: `ufw default` edits only files; the after rules' log prefixes
+            # below, where it would run
+            defaults = policy_defaults(read_text(module, DEFAULTS_FILE), work['policy_changes'])
             write_atomic(module, DEFAULTS_FILE, defaults)
         if boot is not None or (files.updated and files.templates):
             # Files as the package ships them: let ufw write its own full format first (same
@@ -465,6 +460,12 @@ class UfwBackend(Backend):
         # After the domain half's block (its accepts come first), before a reload.
         self.drop_log.apply_files(work['log_steps'])
 
+        for family, name in sorted(AFTER_RULES.items()) if boot is not None else ():
+            path = os.path.join(UFW_DIR, name)
+            text = read_text(module, path)
+            swapped = swap_log_prefixes(text, work['policy_changes'])
+            if swapped != text:
+                write_atomic(module, path, swapped)
         for direction, wanted_policy in work['policy_changes'] if boot is None else ():
             rc, out, err = module.run_command([self.ufw, 'default', wanted_policy, direction])
             if rc != 0:

@@ -551,18 +551,24 @@ LOG_PREFIX_SWAP = {'allow': ('UFW BLOCK', 'UFW ALLOW'), 'deny': ('UFW ALLOW', 'U
                    'reject': ('UFW ALLOW', 'UFW BLOCK')}
 
 
-def policy_texts(defaults_text, after_texts, changes):
-    """(/etc/default/ufw, {family: after rules}) once ``changes`` [(direction, policy)] are
-    made, as ``ufw default`` writes them when ufw is not enabled (it then changes no rule of
-    the kernel): the DEFAULT_<CHAIN>_POLICY line, and the log prefixes of the after rules."""
-    after_texts = dict(after_texts)
+def policy_defaults(defaults_text, changes):
+    """/etc/default/ufw once ``changes`` [(direction, policy)] are made, as ``ufw default``
+    writes it (the DEFAULT_<CHAIN>_POLICY line; on a disabled ufw nothing else but
+    swap_log_prefixes changes)."""
+    values = dict((name, key) for key, name in POLICY_NAMES.items())
     for direction, policy in changes:
-        value = '"%s"' % dict((name, key) for key, name in POLICY_NAMES.items())[policy]
         defaults_text = with_conf_value(defaults_text, 'DEFAULT_%s_POLICY' % POLICY_CHAINS[direction],
-                                        value)
+                                        '"%s"' % values[policy])
+    return defaults_text
+
+
+def swap_log_prefixes(after_text, changes):
+    """An after rules file once ``changes`` are made: ``ufw default`` swaps ufw's catch-all
+    log prefixes on every line, whatever the direction."""
+    for _direction, policy in changes:
         old, new = LOG_PREFIX_SWAP[policy]
-        after_texts = dict((family, text.replace(old, new)) for family, text in after_texts.items())
-    return defaults_text, after_texts
+        after_text = after_text.replace(old, new)
+    return after_text
 
 
 def enable_change(enabled, active, at_boot):

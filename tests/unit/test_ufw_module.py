@@ -15,7 +15,7 @@ import pytest
 
 
 from canned.ufw import (  # noqa: F401 (fixtures)
-    AFTER_RULES, RULES_FILE, make_host, run)
+    ADMIN_AFTER_RULES, RULES_FILE, make_host, run)
 
 
 def test_check_mode_reports_and_writes_nothing(make_host, capsys):
@@ -118,7 +118,8 @@ def test_an_inactive_ufw_starts_as_at_boot(make_host, capsys):
                    for command in host.commands)
     assert host.commands.index('/usr/sbin/ufw logging low') < host.commands.index('%s start' % host.init)
     assert host.defaults.read_text() == 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="DROP"\n'
-    assert (host.dir / 'after.rules').read_text() == AFTER_RULES.replace('UFW ALLOW', 'UFW BLOCK')
+    assert '[UFW ALLOW]' in ADMIN_AFTER_RULES
+    assert (host.dir / 'after.rules').read_text() == ADMIN_AFTER_RULES.replace('UFW ALLOW', 'UFW BLOCK')
     # reported as any policy change is
     assert out['policies'] == {'incoming': 'deny', 'outgoing': 'deny', 'routed': None}
     assert 'default outgoing: allow' in out['diff']['before']
@@ -148,3 +149,14 @@ def test_otherwise_ufw_enable_starts_it(make_host, capsys, init, conf):
     assert out['changed'] is True, out
     assert '/usr/sbin/ufw --force enable' in host.commands
     assert not any(command.endswith('ufw-init start') for command in host.commands)
+
+
+def test_log_prefixes_swapped_and_drop_log_block_both_land(make_host, capsys):
+    """The catch-all prefixes are swapped in after.rules where `ufw default` ran, after the
+    other writes there (drop logging's block here): neither undoes the other."""
+    host = make_host(active=False)
+    out = run(capsys, default_outgoing='deny', enabled=True, log_drops=True)
+    assert out['changed'] is True, out
+    after = (host.dir / 'after.rules').read_text()
+    assert '[UFW BLOCK]' in after and '[UFW ALLOW]' not in after
+    assert 'jaas.firewall log drops' in after

@@ -9,8 +9,8 @@ import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, UserRules, as_empty_rules_file, decode_comment, describe, describe_text,
-    desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, policy_texts,
-    remove_from_file, render_block, with_conf_value)
+    desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, policy_defaults,
+    remove_from_file, render_block, swap_log_prefixes, with_conf_value)
 from canned.ufw import (  # noqa: F401 (fixtures)
     rule, rules_file)
 
@@ -302,10 +302,9 @@ AFTER = '*filter\n-A ufw-after-input -j LOG --log-prefix "[UFW ALLOW] "\nCOMMIT\
      'DEFAULT_FORWARD_POLICY="ACCEPT"\n', 'UFW ALLOW'),
     ([], DEFAULTS, 'UFW ALLOW'),
 ])
-def test_policy_texts_as_ufw_default_writes_them(changes, defaults, prefix):
-    new_defaults, after = policy_texts(DEFAULTS, {4: AFTER, 6: AFTER}, changes)
-    assert new_defaults == defaults
-    assert after == {4: AFTER.replace('UFW ALLOW', prefix), 6: AFTER.replace('UFW ALLOW', prefix)}
+def test_policy_files_as_ufw_default_writes_them(changes, defaults, prefix):
+    assert policy_defaults(DEFAULTS, changes) == defaults
+    assert swap_log_prefixes(AFTER, changes) == AFTER.replace('UFW ALLOW', prefix)
 
 
 def test_with_conf_value_sets_every_line_or_appends():

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils import basic
 
 from module_runs import run_main
-from ansible_collections.jaas.firewall.plugins.module_utils import connection, ufw_backend
+from ansible_collections.jaas.firewall.plugins.module_utils import connection, ufw_backend, ufw_drop_log
 from ansible_collections.jaas.firewall.plugins.modules import ufw_rules
 
 RULES_FILE = """*filter
@@ -46,7 +46,6 @@ RULES_FILE = """*filter
 ### END RATE LIMITING ###
 COMMIT
 """
-AFTER_RULES = '*filter\n-A ufw-after-input -j LOG --log-prefix "[UFW ALLOW] "\nCOMMIT\n'
 JVB = dict(direction='out', family=4, network='198.18.1.0/24', protocol='udp', ports='10000',
            block='jvb', region='lab-a')
 
@@ -72,8 +71,8 @@ class FakeUfw(object):
             (self.dir / 'user6.rules').write_text(RULES_FILE.replace('ufw-', 'ufw6-'))
             (self.dir / 'ufw.conf').write_text('ENABLED=%s\nLOGLEVEL=low\n'
                                                % ('yes' if active else 'no'))
-            for name in ('after.rules', 'after6.rules'):      # an admin's catch-all log line
-                (self.dir / name).write_text(AFTER_RULES)
+            for name in ('after.rules', 'after6.rules'):
+                (self.dir / name).write_text(ADMIN_AFTER_RULES)
         self.defaults = tmp_path / 'default-ufw'
         self.defaults.write_text('IPV6=%s\nDEFAULT_INPUT_POLICY="DROP"\n'
                                  'DEFAULT_OUTPUT_POLICY="%s"\n' % (ipv6, outgoing))
@@ -108,6 +107,7 @@ def make_host(tmp_path, monkeypatch):
         monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                             lambda module, args, **k: fake.run_command(args, **k))
         monkeypatch.setattr(ufw_backend, 'UFW_DIR', str(fake.dir))
+        monkeypatch.setattr(ufw_drop_log, 'UFW_DIR', str(fake.dir))
         monkeypatch.setattr(ufw_backend, 'DEFAULTS_FILE', str(fake.defaults))
         monkeypatch.setattr(ufw_backend, 'UFW_INIT', (str(fake.init),))
         monkeypatch.setattr(ufw_backend, 'RELOAD_PENDING', str(tmp_path / 'reload-pending'))
@@ -148,6 +148,11 @@ AFTER_RULES = """#
 # don't delete the 'COMMIT' line or these rules won't be processed
 COMMIT
 """
+
+
+# ... with an admin's log rule carrying ufw's catch-all prefix (`ufw default` swaps it)
+ADMIN_LOG = '-A ufw-after-input -p udp --dport 5353 -j LOG --log-prefix "[UFW ALLOW] "\n'
+ADMIN_AFTER_RULES = AFTER_RULES.replace("# don't delete the 'COMMIT'", ADMIN_LOG + "\n# don't delete the 'COMMIT'")
 
 
 # Written out by hand: what ufw must find right before its COMMIT. ufw-after-output runs
