@@ -59,6 +59,10 @@ MOLECULE_JOBS ?= 2
 # the other.
 TEST_JOBS ?= 3
 TEST_PYTEST_APART ?=
+# Each container suite's last line: how long it took and when it ended (make test runs them
+# side by side, so the order of those lines is the order they finished).
+SUITE_START = start=$$(date +%s);
+SUITE_END = rc=$$?; echo "[$@] $$(( $$(date +%s) - start )) s, rc=$$rc, ended $$(date +%T)"; exit $$rc
 
 test: setup ## everything CI runs (README's test command)
 	@start=$$(date +%s); \
@@ -119,35 +123,35 @@ molecule-harness: setup images ## smoke test of the container harness: the `defa
 	JAAS_HARNESS_NET=0 $(BIN)/molecule test -s default
 
 molecule-firewalld: setup images ## firewalld role on Debian 12 + 13 (network 198.18.2.0/24)
-	JAAS_HARNESS_NET=2 $(BIN)/molecule test -s firewalld
+	@$(SUITE_START) JAAS_HARNESS_NET=2 $(BIN)/molecule test -s firewalld; $(SUITE_END)
 
 bench-firewalld: setup images ## firewalld role vs a per-rule loop, 10x catalog (bench/firewalld_bench.py)
 	$(PY) bench/firewalld_bench.py
 
 molecule-nftables: setup images ## nftables role on Debian 12 + 13 (network 198.18.3.0/24)
-	JAAS_HARNESS_NET=3 $(BIN)/molecule test -s nftables
+	@$(SUITE_START) JAAS_HARNESS_NET=3 $(BIN)/molecule test -s nftables; $(SUITE_END)
 
 bench-nftables: setup images ## nftables role next to the ufw and firewalld roles, 10x catalog (bench/nftables_bench.py)
 	$(PY) bench/nftables_bench.py
 
 molecule-ufw: setup images ## ufw role on Debian 12 + 13 (network 198.18.1.0/24)
-	JAAS_HARNESS_NET=1 $(BIN)/molecule test -s ufw
+	@$(SUITE_START) JAAS_HARNESS_NET=1 $(BIN)/molecule test -s ufw; $(SUITE_END)
 
 molecule-squid: setup images ## squid role on Debian 12 + 13 with real Squid (network 198.18.5.0/24)
-	JAAS_HARNESS_NET=5 $(BIN)/molecule test -s squid
+	@$(SUITE_START) JAAS_HARNESS_NET=5 $(BIN)/molecule test -s squid; $(SUITE_END)
 
 .PHONY: molecule-domains
 molecule-domains: setup images ## jaas_firewall_domains: local resolver + timed sets, real DNS answers and packets (network 198.18.8.0/24)
-	JAAS_HARNESS_NET=8 $(BIN)/molecule test -s domains; rc=$$?; \
-	  tools/harness/bridge_accept.sh remove jaas-molecule-domains; exit $$rc
+	@$(SUITE_START) JAAS_HARNESS_NET=8 $(BIN)/molecule test -s domains; rc=$$?; \
+	  tools/harness/bridge_accept.sh remove jaas-molecule-domains; (exit $$rc); $(SUITE_END)
 
 # Gateway mode: ufw, firewalld (12 + 13) and nftables gateways between a LAN and a WAN network.
 # The DOCKER-USER accepts it adds are removed by its destroy step, and here again whatever
 # became of molecule (a crash skips destroy).
 .PHONY: molecule-gateway
 molecule-gateway: setup images ## gateway mode: packets routed through ufw, firewalld and nftables gateways (networks 198.18.6.0/24 LAN, 198.18.7.0/24 WAN)
-	JAAS_HARNESS_NET=6 $(BIN)/molecule test -s gateway; rc=$$?; \
-	  tools/harness/bridge_accept.sh remove jaas-molecule-gateway; exit $$rc
+	@$(SUITE_START) JAAS_HARNESS_NET=6 $(BIN)/molecule test -s gateway; rc=$$?; \
+	  tools/harness/bridge_accept.sh remove jaas-molecule-gateway; (exit $$rc); $(SUITE_END)
 
 bench-ufw: setup images ## ufw role vs a community.general.ufw loop, full catalog (bench/ufw_bench.py)
 	$(PY) bench/ufw_bench.py
@@ -158,20 +162,20 @@ demo: setup images ## run allow_jaas.yml against a throwaway Debian container an
 # The reliability suite in two halves of about the same length, so that `make test` can run
 # them side by side (each in its own pytest process: own container names, own fleet, own
 # networks). Half 1: the modules named here (the shared container fleet of conftest.py and
-# the playbook and verify tests); half 2: every other module, so a new one is never left out.
+# the playbook tests); half 2: every other module, so a new one is never left out.
 RELIABILITY_1 := test_airgapped test_bad_input test_faults test_injection test_nftables \
-	test_playbooks test_verify
+	test_playbooks
 RELIABILITY_1_FILES := $(addprefix tests/reliability/,$(addsuffix .py,$(RELIABILITY_1)))
 
 .PHONY: reliability reliability-1 reliability-2 bench-scale bench-floor
 reliability: reliability-1 reliability-2 ## reliability suite: faults, bad input, injection on real containers (tests/reliability; both halves, side by side with make -j2)
 
-reliability-1: setup images ## reliability suite, half 1: the fleet modules, playbooks, verify
-	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=10 $(RELIABILITY_1_FILES)
+reliability-1: setup images ## reliability suite, half 1: the fleet modules, playbooks
+	@$(SUITE_START) JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=10 $(RELIABILITY_1_FILES); $(SUITE_END)
 
-reliability-2: setup images ## reliability suite, half 2: SSH, drop reports, resolver, rollback holes (every module not in half 1)
-	JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=10 tests/reliability \
-	  $(addprefix --ignore=,$(RELIABILITY_1_FILES))
+reliability-2: setup images ## reliability suite, half 2: SSH, drop reports, resolver, rollback holes, verify (every module not in half 1)
+	@$(SUITE_START) JAAS_REQUIRE_DOCKER=1 $(BIN)/pytest -q --durations=10 tests/reliability \
+	  $(addprefix --ignore=,$(RELIABILITY_1_FILES)); $(SUITE_END)
 
 bench-payload: setup ## what each module ships to a host (AnsiballZ payload; other backends' code in it)
 	$(PY) bench/payload_bench.py
