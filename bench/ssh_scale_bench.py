@@ -13,6 +13,10 @@ network 198.18.40.0/24), one after the other:
   no pipelining  the re-run once more with ANSIBLE_PIPELINING=0 (Ansible's default): what
                pipelining saves (a temporary directory, a file copy and a chmod per module)
 
+With --without-rollback, each size also gets a second fresh fleet with its own floor and a
+first apply with jaas_firewall_rollback_timeout: 0 (no snapshot, no countdown, no second
+connection): what confirm-or-revert costs on a first apply.
+
 Ansible connects as users do: ssh, key auth, pipelining on, ControlPersist as by default.
 Every run starts without ControlPersist masters and ends by stopping them, so each run pays
 its own connections. Controller CPU is user + system time of ansible-playbook, its forks
@@ -110,6 +114,23 @@ def remove(hosts):
         subprocess.run(['docker', 'rm', '-f', '-v', host.name], capture_output=True)
 
 
+def measure_without_rollback(ansible, site, role, size, forks, suite):
+    """(floor wall, floor CPU, first wall, first CPU) on a fresh fleet, rollback off."""
+    hosts = start_fleet(site['network'], site['key'], site['config'], size, suite,
+                        '%s-%d-norb' % (role, size))
+    try:
+        if role == 'firewalld':
+            for host in hosts:
+                host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
+        floor = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
+        first = timed(ansible, hosts, timing.ROLE_PLAY % role,
+                      dict(ssh_harness.RESTRICT[role], jaas_firewall_rollback_timeout=0), forks)
+        floor_again = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
+    finally:
+        remove(hosts)
+    return (min(floor[0], floor_again[0]), min(floor[1], floor_again[1]), first[0], first[1])
+
+
 def measure(ansible, site, role, size, forks, suite):
     hosts = start_fleet(site['network'], site['key'], site['config'], size, suite,
                         '%s-%d' % (role, size))
@@ -149,6 +170,8 @@ def main():
     parser.add_argument('--forks', type=int, default=50)
     parser.add_argument('--suite', default='bookworm')
     parser.add_argument('--net', type=int, default=ssh_harness.DEFAULT_NET)
+    parser.add_argument('--without-rollback', action='store_true',
+                        help='also a first apply with rollback_timeout 0 on a second fresh fleet')
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(',')]
     if max(sizes) > 200:
@@ -165,7 +188,11 @@ def main():
     try:
         for role in args.roles.split(','):
             for size in sizes:
-                rows.append(measure(ansible, site, role, size, args.forks, args.suite))
+                row = measure(ansible, site, role, size, args.forks, args.suite)
+                if args.without_rollback:
+                    row['norb'] = measure_without_rollback(ansible, site, role, size, args.forks,
+                                                           args.suite)
+                rows.append(row)
     finally:
         harness.remove_all()
         network.remove()
@@ -184,6 +211,17 @@ def main():
                   rw=row['rerun_wall'] / row['floor_wall'], rc=row['rerun_cpu'] / row['floor_cpu'],
                   pw=row['plain_wall'] / row['rerun_wall'], pc=row['plain_cpu'] / row['rerun_cpu'],
                   **row))
+    if args.without_rollback:
+        print('\nFirst apply with jaas_firewall_rollback_timeout: 0, on a second fresh fleet next '
+              'to its own floor:\n')
+        print('| role | hosts | floor | first apply, no rollback | vs floor | with rollback (above) |')
+        print('|---|---:|---:|---:|---:|---:|')
+        for row in rows:
+            floor_wall, floor_cpu, first_wall, first_cpu = row['norb']
+            print('| %s | %d | %.1f s wall, %.1f s CPU | %.1f s, %.1f s CPU | %.1fx / %.1fx | %.1fx / %.1fx |'
+                  % (row['role'], row['hosts'], floor_wall, floor_cpu, first_wall, first_cpu,
+                     first_wall / floor_wall, first_cpu / floor_cpu,
+                     row['first_wall'] / row['floor_wall'], row['first_cpu'] / row['floor_cpu']))
     print('\nController: %d CPUs; load average now %s. Wall and CPU ratios are role / floor.'
           % (os.cpu_count(), ' '.join('%.1f' % x for x in os.getloadavg())))
 
