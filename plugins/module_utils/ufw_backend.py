@@ -130,8 +130,8 @@ def ufw_conf():
 
 
 def boot_start(module):
-    """(ufw-init, ufw.conf text) when an inactive ufw can be started the way the host starts
-    it at boot, else None (``ufw --force enable`` runs instead): no init script, ENABLED=yes
+    """ufw's init script when an inactive ufw can be started the way the host starts it at
+    boot, else None (``ufw --force enable`` runs instead): no init script, ENABLED=yes
     already (then ``ufw default`` and ``ufw logging`` would touch the running firewall), or
     no valid LOGLEVEL (``ufw enable`` writes one)."""
     init = next((path for path in UFW_INIT if os.access(path, os.X_OK)), None)
@@ -139,12 +139,13 @@ def boot_start(module):
     if init is None or conf_value(conf, 'ENABLED') == 'yes' or \
             conf_value(conf, 'LOGLEVEL') not in LOGLEVELS:
         return None
-    return init, conf
+    return init
 
 
-def start_as_at_boot(module, init, conf):
+def start_as_at_boot(module, init):
     """ENABLED=yes in ufw.conf (one atomic write), then ``ufw-init start``. None when done,
     else the error, with ufw.conf put back (as ``ufw enable`` does when its start fails)."""
+    conf = read_text(module, ufw_conf())    # as ``ufw logging`` left it
     write_atomic(module, ufw_conf(), with_conf_value(conf, 'ENABLED', 'yes'))
     rc, out, err = module.run_command([init, 'start'])
     if rc == 0:
@@ -403,8 +404,8 @@ class UfwBackend(Backend):
             defaults = policy_defaults(read_text(module, DEFAULTS_FILE), work['policy_changes'])
             write_atomic(module, DEFAULTS_FILE, defaults)
         if boot is not None or (files.updated and files.templates):
-            # Files as the package ships them: let ufw write its own full format first (same
-            # rules, same log level), then plan again on what ufw wrote.
+            # ufw writes its own full format (package templates) and logging section first
+            # (same rules, same log level), then the plan is made again on what ufw wrote.
             rc, out, err = module.run_command([self.ufw, 'logging', loglevel(read_text(module, ufw_conf()))])
             if rc != 0:
                 module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
@@ -474,9 +475,7 @@ class UfwBackend(Backend):
 
         if work['enable'] is not None:
             if boot is not None:
-                boot = boot_start(module)   # ufw.conf again: ufw logging rewrote it
-            if boot is not None:
-                problem = start_as_at_boot(module, *boot)
+                problem = start_as_at_boot(module, boot)
                 if problem:
                     module.fail_json(msg='enabling ufw failed: %s' % problem, **failed)
             else:
