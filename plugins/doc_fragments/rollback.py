@@ -36,8 +36,11 @@ options:
         C(nft -c -f), exactly as the revert would load it. A listing that fails (for example
         C(nft list table) or C(iptables-save) with an error, as opposed to "no such table")
         also refuses the change. In each case the module fails and nothing is changed.
-      - The module's action plugin then confirms at once over a brand-new connection
-        (M(jaas.firewall.rollback_confirm) after dropping the ControlPersist master). If that
+      - The module's action plugin then confirms at once over a brand-new connection (after
+        dropping the ControlPersist master). With pipelining the confirmation is a stdlib-only
+        script piped into the host's Python (C(python3 -I -)), without AnsiballZ; without
+        pipelining (or with C(become_method=su), which cannot pipeline) it is the module
+        M(jaas.firewall.rollback_confirm), which runs the same code. If that
         connection cannot be made, the host restores the snapshot by itself at the deadline,
         and the task fails with a message that it rolled back, once the host answers again.
       - The countdown starts before the change (a run that dies half-way is reverted too) and

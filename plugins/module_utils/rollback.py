@@ -854,3 +854,41 @@ def settled(rollback_id, state_dir=STATE_DIR, wait=30):
         except (IOError, OSError):
             pass
     return found
+
+
+def _bad_id(rollback_id):
+    return (not rollback_id or rollback_id != rollback_id.strip() or '/' in rollback_id
+            or rollback_id.startswith('.'))
+
+
+def confirm_result(rollback_id, state='confirmed', wait=30, check_mode=False, state_dir=STATE_DIR):
+    """The result of ``jaas.firewall.rollback_confirm`` (``failed`` and ``msg`` included), for
+    the module and for the controller's light confirmation (plugins/plugin_utils/confirm_change.py),
+    which runs this file with its stdlib-only imports and no AnsiballZ."""
+    if _bad_id(rollback_id):
+        return dict(failed=True, changed=False, rollback_state='unknown',
+                    msg='id %r is not a rollback id' % rollback_id)
+    if state == 'query' or check_mode:
+        found = settled(rollback_id, state_dir, wait=wait)
+        state = found.pop('state')
+        return dict(found, changed=False, rollback_state=state)
+    found = confirm(rollback_id, state_dir=state_dir, wait=wait)
+    state = found.pop('state')
+    if state == 'confirmed':
+        return dict(found, changed=True, rollback_state=state,
+                    msg='rollback %s disarmed: the change is kept' % rollback_id)
+    messages = {
+        'unknown': 'no rollback %s on this host' % rollback_id,
+        'same-connection': 'not confirmed: this call came over the SSH connection that made the '
+                           'change (%s), which proves nothing about new connections; run '
+                           'meta: reset_connection first' % found.get('session'),
+        'reverted': 'rollback %s: the host already restored the firewall as it was before the '
+                    'change (no confirmation in time)' % rollback_id,
+        'revert-failed': 'rollback %s: the host tried to restore the firewall and a step failed '
+                         '(see revert.log in %s)' % (rollback_id, state_dir),
+        'abandoned': 'rollback %s was abandoned by an earlier release (its timer was lost, e.g. by a '
+                     'reboot)' % rollback_id,
+        'reverting': 'rollback %s: the host is restoring the firewall' % rollback_id,
+    }
+    return dict(found, failed=True, changed=False, rollback_state=state,
+                msg=messages.get(state, 'rollback %s: %s' % (rollback_id, state)))

@@ -261,11 +261,16 @@ rollback:
   description:
     - The revert armed because of O(rollback_timeout), and (added by the action plugin) what
       became of it. Its C(id) is what M(jaas.firewall.rollback_confirm) takes.
+    - C(confirmed_by) says how the confirmation ran over the new connection. V(script) is the
+      stdlib-only confirmation piped into the host's Python without AnsiballZ (with
+      pipelining); V(module) is M(jaas.firewall.rollback_confirm) (without pipelining, or
+      under C(su)).
   returned: when a revert was armed
   type: dict
   sample: {armed: false, confirmed: true, id: 20261126T101500-3fa2c1, backend: ufw, timeout: 60,
            mechanism: systemd, expires_in: 57.9, armed_over: 198.18.40.1 50514 198.18.40.11 22,
-           confirmed_over: 198.18.40.1 50530 198.18.40.11 22}
+           confirmed_over: 198.18.40.1 50530 198.18.40.11 22,
+           confirmed_by: script}
 ipsets:
   description: Names of our ipsets after the run.
   returned: always

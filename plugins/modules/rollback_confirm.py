@@ -17,9 +17,11 @@ description:
     M(jaas.firewall.nftables_rules)) run with O(jaas.firewall.ufw_rules#module:rollback_timeout)
     snapshots the firewall before it changes it and schedules, on the host, a revert to that
     snapshot. This module disarms it.
-  - The backend modules' action plugin calls this module by itself, right after the change,
-    over a brand-new connection; call it yourself only to confirm from your own play or to
-    look at a rollback (O(state=query)).
+  - The backend modules' action plugin confirms by itself, right after the change, over a
+    brand-new connection. With pipelining it pipes the same code into the host's Python
+    without AnsiballZ (a stdlib-only script, lighter than a module); without pipelining, or
+    under C(become_method=su), it runs this module. Call it yourself only to confirm from your
+    own play or to look at a rollback (O(state=query)).
   - A confirmation is refused when it arrives over the SSH connection that made the change
     (same C(SSH_CONNECTION), for example a multiplexed ControlPersist channel), because it would
     prove nothing about new connections. Run C(meta reset_connection) before this module.
@@ -112,33 +114,11 @@ def main():
         state=dict(type='str', choices=['confirmed', 'query'], default='confirmed'),
         wait=dict(type='int', default=30),
     ), supports_check_mode=True)
-    rollback_id = module.params['id']
-    if rollback_id != rollback_id.strip() or '/' in rollback_id or rollback_id.startswith('.'):
-        module.fail_json(msg='id %r is not a rollback id' % rollback_id, rollback_state='unknown')
-    if module.params['state'] == 'query' or module.check_mode:
-        found = rollback.settled(rollback_id, wait=module.params['wait'])
-        module.exit_json(changed=False, rollback_state=found.pop('state'), **found)
-
-    found = rollback.confirm(rollback_id, wait=module.params['wait'])
-    state = found.pop('state')
-    if state == 'confirmed':
-        module.exit_json(changed=True, rollback_state=state,
-                         msg='rollback %s disarmed: the change is kept' % rollback_id, **found)
-    messages = {
-        'unknown': 'no rollback %s on this host' % rollback_id,
-        'same-connection': 'not confirmed: this call came over the SSH connection that made the '
-                           'change (%s), which proves nothing about new connections; run '
-                           'meta: reset_connection first' % found.get('session'),
-        'reverted': 'rollback %s: the host already restored the firewall as it was before the '
-                    'change (no confirmation in time)' % rollback_id,
-        'revert-failed': 'rollback %s: the host tried to restore the firewall and a step failed '
-                         '(see revert.log in %s)' % (rollback_id, rollback.STATE_DIR),
-        'abandoned': 'rollback %s was abandoned by an earlier release (its timer was lost, e.g. by a '
-                     'reboot)' % rollback_id,
-        'reverting': 'rollback %s: the host is restoring the firewall' % rollback_id,
-    }
-    module.fail_json(msg=messages.get(state, 'rollback %s: %s' % (rollback_id, state)),
-                     rollback_state=state, **found)
+    result = rollback.confirm_result(module.params['id'], module.params['state'],
+                                     wait=module.params['wait'], check_mode=module.check_mode)
+    if result.pop('failed', False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -360,6 +360,10 @@ def enable_and_check(ansible, hosts):
         rollback = seen['rollback'] or {}
         if not rollback.get('confirmed') or rollback.get('confirmed_over') == rollback.get('armed_over'):
             problems.append('%s: change not confirmed over a new connection: %s' % (name, rollback))
+        elif rollback.get('confirmed_by') != ('module' if host.become_user else 'script'):
+            # pipelining is on: the light script, except under su (no pipelining with su)
+            problems.append('%s: confirmed by %s, expected the %s' % (
+                name, rollback, 'module (su)' if host.become_user else 'light script'))
         else:
             meta, state, _started, _reverted = rollback_record(host, rollback['id'])
             if host.countdown == 'systemd':

@@ -678,3 +678,122 @@ def test_the_resolver_part_lists_the_files_of_resolver_files():
                    nftables_backend.NftablesRecipe('inet', 'jaas', [])):
         assert isinstance(recipe.resolver, rollback.ResolverPart)
     assert set(ufw_backend.UFW_DOMAIN_FILES) <= set(ufw_backend.UfwRecipe([], True).resolver.files)
+
+
+# ---------------------------------------------------------------- issue 21: the light confirmation
+
+SYSTEM_PYTHON = '/usr/bin/python3'  # no ansible installed for it: the script must not need one
+ARMING = '198.18.40.1 40000 198.18.40.11 22'   # the site fixture's session that made the change
+NEW = '198.18.40.1 40002 198.18.40.11 22'
+
+
+def run_light(args, session):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    proc = subprocess.run([SYSTEM_PYTHON, '-I', '-'], input=confirm_change.light_script(args),
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(PATH=os.environ['PATH'], SSH_CONNECTION=session))
+    return proc, confirm_change.light_result(proc.stdout)
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason='needs a python3 without ansible')
+def test_the_light_script_confirms_without_ansible_on_the_host(site):
+    assert subprocess.call([SYSTEM_PYTHON, '-c', 'import ansible'], stderr=subprocess.DEVNULL) != 0
+    _module, armed = arm(site, timeout=60)
+    args = dict(rollback_id=armed.meta['id'], state='confirmed', state_dir=site['state'])
+    proc, same = run_light(args, ARMING)
+    assert same is not None, proc.stderr
+    assert same['failed'] and same['rollback_state'] == 'same-connection'
+    assert 'made the change' in same['msg']
+    assert rollback.status(armed.meta['id'], site['state']) == 'armed'
+    proc, found = run_light(args, NEW)
+    assert found is not None, proc.stderr
+    assert found['rollback_state'] == 'confirmed' and found['changed'] and not found.get('failed')
+    assert found['session'] == NEW and found['armed_over'] == ARMING
+    assert rollback.status(armed.meta['id'], site['state']) == 'confirmed'
+    _proc, query = run_light(dict(args, state='query'), NEW)
+    assert query['rollback_state'] == 'confirmed' and not query['changed']
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason='needs a python3 without ansible')
+def test_the_light_script_reports_unknown_and_bad_ids(site):
+    _proc, found = run_light(dict(rollback_id='20261206T000000-abcdef', state='query',
+                                  state_dir=site['state']), NEW)
+    assert found['rollback_state'] == 'unknown'
+    _proc, bad = run_light(dict(rollback_id='../etc', state_dir=site['state']), NEW)
+    assert bad['failed'] and bad['rollback_state'] == 'unknown' and 'not a rollback id' in bad['msg']
+
+
+def test_the_light_script_takes_every_import_of_rollback_and_nothing_else(tmp_path):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    prefix = confirm_change.MODULE_UTILS + '.'
+    # hand-written: what rollback.py imports of ours, directly or through them
+    assert set(confirm_change.light_sources()) == {
+        prefix + name for name in ('rollback', 'durable', 'resolver_files', 'connection', 'host_lock')}
+    (tmp_path / 'rollback.py').write_text('from %sdurable import x\n' % prefix)
+    (tmp_path / 'durable.py').write_text('from ansible.module_utils.basic import AnsibleModule\n')
+    with pytest.raises(confirm_change.NotLight, match='durable imports ansible.module_utils.basic'):
+        confirm_change.light_sources(str(tmp_path))
+
+
+@pytest.mark.parametrize('stdout, found', [
+    ('{"rollback_state": "confirmed"}\n', {'rollback_state': 'confirmed'}),
+    ('Welcome to the host\n{"rollback_state": "armed"}\n', {'rollback_state': 'armed'}),
+    ('{"light_error": "ImportError: no"}\n', None),
+    ('Traceback (most recent call last):\n  boom\n', None),
+    ('{"rollback_state": \n', None),
+    ('', None),
+    ('[1, 2]\n', None),
+])
+def test_only_a_result_line_counts_as_the_scripts_answer(stdout, found):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    assert confirm_change.light_result(stdout) == found
+
+
+class FakeAction(object):
+    """What confirm_change uses of an action plugin: commands really run here."""
+
+    def __init__(self, interpreter, pipelining=True):
+        self._used_interpreter = '#!' + interpreter
+        self.pipelining = pipelining
+        self.modules = []
+        self.commands = []
+        self._connection = self
+
+    def reset(self):
+        pass
+
+    def _is_pipelining_enabled(self, module_style, wrap_async=False):
+        return self.pipelining
+
+    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
+        self.commands.append(cmd)
+        proc = subprocess.run(cmd, shell=True, input=in_data, capture_output=True, text=True,
+                              env=dict(PATH=os.environ['PATH'], SSH_CONNECTION=NEW))
+        return dict(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+    def _execute_module(self, module_name, module_args, task_vars):
+        self.modules.append((module_name, dict(module_args)))
+        return dict(rollback_state='unknown', failed=True, msg='from the module')
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason='needs a python3 without ansible')
+@pytest.mark.parametrize('interpreter, pipelining, used', [
+    (SYSTEM_PYTHON, True, 'script'),
+    (SYSTEM_PYTHON, False, 'module'),        # no pipelining: as before, the module
+    ('/bin/echo', True, 'module'),           # no result from the script: the module
+    ('/nonexistent/python3', True, 'module'),
+])
+def test_the_module_confirms_when_the_script_cannot(interpreter, pipelining, used):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    action = FakeAction(interpreter, pipelining)
+    found = confirm_change._over_new_connection(action, dict(id='20261206T000000-abcdef',
+                                                             state='query'), {})
+    assert found['confirmed_by'] == used
+    assert bool(action.modules) is (used == 'module')
+    assert bool(action.commands) is pipelining
+    if used == 'module':
+        assert action.modules == [(confirm_change.CONFIRM_MODULE,
+                                   dict(id='20261206T000000-abcdef', state='query'))]
+        # and later attempts of the same task go straight to the module
+        confirm_change._over_new_connection(action, dict(id='x', state='query'), {})
+        assert len(action.commands) == (1 if pipelining else 0)
