@@ -39,8 +39,8 @@ from ansible_collections.jaas.firewall.plugins.module_utils.ufw_drop_log import 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     AFTER_RULES, DEFAULTS_FILE, LOGLEVELS, POLICY_DIRECTIONS, RULES_FILES, SLUG, TAG_PREFIX, UFW_DIR, UfwRulesError,
     conf_value, desired_blocks, describe_text, enable_change, guarded_blocks, lines_text,
-    loglevel, parse_defaults, plan_files, planned_policies, policy_defaults, swap_log_prefixes, with_conf_value,
-    with_safety_rules)
+    XT_RECENT, loglevel, parse_defaults, plan_files, planned_policies, policy_defaults, swap_log_prefixes,
+    ufw_rules_file, with_conf_value, with_safety_rules)
 
 RESTORE = {4: 'iptables-restore', 6: 'ip6tables-restore'}
 RELOAD_PENDING = '/run/jaas-firewall-ufw.reload-pending'
@@ -152,6 +152,24 @@ def start_as_at_boot(module, init):
         return None
     write_atomic(module, ufw_conf(), conf)
     return '%s start failed: %s' % (init, (err or out).strip())
+
+
+def logging_files(module, texts):
+    """{family: text} of both user rules files as ``ufw logging`` (same level) rewrites them
+    on a ufw that is not running, written; None when only ufw can tell (ufw_plan.ufw_rules_file:
+    no LOGLEVEL set, a policy unset, the kernel's ``recent`` match not loaded, a file not in
+    ufw's layout), and then nothing was written."""
+    level = conf_value(read_text(module, ufw_conf()), 'LOGLEVEL')
+    defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
+    recent = os.path.isdir(XT_RECENT)
+    rendered = dict((family, ufw_rules_file(text, family, level, defaults, defaults['ipv6'], recent))
+                    for family, text in texts.items())
+    if any(text is None for text in rendered.values()):
+        return None
+    for family, text in sorted(rendered.items()):
+        if text != texts[family]:
+            write_atomic(module, os.path.join(UFW_DIR, RULES_FILES[family]), text)
+    return rendered
 
 
 # ---------------------------------------------------------------- the backend
@@ -394,9 +412,9 @@ class UfwBackend(Backend):
         result = {}
         # Enabling an inactive ufw: it is started as at boot (start_as_at_boot), which loads
         # the logging section of the rules files as it is. So the policies are set first,
-        # in the files, as ``ufw default`` sets them while ufw is not enabled, and ufw then
-        # writes that section for them (``ufw logging``, which also turns package templates
-        # into its full format).
+        # in the files, as ``ufw default`` sets them while ufw is not enabled, then that
+        # section is written for them as ``ufw logging`` writes it (which also turns package
+        # templates into ufw's full format): by logging_files, or by ufw when only it can tell.
         boot = boot_start(module) if work['enable'] and not live['active'] else None
         if boot is not None and work['policy_changes']:
             # ufw not enabled: `ufw default` edits only files; the after rules' log prefixes
@@ -404,15 +422,18 @@ class UfwBackend(Backend):
             defaults = policy_defaults(read_text(module, DEFAULTS_FILE), work['policy_changes'])
             write_atomic(module, DEFAULTS_FILE, defaults)
         if boot is not None or (files.updated and files.templates):
-            # ufw writes its own full format (package templates) and logging section first
-            # (same rules, same log level), then the plan is made again on what ufw wrote.
-            rc, out, err = module.run_command([self.ufw, 'logging', loglevel(read_text(module, ufw_conf()))])
-            if rc != 0:
-                module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
+            # ufw's own full format (package templates) and logging section first (same rules,
+            # same log level), then the plan is made again on those files. ufw is not running:
+            # written here as ``ufw logging`` writes them (logging_files), else by ufw itself.
+            texts = None if live['active'] else logging_files(module, live['texts'])
+            if texts is None:
+                rc, out, err = module.run_command([self.ufw, 'logging', loglevel(read_text(module, ufw_conf()))])
+                if rc != 0:
+                    module.fail_json(msg='ufw logging failed: %s' % (err or out).strip())
+                texts = dict((family, read_text(module, os.path.join(UFW_DIR, name)))
+                             for family, name in RULES_FILES.items())
             # (live's defaults stay those read before: the policy changes are still reported)
-            live = dict(live, texts=dict(
-                (family, read_text(module, os.path.join(UFW_DIR, name)))
-                for family, name in RULES_FILES.items()))
+            live = dict(live, texts=texts)
             plan = self.plan(work['desired'], live)
             work, files = plan.work, plan.work['files']
             if files.templates:

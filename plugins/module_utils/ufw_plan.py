@@ -571,6 +571,119 @@ def swap_log_prefixes(after_text, changes):
     return after_text
 
 
+# ---------------------------------------------------------------- ufw's logging section
+# ``ufw logging <level>`` on a ufw that is not running only rewrites the two user rules files
+# in ufw's full format: chain declarations, the rules, a ``### LOGGING ###`` section made from
+# the log level and the default policies, a ``### RATE LIMITING ###`` section where the
+# kernel has the ``recent`` match. ufw_rules_file() writes the same bytes without running ufw
+# (which tests ``recent`` with ten iptables calls first); tests/unit/golden/ufw_logging.json,
+# collected from ufw 0.36.2 on Debian 12 and 13, is the reference.
+
+LOG_LEVEL_RANK = dict((level, rank) for rank, level in enumerate(LOGLEVELS))
+LOG_TARGETS = (('input', 'incoming'), ('output', 'outgoing'), ('forward', 'routed'))
+LOG_LIMIT = '-m limit --limit 3/min --limit-burst 10'
+# Exists in every network namespace once the kernel's ``recent`` match is loaded.
+XT_RECENT = '/proc/net/xt_recent'
+
+
+def _log_rule(verb, chain, prefix, extra=''):
+    return '%s %s -j LOG --log-prefix "[%s] "%s' % (verb, chain, prefix, ' ' + extra if extra else '')
+
+
+def logging_section(chain_prefix, level, policies):
+    """The lines of ufw's ``### LOGGING ###`` section for one family's chains."""
+    rank = LOG_LEVEL_RANK[level]
+    medium, high, full = LOG_LEVEL_RANK['medium'], LOG_LEVEL_RANK['high'], LOG_LEVEL_RANK['full']
+    if rank == 0:  # off: the user logging chains return at once
+        return ['-I %s-user-logging-%s -j RETURN' % (chain_prefix, target) for target, _d in LOG_TARGETS]
+    limit = LOG_LIMIT if rank < high else ''
+    lines = []
+    # what the default policy of each direction does: blocked always, allowed from medium
+    for target, direction in LOG_TARGETS:
+        chain = '%s-after-logging-%s' % (chain_prefix, target)
+        if policies[direction] in ('deny', 'reject'):
+            lines.append(_log_rule('-A', chain, 'UFW BLOCK', limit))
+        elif rank >= medium:
+            lines.append(_log_rule('-A', chain, 'UFW ALLOW', limit))
+    deny = chain_prefix + '-logging-deny'
+    if rank < medium:  # invalid packets are not logged below medium
+        lines.append('-I %s -m conntrack --ctstate INVALID -j RETURN %s' % (deny, limit))
+    else:
+        lines.append('-A %s -m conntrack --ctstate INVALID -j LOG --log-prefix "[UFW AUDIT INVALID] "%s'
+                     % (deny, ' ' + limit if limit else ''))
+    lines.append(_log_rule('-A', deny, 'UFW BLOCK', limit))
+    lines.append(_log_rule('-A', chain_prefix + '-logging-allow', 'UFW ALLOW', limit))
+    if rank >= medium:  # every packet (new ones at medium) before the rules
+        audit = {medium: '-m conntrack --ctstate NEW ' + LOG_LIMIT, high: LOG_LIMIT, full: ''}[rank]
+        for target, _direction in LOG_TARGETS:
+            lines.append(_log_rule('-I', '%s-before-logging-%s' % (chain_prefix, target), 'UFW AUDIT', audit))
+    return lines
+
+
+def _rules_file_head(chain_prefix, limit):
+    chains = ['user-input', 'user-output', 'user-forward'] + [
+        '%s-logging-%s' % (where, target) for where in ('before', 'user', 'after')
+        for target, _direction in LOG_TARGETS] + ['logging-deny', 'logging-allow']
+    if limit:
+        chains += ['user-limit', 'user-limit-accept']
+    return '*filter\n' + ''.join(':%s-%s - [0:0]\n' % (chain_prefix, chain) for chain in chains) + \
+        RULES_START + '\n'
+
+
+def _rules_file_tail(chain_prefix, level, policies, logged, limit):
+    text = '\n%s\n\n### LOGGING ###\n' % RULES_END
+    if logged:
+        text += ''.join(line + '\n' for line in logging_section(chain_prefix, level, policies))
+    text += '### END LOGGING ###\n'
+    if limit:
+        text += '\n### RATE LIMITING ###\n'
+        if level != 'off':
+            text += '-A %s-user-limit -m limit --limit 3/minute -j LOG --log-prefix "[UFW LIMIT BLOCK] "\n' % chain_prefix
+        text += '-A {0}-user-limit -j REJECT\n-A {0}-user-limit-accept -j ACCEPT\n' \
+                '### END RATE LIMITING ###\n'.format(chain_prefix)
+    return text + 'COMMIT\n'
+
+
+def ufw_rules_file(text, family, level, policies, ipv6, recent):
+    """``text`` (a user rules file) as ``ufw logging <level>`` rewrites it on a ufw that is
+    not running, or None when that cannot be known without ufw (run it then): a policy that is
+    not set, the kernel's ``recent`` match unknown (``recent``), a file not in ufw's layout.
+
+    The rules between the markers are kept as they are; a package template (no rule yet)
+    gets an empty rules section."""
+    if level not in LOG_LEVEL_RANK or not recent or \
+            any(policies.get(direction) not in POLICY_NAMES.values() for _t, direction in LOG_TARGETS):
+        return None
+    chain_prefix = CHAIN_PREFIX[family]
+    limit = family == 4 or ipv6       # ufw tests ``recent`` for IPv6 only when it is enabled
+    logged = family == 4 or ipv6      # ufw has no IPv6 chains when IPv6 is off
+    head = _rules_file_head(chain_prefix, limit)
+    tail = _rules_file_tail(chain_prefix, level, policies, logged, limit)
+    if is_package_template(text):
+        body = ''
+    else:
+        lines = text.splitlines(True)
+        starts = [index for index, line in enumerate(lines) if line == RULES_START + '\n']
+        ends = [index for index, line in enumerate(lines) if line == RULES_END + '\n']
+        if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0] or \
+                ''.join(lines[:starts[0] + 1]) != head or lines[ends[0] - 1] != '\n':
+            return None
+        body = ''.join(lines[starts[0] + 1:ends[0] - 1])
+        # the rest must be ufw's own sections, which differ only in the lines it rewrites
+        if _skeleton(''.join(lines[ends[0] - 1:])) != _skeleton(tail):
+            return None
+    return head + body + tail
+
+
+def _skeleton(tail):
+    """A rules file's tail (from the blank line before ``### END RULES ###``) without the
+    lines ``ufw logging`` rewrites: the logging section's and the rate limit's LOG line."""
+    before, _mark, after = tail.partition('### LOGGING ###\n')
+    after = after.partition('### END LOGGING ###\n')[2]
+    return before + '### LOGGING ###\n' + ''.join(
+        line for line in after.splitlines(True) if 'UFW LIMIT BLOCK' not in line)
+
+
 def enable_change(enabled, active, at_boot):
     """True/False when ufw has to be enabled/disabled (running and at boot), else None."""
     if enabled is None:

@@ -160,7 +160,9 @@ options:
       - A ufw that is not running is started as at boot, C(ENABLED=yes) in C(ufw.conf) and
         ufw's C(ufw-init start), after the policies are written to C(/etc/default/ufw) (and
         ufw's log prefixes in C(after.rules)) as C(ufw default) writes them on a disabled ufw
-        and ufw has written its logging section for them (C(ufw logging)). The kernel gets
+        and the rules files have ufw's logging section for them, as C(ufw logging) writes it
+        (written by the module, or by C(ufw logging) when the kernel's C(recent) match is not
+        loaded, a policy is unset or a file is not in ufw's layout). The kernel gets
         the rules C(ufw enable) would load, without its one C(iptables) call per logging
         rule. C(ufw --force enable) runs when there is no init script, no valid
         C(LOGLEVEL), or C(ENABLED=yes) already.
@@ -203,9 +205,10 @@ notes:
     C(ufw reload) (a full disable + enable) this never opens the firewall, not even briefly.
     If the reload fails the original files are put back and reloaded, and the task fails."
   - "A rules file still in the form the ufw package installs it (no rule ever added, no
-    C(### END RULES ###) line) is first rewritten by ufw itself with C(ufw logging <current
-    level>), which changes neither rules nor settings, so the module only ever splices ufw's
-    own full format. Check mode plans such a file as an empty rule list and writes nothing."
+    C(### END RULES ###) line) is first rewritten into ufw's full format as C(ufw logging
+    <current level>) writes it, which changes neither rules nor settings: by the module while
+    ufw is not running (the same bytes), else by C(ufw logging) itself. So the module only
+    ever splices ufw's own full format. Check mode plans such a file as an empty rule list and writes nothing."
   - "If a run dies after writing the files but before the reload, a marker left in C(/run)
     makes the next run reload the user chains (reported as a change) even though the files
     are already as desired."

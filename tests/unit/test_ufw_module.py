@@ -128,6 +128,37 @@ def test_an_inactive_ufw_starts_as_at_boot(make_host, capsys):
     assert '--dport 10000 -j ACCEPT' in host.text(4)
 
 
+def logging_section(text):
+    return text.partition('### LOGGING ###\n')[2].partition('### END LOGGING ###\n')[0]
+
+
+def test_an_inactive_ufw_gets_its_logging_section_without_running_ufw(make_host, capsys):
+    """What ufw logging would write (tests/golden/ufw_logging_0.36.2.json, from real ufw) for
+    the policies this run sets: written by the module, no ufw process."""
+    from test_ufw_plan import golden_case
+    host = make_host(active=False, recent=True, routed='DROP')
+    out = run(capsys, default_outgoing='deny', enabled=True)
+    assert out['changed'] is True, out
+    assert not any(' logging ' in command for command in host.commands), host.commands
+    assert '%s start' % host.init in host.commands
+    _ipv6, _level, _policies, ufw_wrote = golden_case('yes low bbb')
+    for family in (4, 6):
+        assert logging_section(host.text(family)) == logging_section(ufw_wrote[family])
+    assert '--dport 22 -j ACCEPT' in host.text(4) and '--dport 10000 -j ACCEPT' in host.text(4)
+
+
+@pytest.mark.parametrize('recent, routed', [(False, 'DROP'), (True, None)])
+def test_ufw_writes_the_logging_section_when_only_it_can_tell(make_host, capsys, recent, routed):
+    """The kernel's recent match not loaded (ufw tests it), a policy not set: ufw logging."""
+    host = make_host(active=False, recent=recent, routed=routed)
+    before = host.text(4)
+    out = run(capsys, default_outgoing='deny', enabled=True)
+    assert out['changed'] is True, out
+    assert '/usr/sbin/ufw logging low' in host.commands
+    # the canned ufw writes nothing: the module did not touch the logging section either
+    assert logging_section(host.text(4)) == logging_section(before)
+
+
 def test_a_failed_boot_start_puts_ufw_conf_back(make_host, capsys):
     host = make_host(active=False, init='fails')
     out = run(capsys, enabled=True)

@@ -5,12 +5,15 @@ for the same rule given on ufw's command line, e.g.
 ``ufw allow out proto tcp to 198.18.1.0/24 comment jaas:cloudflare``.
 """
 
+import json
+import os
+
 import pytest
 
 from ansible_collections.jaas.firewall.plugins.module_utils.ufw_plan import (
     UfwRulesError, UserRules, as_empty_rules_file, decode_comment, describe, describe_text,
     desired_blocks, encode_comment, is_package_template, owns, parse_defaults, plan_file, policy_defaults,
-    remove_from_file, render_block, swap_log_prefixes, with_conf_value)
+    remove_from_file, render_block, swap_log_prefixes, ufw_rules_file, with_conf_value)
 from canned.ufw import (  # noqa: F401 (fixtures)
     rule, rules_file)
 
@@ -311,3 +314,67 @@ def test_with_conf_value_sets_every_line_or_appends():
     assert with_conf_value('A=1\nENABLED=no\n# ENABLED=no\n', 'ENABLED', 'yes') == \
         'A=1\nENABLED=yes\n# ENABLED=no\n'
     assert with_conf_value('A=1', 'ENABLED', 'yes') == 'A=1\nENABLED=yes\n'
+
+
+# ---------------------------------------------------------------- ufw logging, without ufw
+
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'golden',
+                      'ufw_logging_0.36.2.json')
+with open(GOLDEN) as _handle:
+    UFW_LOGGING = json.load(_handle)   # written by ufw itself (tests/golden/ufw_logging_capture.py)
+POLICY_LETTERS = {'b': 'deny', 'a': 'allow', 'r': 'reject'}
+
+
+def golden_case(key):
+    v6, level, letters = key.split()
+    policies = dict(zip(('incoming', 'outgoing', 'routed'), (POLICY_LETTERS[x] for x in letters)))
+    files = dict(zip((4, 6), (UFW_LOGGING['texts'][index] for index in UFW_LOGGING['cases'][key])))
+    return v6 == 'yes', level, policies, files
+
+
+@pytest.mark.parametrize('key', sorted(UFW_LOGGING['cases']))
+def test_the_package_templates_become_what_ufw_logging_writes(key):
+    ipv6, level, policies, files = golden_case(key)
+    for family in (4, 6):
+        template = UFW_LOGGING['templates'][0 if family == 4 else 1]
+        assert ufw_rules_file(template, family, level, policies, ipv6, recent=True) == files[family]
+
+
+@pytest.mark.parametrize('key', sorted(UFW_LOGGING['cases']))
+def test_a_full_file_gets_the_logging_section_ufw_writes(key):
+    """From ufw's file for another level and other policies (as a run that changes both)."""
+    ipv6, level, policies, files = golden_case(key)
+    keys = sorted(other for other in UFW_LOGGING['cases'] if other.split()[0] == key.split()[0])
+    before = golden_case(keys[(keys.index(key) + 7) % len(keys)])[3]
+    for family in (4, 6):
+        assert ufw_rules_file(before[family], family, level, policies, ipv6, recent=True) == files[family]
+
+
+def test_the_rules_between_the_markers_are_kept():
+    _ipv6, _level, _policies, files = golden_case('yes low bba')
+    with_rules = files[4].replace('### RULES ###\n', '### RULES ###\n' + USER_SSH + JVB_TCP, 1)
+    _ipv6, level, policies, wanted = golden_case('yes full aab')
+    assert ufw_rules_file(with_rules, 4, level, policies, True, recent=True) == \
+        wanted[4].replace('### RULES ###\n', '### RULES ###\n' + USER_SSH + JVB_TCP, 1)
+
+
+@pytest.mark.parametrize('change', [
+    lambda text: text.replace(':ufw-logging-allow - [0:0]\n', ''),          # another header
+    lambda text: text.replace('### RATE LIMITING ###', '### RATE LIMIT ###'),  # another section
+    lambda text: text.replace('COMMIT\n', 'COMMIT\n# admin note\n'),
+    lambda text: text.replace('\n### END RULES ###', '### END RULES ###'),
+    lambda text: text.replace('*filter\n', '*filter\n:ufw-user-extra - [0:0]\n'),
+    lambda text: text + text,
+])
+def test_a_file_not_in_ufws_layout_is_left_to_ufw(change):
+    _ipv6, level, policies, files = golden_case('yes low bba')
+    assert ufw_rules_file(files[4], 4, level, policies, True, recent=True) == files[4]
+    assert ufw_rules_file(change(files[4]), 4, level, policies, True, recent=True) is None
+
+
+def test_without_knowing_the_recent_match_or_a_policy_ufw_runs():
+    ipv6, level, policies, _files = golden_case('yes low bba')
+    template = UFW_LOGGING['templates'][0]
+    assert ufw_rules_file(template, 4, level, policies, ipv6, recent=False) is None
+    assert ufw_rules_file(template, 4, level, dict(policies, routed=None), ipv6, recent=True) is None
+    assert ufw_rules_file(template, 4, 'verbose', policies, ipv6, recent=True) is None

@@ -54,9 +54,13 @@ class FakeUfw(object):
     """ufw's files under tmp_path, and what ufw / iptables-restore would answer."""
 
     def __init__(self, tmp_path, active=True, installed=True, ipv6='yes', outgoing='ACCEPT',
-                 init='ok'):
+                 init='ok', recent=False, routed=None):
         self.dir = tmp_path / 'ufw'
         self.dir.mkdir()
+        # /proc/net/xt_recent: the kernel's recent match is loaded (ufw logging not needed)
+        self.recent = tmp_path / 'xt_recent'
+        if recent:
+            self.recent.mkdir()
         self.active = active
         # ufw's init script: 'ok' starts ufw, 'fails' exits 1, None: there is none
         self.init = tmp_path / 'ufw-init'
@@ -75,7 +79,8 @@ class FakeUfw(object):
                 (self.dir / name).write_text(ADMIN_AFTER_RULES)
         self.defaults = tmp_path / 'default-ufw'
         self.defaults.write_text('IPV6=%s\nDEFAULT_INPUT_POLICY="DROP"\n'
-                                 'DEFAULT_OUTPUT_POLICY="%s"\n' % (ipv6, outgoing))
+                                 'DEFAULT_OUTPUT_POLICY="%s"\n' % (ipv6, outgoing)
+                                 + ('DEFAULT_FORWARD_POLICY="%s"\n' % routed if routed else ''))
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         if name == 'ufw' and not self.installed:
@@ -110,6 +115,7 @@ def make_host(tmp_path, monkeypatch):
         monkeypatch.setattr(ufw_drop_log, 'UFW_DIR', str(fake.dir))
         monkeypatch.setattr(ufw_backend, 'DEFAULTS_FILE', str(fake.defaults))
         monkeypatch.setattr(ufw_backend, 'UFW_INIT', (str(fake.init),))
+        monkeypatch.setattr(ufw_backend, 'XT_RECENT', str(fake.recent))
         monkeypatch.setattr(ufw_backend, 'RELOAD_PENDING', str(tmp_path / 'reload-pending'))
         monkeypatch.setattr(ufw_backend, 'kept_connection_ports', lambda keep, port=None:
                             connection.kept_connection_ports(keep, port,
