@@ -7,9 +7,11 @@ Called by the backend action plugin in the same task, right after a backend modu
 a rollback, so the confirmation follows the change on that host at once (a separate task
 would wait for every other host's change first and could miss the deadline):
 
-1. drop the connection (``reset()``: stops the ControlPersist master) and confirm over a
-   brand-new one; the host refuses a confirmation that comes over the connection that made
-   the change. With pipelining (the common case) the confirmation is a stdlib-only script,
+1. confirm over a brand-new connection: the host refuses a confirmation that comes over the
+   connection that made the change. On the ssh plugin the confirmation's ssh process opens a
+   connection of its own (``OWN_CONNECTION``: no ControlPersist master used or created, so the
+   play's master stays for its next tasks); on other plugins, and before the module, the
+   connection is reset (``reset()`` stops the ControlPersist master). With pipelining (the common case) the confirmation is a stdlib-only script,
    ``rollback.py`` and its imports piped into ``python3 -I -`` (``light_script()``): no
    AnsiballZ and no ``ansible.module_utils.basic`` on the host, about 0.15 s less host CPU per
    host on every first apply. Without pipelining, or if the script does not answer with a
@@ -161,6 +163,38 @@ def light_result(stdout):
     return None
 
 
+# ssh(1) takes the first value it is given for an option: put first, these make the command
+# open its own TCP connection and SSH session, neither using nor becoming a ControlPersist master.
+OWN_CONNECTION = '-o ControlMaster=no -o ControlPath=none'
+
+
+def _reset(action):
+    try:
+        action._connection.reset()  # the ssh plugin: stops the ControlPersist master
+    except Exception:  # a connection that cannot reset simply reconnects
+        pass
+
+
+def _run_on_own_connection(action, command, in_data):
+    """Run ``command`` over a connection of its own: on the ssh plugin one ssh process that
+    does not multiplex (the play's master stays for its next tasks, and no master is stopped
+    and started); on any other plugin after a reset."""
+    connection = action._connection
+    try:
+        own = to_text(connection.transport).rsplit('.', 1)[-1] == 'ssh'
+        original = connection.get_option('ssh_args') if own else None
+    except (AttributeError, KeyError):
+        own = False
+    if not own:
+        _reset(action)
+        return action._low_level_execute_command(command, sudoable=True, in_data=in_data)
+    connection.set_option('ssh_args', ('%s %s' % (OWN_CONNECTION, original or '')).strip())
+    try:
+        return action._low_level_execute_command(command, sudoable=True, in_data=in_data)
+    finally:
+        connection.set_option('ssh_args', original)
+
+
 def _light(action, args):
     """Confirm with the script; None when it cannot be used or gives no result."""
     interpreter = to_text(getattr(action, '_used_interpreter', None) or '').replace('#!', '', 1).strip()
@@ -173,10 +207,10 @@ def _light(action, args):
     except (NotLight, IOError, OSError, SyntaxError):
         action._jaas_no_light_confirm = True
         return None
-    res = action._low_level_execute_command('%s -I -' % interpreter, sudoable=True, in_data=script)
+    res = _run_on_own_connection(action, '%s -I -' % interpreter, script)
     found = light_result(res.get('stdout'))
     if found is None:
-        action._jaas_no_light_confirm = True  # and the module runs, over this new connection
+        action._jaas_no_light_confirm = True  # and the module runs
         return None
     found['confirmed_by'] = 'script'
     return found
@@ -185,12 +219,9 @@ def _light(action, args):
 def _over_new_connection(action, args, task_vars):
     """Confirm (or query) over a new connection; dict(unreachable=True) when it fails."""
     try:
-        action._connection.reset()
-    except Exception:  # a connection that cannot reset simply reconnects below
-        pass
-    try:
         found = _light(action, args)
         if found is None:
+            _reset(action)
             found = action._execute_module(module_name=CONFIRM_MODULE, module_args=args,
                                            task_vars=task_vars)
             found['confirmed_by'] = 'module'

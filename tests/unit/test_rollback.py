@@ -750,29 +750,43 @@ def test_only_a_result_line_counts_as_the_scripts_answer(stdout, found):
 
 
 class FakeAction(object):
-    """What confirm_change uses of an action plugin: commands really run here."""
+    """What confirm_change uses of an action plugin and its connection: commands really run
+    here; ``events`` records resets, and each command with the ssh_args it ran with."""
 
-    def __init__(self, interpreter, pipelining=True):
+    def __init__(self, interpreter, pipelining=True, transport='ansible.builtin.paramiko_ssh'):
         self._used_interpreter = '#!' + interpreter
         self.pipelining = pipelining
         self.modules = []
         self.commands = []
+        self.events = []
+        self.transport = transport
+        self.options = dict(ssh_args='-C -o ControlMaster=auto -o ControlPersist=60s')
         self._connection = self
 
     def reset(self):
-        pass
+        self.events.append('reset')
+
+    def get_option(self, name):
+        if self.transport.rsplit('.', 1)[-1] != 'ssh':
+            raise KeyError(name)
+        return self.options[name]
+
+    def set_option(self, name, value):
+        self.options[name] = value
 
     def _is_pipelining_enabled(self, module_style, wrap_async=False):
         return self.pipelining
 
     def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
         self.commands.append(cmd)
+        self.events.append(('run', self.options['ssh_args']))
         proc = subprocess.run(cmd, shell=True, input=in_data, capture_output=True, text=True,
                               env=dict(PATH=os.environ['PATH'], SSH_CONNECTION=NEW))
         return dict(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
 
     def _execute_module(self, module_name, module_args, task_vars):
         self.modules.append((module_name, dict(module_args)))
+        self.events.append(('module', self.options['ssh_args']))
         return dict(rollback_state='unknown', failed=True, msg='from the module')
 
 
@@ -797,3 +811,35 @@ def test_the_module_confirms_when_the_script_cannot(interpreter, pipelining, use
         # and later attempts of the same task go straight to the module
         confirm_change._over_new_connection(action, dict(id='x', state='query'), {})
         assert len(action.commands) == (1 if pipelining else 0)
+
+
+SSH_ARGS = '-C -o ControlMaster=auto -o ControlPersist=60s'
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason='needs a python3 without ansible')
+def test_on_the_ssh_plugin_the_script_opens_a_connection_of_its_own():
+    """ssh takes an option's first value: the script's ssh process neither uses nor becomes
+    the play's ControlPersist master, which is left alone (no reset); ssh_args restored."""
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    action = FakeAction(SYSTEM_PYTHON, transport='ansible.builtin.ssh')
+    found = confirm_change._over_new_connection(action, dict(id='20261206T000000-abcdef',
+                                                             state='query'), {})
+    assert found['confirmed_by'] == 'script'
+    assert action.events == [('run', '-o ControlMaster=no -o ControlPath=none ' + SSH_ARGS)]
+    assert action.options['ssh_args'] == SSH_ARGS
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason='needs a python3 without ansible')
+@pytest.mark.parametrize('transport', ['ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh'])
+def test_the_module_runs_after_a_reset(transport):
+    """The module (several commands without pipelining) goes over a reset connection, with
+    the user's own ssh_args; so does everything on other connection plugins."""
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    action = FakeAction('/bin/echo', transport=transport)
+    found = confirm_change._over_new_connection(action, dict(id='20261206T000000-abcdef',
+                                                             state='query'), {})
+    assert found['confirmed_by'] == 'module'
+    ssh = transport.endswith('.ssh')
+    script_args = '-o ControlMaster=no -o ControlPath=none ' + SSH_ARGS if ssh else SSH_ARGS
+    assert action.events == ([] if ssh else ['reset']) + [('run', script_args), 'reset',
+                                                         ('module', SSH_ARGS)]
