@@ -36,8 +36,8 @@ options:
         C(nft -c -f), exactly as the revert would load it. A listing that fails (for example
         C(nft list table) or C(iptables-save) with an error, as opposed to "no such table")
         also refuses the change. In each case the module fails and nothing is changed.
-      - The module's action plugin then confirms at once over a brand-new connection: on the
-        C(ssh) connection plugin one C(ssh) process with C(ControlMaster=no) and
+      - The module's action plugin then confirms at once over a brand-new connection. On the
+        C(ssh) connection plugin it is one C(ssh) process with C(ControlMaster=no) and
         C(ControlPath=none) put first (it neither uses nor replaces the play's ControlPersist
         master); on other plugins, and before the module, after dropping the ControlPersist
         master (a connection reset). With pipelining the confirmation is a stdlib-only

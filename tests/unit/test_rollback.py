@@ -841,5 +841,5 @@ def test_the_module_runs_after_a_reset(transport):
     assert found['confirmed_by'] == 'module'
     ssh = transport.endswith('.ssh')
     script_args = '-o ControlMaster=no -o ControlPath=none ' + SSH_ARGS if ssh else SSH_ARGS
-    assert action.events == ([] if ssh else ['reset']) + [('run', script_args), 'reset',
-                                                         ('module', SSH_ARGS)]
+    first = [] if ssh else ['reset']
+    assert action.events == first + [('run', script_args), 'reset', ('module', SSH_ARGS)]
