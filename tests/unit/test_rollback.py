@@ -735,6 +735,31 @@ def test_the_light_script_takes_every_import_of_rollback_and_nothing_else(tmp_pa
         confirm_change.light_sources(str(tmp_path))
 
 
+
+@pytest.mark.parametrize('source, found', [
+    ('import os, json\n', []),
+    ('from ansible_collections.jaas.firewall.plugins.module_utils import durable, resolver_files\n',
+     ['durable', 'resolver_files']),
+    ('from ansible_collections.jaas.firewall.plugins.module_utils import (\n    durable,\n'
+     '    host_lock as lock)\n', ['durable', 'host_lock']),
+    ('def f():\n    from ansible_collections.jaas.firewall.plugins.module_utils.connection import x\n',
+     ['connection']),
+    ('import ansible.module_utils.basic\n', 'imports ansible.module_utils.basic'),
+    ('import os, ansible\n', 'imports ansible'),
+    ('def f():\n    from ansible.module_utils.common.text import converters\n',
+     'imports ansible.module_utils.common.text'),
+    ('from . import durable\n', 'relative import'),
+])
+def test_the_import_scan_finds_ours_and_refuses_any_other_ansible(source, found):
+    from ansible_collections.jaas.firewall.plugins.plugin_utils import confirm_change
+    if isinstance(found, str):
+        with pytest.raises(confirm_change.NotLight, match=found):
+            confirm_change._our_imports('x', source)
+    else:
+        assert confirm_change._our_imports('x', source) == [
+            confirm_change.MODULE_UTILS + '.' + name for name in found]
+
+
 @pytest.mark.parametrize('stdout, found', [
     ('{"rollback_state": "confirmed"}\n', {'rollback_state': 'confirmed'}),
     ('Welcome to the host\n{"rollback_state": "armed"}\n', {'rollback_state': 'armed'}),
