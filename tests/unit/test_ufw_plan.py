@@ -378,3 +378,17 @@ def test_without_knowing_the_recent_match_or_a_policy_ufw_runs():
     assert ufw_rules_file(template, 4, level, policies, ipv6, recent=False) is None
     assert ufw_rules_file(template, 4, level, dict(policies, routed=None), ipv6, recent=True) is None
     assert ufw_rules_file(template, 4, 'verbose', policies, ipv6, recent=True) is None
+
+
+@pytest.mark.parametrize('hostile', [
+    ('### LOGGING ###\n', '### LOGGING ###\n-A ufw-after-logging-input -j ACCEPT\n'),
+    ('-A ufw-user-limit -j REJECT\n',
+     '-A ufw-user-limit -j ACCEPT -m comment --comment "[UFW LIMIT BLOCK] "\n-A ufw-user-limit -j REJECT\n'),
+])
+def test_lines_a_host_slipped_into_ufws_own_sections_never_survive(hostile):
+    """Everything outside the rules section is written from the level and the policies
+    alone, as ufw does: an ACCEPT hidden in the logging or rate limiting section is gone."""
+    _ipv6, level, policies, files = golden_case('yes low bba')
+    crafted = files[4].replace(hostile[0], hostile[1], 1)
+    assert crafted != files[4]
+    assert ufw_rules_file(crafted, 4, level, policies, True, recent=True) == files[4]
