@@ -191,3 +191,21 @@ def test_log_prefixes_swapped_and_drop_log_block_both_land(make_host, capsys):
     after = (host.dir / 'after.rules').read_text()
     assert '[UFW BLOCK]' in after and '[UFW ALLOW]' not in after
     assert 'jaas.firewall log drops' in after
+
+
+def test_package_templates_of_a_stopped_ufw_get_ufws_full_format_without_ufw(make_host, capsys):
+    """A ufw never used (the package's template rules files), left disabled: the files get
+    ufw's full format as `ufw logging` writes it (golden, from real ufw), then our rules."""
+    from test_ufw_plan import UFW_LOGGING, golden_case
+    host = make_host(active=False, recent=True, routed='DROP', outgoing='DROP')
+    for family, name in ((4, 'user.rules'), (6, 'user6.rules')):
+        (host.dir / name).write_text(UFW_LOGGING['templates'][0 if family == 4 else 1])
+    out = run(capsys)
+    assert out['changed'] is True, out
+    assert not any(' logging ' in command for command in host.commands), host.commands
+    _ipv6, _level, _policies, ufw_wrote = golden_case('yes low bbb')
+    assert host.text(6) == ufw_wrote[6]        # no IPv6 rule: exactly ufw's file
+    head = ufw_wrote[4].partition('### RULES ###\n')[0] + '### RULES ###\n'
+    end = '\n### END RULES ###' + ufw_wrote[4].partition('\n### END RULES ###')[2]
+    assert host.text(4).startswith(head) and host.text(4).endswith(end)
+    assert '--dport 10000 -j ACCEPT' in host.text(4)
