@@ -10,6 +10,13 @@ The expectation comes from ufw itself: a twin host sets the same policies with
 file under /etc/ufw and /etc/default/ufw must be the same on both. Both hosts start with
 an admin's log rule in after.rules carrying ufw's catch-all prefix, which ``ufw default``
 rewrites. Two log levels, both Debian releases.
+
+The user rules files of a ufw that is not running are written by the module as
+``ufw logging`` writes them (no ufw process): on a fresh host the package templates become
+ufw's full format. The expectation again comes from ufw: the twin gets the role's files and
+the same policies, then ``ufw logging <level>`` rewrites both files from their rules' tuple
+lines, the log level and the policies; nothing may change. Once with ufw left disabled, once
+enabled (started as at boot).
 """
 
 import difflib
@@ -31,10 +38,20 @@ KERNEL = ("for t in iptables ip6tables; do $t-save | sed -e '/^#/d' -e 's/\\[[0-
           "done")
 
 
+# fresh hosts (the package's template rules files): (suite, jaas_firewall_ufw_enable)
+FRESH = {
+    'fresh-disabled-bookworm': ('bookworm', False),
+    'fresh-enabled-trixie': ('trixie', True),
+}
+USER_RULES = ('/etc/ufw/user.rules', '/etc/ufw/user6.rules')
+
+
 @pytest.fixture(scope='module')
 def twins():
     wanted = {}
-    for case, (suite, _level, _extra) in CASES.items():
+    suites = dict((case, suite) for case, (suite, _level, _extra) in CASES.items())
+    suites.update((case, suite) for case, (suite, _enable) in FRESH.items())
+    for case, suite in suites.items():
         wanted[(case, 'role')] = ('ufwstart-%s-role' % case, suite)
         wanted[(case, 'ufw')] = ('ufwstart-%s-ufw' % case, suite)
     hosts = harness.Host.start_many(wanted)
@@ -86,3 +103,27 @@ def test_started_like_boot_matches_ufw_enable(twins, ansible, case):
     again = ansible.run([role_host], harness.role_play('ufw'), extra_vars=role_vars)
     assert again.rc == 0, again.stdout[-3000:]
     assert harness.changed_tasks(again.stdout) == []
+
+
+@pytest.mark.parametrize('case', sorted(FRESH))
+def test_fresh_templates_are_written_as_ufw_logging_writes_them(twins, ansible, case):
+    _suite, enable = FRESH[case]
+    role_host, ufw_host = twins[(case, 'role')], twins[(case, 'ufw')]
+    for path in USER_RULES:   # the package's templates: ufw never wrote them
+        assert '### END RULES ###' not in role_host.sh('cat %s' % path).stdout
+    role_vars = dict(BLOCKS, jaas_firewall_ufw_enable=enable, jaas_firewall_ufw_default_outgoing='deny')
+    result = ansible.run([role_host], harness.role_play('ufw'), extra_vars=role_vars)
+    assert result.rc == 0, result.stdout[-3000:]
+    assert ('Status: active' in role_host.sh('ufw status').stdout) is enable
+    written = files_of(role_host)
+
+    ufw_host.sh('ufw default deny outgoing >/dev/null')
+    for path in USER_RULES:
+        ufw_host.put(path, written[path])
+    ufw_host.sh('ufw logging low >/dev/null')   # ufw not running: it rewrites the files only
+    by_ufw = files_of(ufw_host)
+    for path in USER_RULES:
+        assert written[path] == by_ufw[path], ''.join(difflib.unified_diff(
+            by_ufw[path].splitlines(True), written[path].splitlines(True), 'ufw: ' + path, 'role: ' + path))
+    assert '### LOGGING ###' in written[USER_RULES[0]]
+    assert '-A ufw-user-output -p udp -d 152.67.144.0/24 --dport 10000 -j ACCEPT' in written[USER_RULES[0]]

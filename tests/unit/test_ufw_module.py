@@ -209,3 +209,21 @@ def test_package_templates_of_a_stopped_ufw_get_ufws_full_format_without_ufw(mak
     end = '\n### END RULES ###' + ufw_wrote[4].partition('\n### END RULES ###')[2]
     assert host.text(4).startswith(head) and host.text(4).endswith(end)
     assert '--dport 10000 -j ACCEPT' in host.text(4)
+
+
+
+def test_a_policy_set_on_a_disabled_ufw_is_in_the_logging_section_it_gets(make_host, capsys):
+    """ufw left disabled, its package templates rewritten into ufw's full format: `ufw
+    default` runs after the files are written and does not rewrite
+    their logging section, so it is written for the policies this run sets, as `ufw default`
+    then `ufw logging` would leave it (tests/reliability/test_ufw_start.py checks with ufw)."""
+    from test_ufw_plan import UFW_LOGGING, golden_case
+    host = make_host(active=False, recent=True, routed='DROP')          # outgoing ACCEPT
+    for family, name in ((4, 'user.rules'), (6, 'user6.rules')):      # ufw never used
+        (host.dir / name).write_text(UFW_LOGGING['templates'][0 if family == 4 else 1])
+    out = run(capsys, default_outgoing='deny')
+    assert out['changed'] is True, out
+    assert '/usr/sbin/ufw default deny outgoing' in host.commands
+    _ipv6, _level, _policies, ufw_wrote = golden_case('yes low bbb')
+    for family in (4, 6):
+        assert logging_section(host.text(family)) == logging_section(ufw_wrote[family])
