@@ -154,21 +154,19 @@ def start_as_at_boot(module, init):
     return '%s start failed: %s' % (init, (err or out).strip())
 
 
-def logging_files(module, texts, changes=()):
+def logging_files(module, texts, policies, ipv6):
     """{family: text} of both user rules files as ``ufw logging`` (same level) rewrites them
-    on a ufw that is not running, for the policies once ``changes`` [(direction, policy)] are
-    made, written; None when only ufw can tell (ufw_plan.ufw_rules_file: no LOGLEVEL set, a
-    policy unset, the kernel's ``recent`` match not loaded, a file not in ufw's layout), and
-    then nothing was written.
+    on a ufw that is not running, for ``policies`` (the plan's: the defaults once this run's
+    changes are made), written; None when only ufw can tell (ufw_plan.ufw_rules_file: no
+    LOGLEVEL set, a policy unset, the kernel's ``recent`` match not loaded, a file not in
+    ufw's layout), and then nothing was written.
 
     The policies this run sets count even where ``ufw default`` sets them later (ufw left
     disabled): ufw does not rewrite the logging section then, so the files end up as after
     ``ufw default`` followed by ``ufw logging``, what the host loads at its next start."""
     level = conf_value(read_text(module, ufw_conf()), 'LOGLEVEL')
-    defaults = parse_defaults(read_text(module, DEFAULTS_FILE))
-    defaults.update(changes)
     recent = os.path.isdir(XT_RECENT)
-    rendered = dict((family, ufw_rules_file(text, family, level, defaults, defaults['ipv6'], recent))
+    rendered = dict((family, ufw_rules_file(text, family, level, policies, ipv6, recent))
                     for family, text in texts.items())
     if any(text is None for text in rendered.values()):
         return None
@@ -431,7 +429,8 @@ class UfwBackend(Backend):
             # ufw's own full format (package templates) and logging section first (same rules,
             # same log level), then the plan is made again on those files. ufw is not running:
             # written here as ``ufw logging`` writes them (logging_files), else by ufw itself.
-            texts = None if live['active'] else logging_files(module, live['texts'], work['policy_changes'])
+            texts = None if live['active'] else logging_files(
+                module, live['texts'], plan.extras['policies'], live['defaults']['ipv6'])
             if texts is None:
                 rc, out, err = module.run_command([self.ufw, 'logging', loglevel(read_text(module, ufw_conf()))])
                 if rc != 0:
