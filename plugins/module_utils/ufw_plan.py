@@ -576,8 +576,9 @@ def swap_log_prefixes(after_text, changes):
 # in ufw's full format: chain declarations, the rules, a ``### LOGGING ###`` section made from
 # the log level and the default policies, a ``### RATE LIMITING ###`` section where the
 # kernel has the ``recent`` match. ufw_rules_file() writes the same bytes without running ufw
-# (which tests ``recent`` with ten iptables calls first); tests/unit/golden/ufw_logging.json,
-# collected from ufw 0.36.2 on Debian 12 and 13, is the reference.
+# (which tests ``recent`` with ten iptables calls first); tests/golden/ufw_logging_0.36.2.json,
+# collected from ufw 0.36.2 on Debian 12 and 13 (tests/golden/ufw_logging_capture.py), is the
+# reference.
 
 LOG_LEVEL_RANK = dict((level, rank) for rank, level in enumerate(LOGLEVELS))
 LOG_TARGETS = (('input', 'incoming'), ('output', 'outgoing'), ('forward', 'routed'))
@@ -630,12 +631,12 @@ def _rules_file_head(chain_prefix, limit):
         RULES_START + '\n'
 
 
-def _rules_file_tail(chain_prefix, level, policies, logged, limit):
+def _rules_file_tail(chain_prefix, level, policies, in_use):
     text = '\n%s\n\n### LOGGING ###\n' % RULES_END
-    if logged:
+    if in_use:
         text += ''.join(line + '\n' for line in logging_section(chain_prefix, level, policies))
     text += '### END LOGGING ###\n'
-    if limit:
+    if in_use:
         text += '\n### RATE LIMITING ###\n'
         if level != 'off':
             text += '-A %s-user-limit -m limit --limit 3/minute -j LOG --log-prefix "[UFW LIMIT BLOCK] "\n' % chain_prefix
@@ -655,10 +656,11 @@ def ufw_rules_file(text, family, level, policies, ipv6, recent):
             any(policies.get(direction) not in POLICY_NAMES.values() for _t, direction in LOG_TARGETS):
         return None
     chain_prefix = CHAIN_PREFIX[family]
-    limit = family == 4 or ipv6       # ufw tests ``recent`` for IPv6 only when it is enabled
-    logged = family == 4 or ipv6      # ufw has no IPv6 chains when IPv6 is off
-    head = _rules_file_head(chain_prefix, limit)
-    tail = _rules_file_tail(chain_prefix, level, policies, logged, limit)
+    # With IPv6 off ufw has no IPv6 logging chains and does not test ``recent`` for IPv6:
+    # user6.rules then gets neither logging lines nor the rate limiting chains and section.
+    in_use = family == 4 or ipv6
+    head = _rules_file_head(chain_prefix, in_use)
+    tail = _rules_file_tail(chain_prefix, level, policies, in_use)
     if is_package_template(text):
         body = ''
     else:
