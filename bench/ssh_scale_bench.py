@@ -122,6 +122,16 @@ def start_fleet(network, key, config, size, suite, tag):
     return timing.in_parallel(start, range(1, size + 1))
 
 
+def role_fleet(site, role, size, suite, tag):
+    """A fresh fleet for ``role``: on firewalld its zone's ssh service is removed first
+    (incoming denied: only what the role opens gets in)."""
+    hosts = start_fleet(site['network'], site['key'], site['config'], size, suite, tag)
+    if role == 'firewalld':
+        for host in hosts:
+            host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
+    return hosts
+
+
 def remove(hosts):
     for host in hosts:
         subprocess.run(['docker', 'rm', '-f', '-v', host.name], capture_output=True)
@@ -129,12 +139,8 @@ def remove(hosts):
 
 def measure_without_rollback(ansible, site, role, size, forks, suite):
     """(floor wall, floor CPU, first wall, first CPU) on a fresh fleet, rollback off."""
-    hosts = start_fleet(site['network'], site['key'], site['config'], size, suite,
-                        '%s-%d-norb' % (role, size))
+    hosts = role_fleet(site, role, size, suite, '%s-%d-norb' % (role, size))
     try:
-        if role == 'firewalld':
-            for host in hosts:
-                host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
         floor = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
         first = timed(ansible, hosts, timing.ROLE_PLAY % role,
                       dict(ssh_harness.RESTRICT[role], jaas_firewall_rollback_timeout=0), forks)
@@ -145,12 +151,8 @@ def measure_without_rollback(ansible, site, role, size, forks, suite):
 
 
 def measure(ansible, site, role, size, forks, suite):
-    hosts = start_fleet(site['network'], site['key'], site['config'], size, suite,
-                        '%s-%d' % (role, size))
+    hosts = role_fleet(site, role, size, suite, '%s-%d' % (role, size))
     try:
-        if role == 'firewalld':
-            for host in hosts:  # incoming denied: only what the role opens gets in
-                host.sh('firewall-offline-cmd --remove-service=ssh >/dev/null')
         floor = timed(ansible, hosts, timing.FLOOR_PLAY, None, forks)
         first = timed(ansible, hosts, timing.ROLE_PLAY % role, ssh_harness.RESTRICT[role], forks)
         outcomes = timing.in_parallel(lambda host: host.sh(
