@@ -193,13 +193,19 @@ def test_log_prefixes_swapped_and_drop_log_block_both_land(make_host, capsys):
     assert 'jaas.firewall log drops' in after
 
 
+def package_templates(host):
+    """Both user rules files as the ufw package installs them (captured from real ufw)."""
+    from test_ufw_plan import UFW_LOGGING
+    for index, name in enumerate(('user.rules', 'user6.rules')):
+        (host.dir / name).write_text(UFW_LOGGING['templates'][index])
+
+
 def test_package_templates_of_a_stopped_ufw_get_ufws_full_format_without_ufw(make_host, capsys):
     """A ufw never used (the package's template rules files), left disabled: the files get
     ufw's full format as `ufw logging` writes it (golden, from real ufw), then our rules."""
-    from test_ufw_plan import UFW_LOGGING, golden_case
+    from test_ufw_plan import golden_case
     host = make_host(active=False, recent=True, routed='DROP', outgoing='DROP')
-    for family, name in ((4, 'user.rules'), (6, 'user6.rules')):
-        (host.dir / name).write_text(UFW_LOGGING['templates'][0 if family == 4 else 1])
+    package_templates(host)
     out = run(capsys)
     assert out['changed'] is True, out
     assert not any(' logging ' in command for command in host.commands), host.commands
@@ -211,16 +217,14 @@ def test_package_templates_of_a_stopped_ufw_get_ufws_full_format_without_ufw(mak
     assert '--dport 10000 -j ACCEPT' in host.text(4)
 
 
-
 def test_a_policy_set_on_a_disabled_ufw_is_in_the_logging_section_it_gets(make_host, capsys):
     """ufw left disabled, its package templates rewritten into ufw's full format: `ufw
-    default` runs after the files are written and does not rewrite
-    their logging section, so it is written for the policies this run sets, as `ufw default`
-    then `ufw logging` would leave it (tests/reliability/test_ufw_start.py checks with ufw)."""
-    from test_ufw_plan import UFW_LOGGING, golden_case
+    default` runs after the files are written and does not rewrite their logging section,
+    so it is written for the policies this run sets, as `ufw default` then `ufw logging`
+    would leave it (tests/reliability/test_ufw_start.py checks with ufw)."""
+    from test_ufw_plan import golden_case
     host = make_host(active=False, recent=True, routed='DROP')          # outgoing ACCEPT
-    for family, name in ((4, 'user.rules'), (6, 'user6.rules')):      # ufw never used
-        (host.dir / name).write_text(UFW_LOGGING['templates'][0 if family == 4 else 1])
+    package_templates(host)                                           # ufw never used
     out = run(capsys, default_outgoing='deny')
     assert out['changed'] is True, out
     assert '/usr/sbin/ufw default deny outgoing' in host.commands
