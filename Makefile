@@ -180,8 +180,8 @@ reliability-2: setup images ## reliability suite, half 2: SSH, drop reports, res
 bench-payload: setup ## what each module ships to a host (AnsiballZ payload; other backends' code in it)
 	$(PY) bench/payload_bench.py
 
-bench-floor: setup images ## a role on converged hosts next to Ansible's floor (facts + ping), 1 and 20 hosts (bench/floor_bench.py)
-	$(PY) bench/floor_bench.py
+bench-floor: setup images ## a role on converged hosts next to Ansible's floor (facts + ping), 1 and 20 hosts (bench/floor_bench.py; options in BENCH_ARGS)
+	$(PY) bench/floor_bench.py $(BENCH_ARGS)
 
 bench-scale: setup images ## ufw role on 1/5/20 containers + 10x catalog per backend (bench/scale_bench.py)
 	$(PY) bench/scale_bench.py
@@ -193,8 +193,8 @@ bench-host-profile: setup images ## where a module's time goes on the host: conv
 	$(PY) bench/host_profile.py $(BENCH_ROLE) $(BENCH_ARGS)
 
 .PHONY: bench-ssh ee
-bench-ssh: setup images ## a role over real SSH on 1/10/50 hosts, forks=50, next to Ansible's floor (bench/ssh_scale_bench.py)
-	$(PY) bench/ssh_scale_bench.py
+bench-ssh: setup images ## a role over real SSH on 1/10/50 hosts, forks=50, next to Ansible's floor (bench/ssh_scale_bench.py; options in BENCH_ARGS)
+	$(PY) bench/ssh_scale_bench.py $(BENCH_ARGS)
 
 ee: setup harness ## build the execution environment offline (tools/ee/build.sh), run allow_jaas.yml in it with ansible-runner (tools/ee/run.py)
 	tools/ee/build.sh

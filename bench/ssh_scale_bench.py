@@ -23,6 +23,14 @@ sntrup761x25519, costs the ssh client about 0.1 s of CPU per new connection here
 about 0.01 s; the first apply opens two connections per host (the confirmation's is new by
 design), the floor one.
 
+With --ssh-from-image IMAGE, every run (the floors too) uses that image's OpenSSH client
+instead of the controller's: its ``ssh`` binary, its shared libraries and its dynamic loader
+are copied out of the local image (e.g. jaas-firewall-test:trixie, OpenSSH 10.0) and run on
+this machine through a wrapper (ANSIBLE_SSH_EXECUTABLE). OpenSSH 9.9 and later negotiate
+mlkem768x25519-sha256 by default, which is post-quantum like sntrup761x25519 and costs the
+client about as little as curve25519: this measures the second connection on a controller
+with a current OpenSSH, without choosing a key exchange for the user.
+
 Ansible connects as users do: ssh, key auth, pipelining on, ControlPersist as by default.
 Every run starts without ControlPersist masters and ends by stopping them, so each run pays
 its own connections. Controller CPU is user + system time of ansible-playbook, its forks
@@ -74,7 +82,7 @@ def reap_all():
 def stop_masters(control_dir):
     """Ask every ControlPersist master to exit, then reap them (their CPU is counted)."""
     for socket_path in glob.glob(os.path.join(control_dir, '*')):
-        subprocess.run(['ssh', '-o', 'ControlPath=' + socket_path, '-O', 'exit', 'bench'],
+        subprocess.run([SETTINGS['ssh'], '-o', 'ControlPath=' + socket_path, '-O', 'exit', 'bench'],
                        capture_output=True, timeout=30)
     deadline = time.monotonic() + 30
     while glob.glob(os.path.join(control_dir, '*')) and time.monotonic() < deadline:
@@ -89,7 +97,33 @@ def cpu_seconds():
 
 # Ansible's default ssh_args, plus -o KexAlgorithms=... with --kex
 DEFAULT_SSH_ARGS = '-C -o ControlMaster=auto -o ControlPersist=60s'
-SETTINGS = dict(kex=None)
+SETTINGS = dict(kex=None, ssh='ssh')
+
+
+def ssh_from_image(image, directory):
+    """Path of a wrapper that runs ``image``'s ssh client here (see the module docstring)."""
+    def in_image(*argv):
+        return subprocess.run(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', argv[0],
+                               image] + list(argv[1:]), capture_output=True, text=True, check=True).stdout
+    libs = re.findall(r'=> (/\S+)', in_image('/usr/bin/ldd', '/usr/bin/ssh'))
+    loader = re.search(r'^\s*(/\S*ld-linux\S*)', in_image('/usr/bin/ldd', '/usr/bin/ssh'), re.M).group(1)
+    lib_dir = os.path.join(directory, 'lib')
+    os.makedirs(lib_dir)
+    container = subprocess.run(['docker', 'create', image], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    try:
+        for path in ['/usr/bin/ssh', loader] + libs:
+            subprocess.run(['docker', 'cp', '-L', '%s:%s' % (container, path), lib_dir],
+                           capture_output=True, check=True)
+    finally:
+        subprocess.run(['docker', 'rm', container], capture_output=True)
+    wrapper = os.path.join(directory, 'ssh')
+    with open(wrapper, 'w') as handle:
+        handle.write('#!/bin/sh\nexec "%s/%s" --library-path "%s" "%s/ssh" "$@"\n'
+                     % (lib_dir, os.path.basename(loader), lib_dir, lib_dir))
+    os.chmod(wrapper, 0o755)
+    version = subprocess.run([wrapper, '-V'], capture_output=True, text=True, check=True)
+    return wrapper, version.stderr.strip()
 
 
 def timed(ansible, hosts, play, extra, forks, pipelining=True):
@@ -99,6 +133,7 @@ def timed(ansible, hosts, play, extra, forks, pipelining=True):
     if SETTINGS['kex']:
         env['ANSIBLE_SSH_ARGS'] = '%s -o KexAlgorithms=%s' % (DEFAULT_SSH_ARGS, SETTINGS['kex'])
     env['ANSIBLE_PIPELINING'] = '1' if pipelining else '0'
+    env['ANSIBLE_SSH_EXECUTABLE'] = SETTINGS['ssh']
     argv = ansible.command(hosts, play, extra, forks)
     cpu_before = cpu_seconds()
     run = timing.timed_run(argv, env)
@@ -188,6 +223,8 @@ def main():
     parser.add_argument('--without-rollback', action='store_true',
                         help='also a first apply with rollback_timeout 0 on a second fresh fleet')
     parser.add_argument('--kex', help='SSH key exchange algorithms for every run, floors included')
+    parser.add_argument('--ssh-from-image', metavar='IMAGE',
+                        help="run every run, floors included, with this local image's ssh client")
     args = parser.parse_args()
     SETTINGS['kex'] = args.kex
     sizes = [int(size) for size in args.sizes.split(',')]
@@ -198,6 +235,9 @@ def main():
     workdir = tempfile.mkdtemp(prefix='jaas-ssh-bench-')
     os.makedirs(os.path.join(workdir, 'tmp'))
     ansible = harness.Ansible(workdir)
+    client = subprocess.run(['ssh', '-V'], capture_output=True, text=True).stderr.strip()
+    if args.ssh_from_image:
+        SETTINGS['ssh'], client = ssh_from_image(args.ssh_from_image, os.path.join(workdir, 'client'))
     network = ssh_harness.SshNetwork(args.net, name=PREFIX + 'net').create()
     site = dict(network=network, key=ssh_harness.KeyPair(os.path.join(workdir, 'key')),
                 config=ssh_harness.ssh_config(os.path.join(workdir, 'ssh_config')))
@@ -213,9 +253,9 @@ def main():
     finally:
         harness.remove_all()
         network.remove()
-    print('\n## %s over SSH (Debian %s hosts, forks=%d, cold connections each run, key exchange %s)\n'
+    print('\n## %s over SSH (Debian %s hosts, forks=%d, cold connections each run, key exchange %s, %s)\n'
           % (', '.join(args.roles.split(',')), {'bookworm': 12, 'trixie': 13}.get(args.suite, args.suite),
-             args.forks, args.kex or "ssh's default"))
+             args.forks, args.kex or "ssh's default", client.split(',')[0]))
     print('| role | hosts | floor: facts + ping | first apply (armed + confirmed) | vs floor '
           '| no-change re-run | vs floor | re-run without pipelining | vs with |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
