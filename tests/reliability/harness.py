@@ -561,3 +561,27 @@ def kernel_lines(n):
                           check=True).stdout
     marks = ('=198.18.%d.' % n, '=2001:0002:00%d:' % n)
     return ''.join(line + '\n' for line in text.splitlines() if any(m in line for m in marks))
+
+
+def sent_marks(n, v4=(), v6=()):
+    """How the kernel log prints the destinations 198.18.n.x (x in ``v4``) and 2001:2:n::x
+    (x in ``v6``); n two digits, as every test network here."""
+    return (['DST=198.18.%d.%d ' % (n, x) for x in v4]
+            + ['DST=2001:0002:00%d:0000:0000:0000:0000:%04d ' % (n, x) for x in v6])
+
+
+def wait_for_kernel_lines(n, before, needles, timeout=15):
+    """Poll the kernel log until each of ``needles`` is in a line of test network n that was
+    not in ``before`` (what kernel_lines(n) returned before the packets were sent); the new
+    lines. A deadline instead of a fixed sleep: fails naming what never came."""
+    seen = set(before.splitlines())
+    deadline = time.monotonic() + timeout
+    while True:
+        new = [line for line in kernel_lines(n).splitlines() if line not in seen]
+        missing = [needle for needle in needles if not any(needle in line for line in new)]
+        if not missing:
+            return new
+        if time.monotonic() >= deadline:
+            raise AssertionError('within %d s, no new kernel log line with: %s'
+                                 % (timeout, '; '.join(needle.strip() for needle in missing)))
+        time.sleep(0.1)

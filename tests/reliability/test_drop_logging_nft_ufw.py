@@ -99,9 +99,9 @@ def test_our_drops_are_logged_reported_and_removed_again(hosts, ansible, backend
     again = ansible.run([host], play, extra_vars=role_vars(backend, n, host.catalog, True))
     assert again.rc == 0 and 'changed=0' in again.stdout, again.stdout[-3000:]
 
-    since = int(time.time()) - 1
+    since, before = int(time.time()) - 1, harness.kernel_lines(n)
     host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND % {'n': n}))
-    time.sleep(1)
+    harness.wait_for_kernel_lines(n, before, harness.sent_marks(n, v4=[99], v6=[99]))
     ours = [line for line in harness.kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
     assert any('DST=198.18.%d.99 ' % n in line for line in ours), ours
     data, stdout = report(ansible, host, n, since, workdir)
@@ -126,9 +126,9 @@ def test_foreign_table_drop_is_reported_catalog(hosts, ansible, backend, suite):
     assert result.rc == 0, result.stdout[-3000:]
     host.sh(FOREIGN % {'n': n})
     try:
-        since = int(time.time()) - 1
+        since, before = int(time.time()) - 1, harness.kernel_lines(n)
         host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND_WITH_CATALOG % {'n': n}))
-        time.sleep(1)
+        harness.wait_for_kernel_lines(n, before, harness.sent_marks(n, v4=[99, 20]))
         data, stdout = report(ansible, host, n, since, workdir)
     finally:
         host.sh('nft delete table inet foreign')

@@ -144,9 +144,9 @@ def test_unknown_and_catalog_drops(hosts, ansible, suite):
     host, n = started[suite], SUITES[suite]
     host.sh(FOREIGN % {'n': n})
     try:
-        since = int(time.time()) - 1
+        since, before = int(time.time()) - 1, harness.kernel_lines(n)
         host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND % {'n': n}))
-        time.sleep(1)
+        harness.wait_for_kernel_lines(n, before, harness.sent_marks(n, v4=[99, 20], v6=[99]))
         data, stdout = report(ansible, host, n, since, workdir)
     finally:
         host.sh('nft delete table inet foreign')
