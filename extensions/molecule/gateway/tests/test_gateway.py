@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from reliability import container_exec  # tests/, on sys.path through extensions/molecule/conftest.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, '..', '..', '..', '..', 'tools', 'harness', 'probe.py')
 HOST_RULES = os.path.join(HERE, '..', 'files', 'host_rules.sh')
@@ -100,7 +102,8 @@ FORWARDED_RULES = (
 
 # ---------------------------------------------------------------- helpers
 def docker(container, *args, stdin=None):
-    proc = subprocess.run(['docker', 'exec', '-i', container] + list(args), input=stdin,
+    """Run argv in a container: nsenter where it can, else docker exec (container_exec.py)."""
+    proc = subprocess.run(container_exec.entry(container) + list(args), input=stdin or '',
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, '%s %s: %s' % (container, ' '.join(args), proc.stderr)
     return proc.stdout
@@ -762,7 +765,8 @@ def test_firewalld_reload_keeps_an_answered_address_open(domain_gateway):
     # reload that emptied the set would leave nothing to restart. So how long the reload
     # takes does not matter (TTL 10 s).
     docker(CLIENT, 'rm', '-f', '/tmp/jaas-keepalive-stop')
-    keepalive = subprocess.Popen(['docker', 'exec', '-i', CLIENT, 'python3', '-c', KEEPALIVE, LISTED_V4],
+    keepalive = subprocess.Popen(container_exec.entry(CLIENT) + ['python3', '-c', KEEPALIVE, LISTED_V4],
+                                 stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         start = time.monotonic()
