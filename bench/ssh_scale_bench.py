@@ -105,8 +105,9 @@ def ssh_from_image(image, directory):
     def in_image(*argv):
         return subprocess.run(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', argv[0],
                                image] + list(argv[1:]), capture_output=True, text=True, check=True).stdout
-    libs = re.findall(r'=> (/\S+)', in_image('/usr/bin/ldd', '/usr/bin/ssh'))
-    loader = re.search(r'^\s*(/\S*ld-linux\S*)', in_image('/usr/bin/ldd', '/usr/bin/ssh'), re.M).group(1)
+    needs = in_image('/usr/bin/ldd', '/usr/bin/ssh')
+    libs = re.findall(r'=> (/\S+)', needs)
+    loader = re.search(r'^\s*(/\S*ld-linux\S*)', needs, re.M).group(1)
     lib_dir = os.path.join(directory, 'lib')
     os.makedirs(lib_dir)
     container = subprocess.run(['docker', 'create', image], capture_output=True, text=True,

@@ -101,8 +101,8 @@ def test_our_drops_are_logged_reported_and_removed_again(hosts, ansible, backend
 
     since, before = int(time.time()) - 1, harness.kernel_lines(n)
     host.sh("python3 - <<'EOF'\n%s\nEOF" % (SEND % {'n': n}))
-    harness.wait_for_kernel_lines(n, before, harness.sent_marks(n, v4=[99], v6=[99]))
-    ours = [line for line in harness.kernel_lines(n).splitlines() if 'jaas-drop out ' in line]
+    new = harness.wait_for_kernel_lines(n, before, harness.sent_marks(n, v4=[99], v6=[99]))
+    ours = [line for line in new if 'jaas-drop out ' in line]
     assert any('DST=198.18.%d.99 ' % n in line for line in ours), ours
     data, stdout = report(ansible, host, n, since, workdir)
     rows = {(r['direction'], r['proto'], r['address'], r['port']): r for r in data['rows']}
